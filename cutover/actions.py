@@ -1,0 +1,300 @@
+"""Action plans: what an action will change, from what to what, and its preconditions.
+
+An action is planned from the view the operator saw, and its preconditions are checked again
+against the live view at the moment the operator confirms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from cutover.durations import format_duration
+from cutover.rollouts import RolloutPhase
+from cutover.room import RoomView
+from cutover.waves import WaveState, can_roll_back, previous_wave, promoted
+
+
+class ActionKind(str, Enum):
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
+    PROMOTE_WAVE = "promote wave"
+    ROLL_BACK_WAVE = "roll back wave"
+    PROMOTE_ROLLOUT = "promote rollout"
+    ABORT_ROLLOUT = "abort rollout"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object that the action changes, from what to what."""
+
+    target: str
+    field: str
+    before: str
+    after: str
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.field} {self.before} → {self.after}"
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """A check on live data. A failed overridable check blocks unless a reason is typed."""
+
+    id: str
+    title: str
+    ok: bool
+    detail: str = ""
+    overridable: bool = True
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    """An action as the operator is asked to confirm it."""
+
+    kind: ActionKind
+    target: str
+    changes: tuple[Change, ...]
+    operator: str
+    reason: str = ""
+    #: The name the operator types to confirm; None where one key and Enter suffice.
+    confirm_name: str | None = None
+    #: The version of each target as shown, so a change in between is caught.
+    seen_versions: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind.value.capitalize()} {self.target}"
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What an effector did."""
+
+    ok: bool
+    message: str
+    changes: tuple[Change, ...] = ()
+
+
+class TargetChanged(Exception):
+    """The target changed since the operator looked; nothing was done."""
+
+
+class Effector(Protocol):
+    """Carries out a confirmed plan against a cluster, broker or the simulator."""
+
+    name: str
+
+    async def apply(self, plan: ActionPlan) -> ActionOutcome: ...
+
+
+class ActionUnavailable(Exception):
+    """The action cannot be planned: nothing to act on, or nothing would change."""
+
+
+def plan_freeze(view: RoomView, operator: str, reason: str) -> ActionPlan:
+    if view.freeze.frozen:
+        raise ActionUnavailable(f"already frozen by {view.freeze.by}: {view.freeze.reason}")
+    changes = [Change("cutover", "frozen", "false", "true")]
+    for rollout in view.rollouts:
+        if not rollout.paused and rollout.can_promote:
+            changes.append(Change(rollout.key, "paused", "false", "true"))
+    return ActionPlan(
+        ActionKind.FREEZE,
+        "cutover",
+        tuple(changes),
+        operator,
+        reason=reason,
+        seen_versions={"freeze": view.freeze.version},
+    )
+
+
+def plan_unfreeze(view: RoomView, operator: str) -> ActionPlan:
+    if not view.freeze.frozen:
+        raise ActionUnavailable("not frozen")
+    changes = [Change("cutover", "frozen", "true", "false")]
+    changes += [Change(key, "paused", "true", "false") for key in view.freeze.paused_by_freeze]
+    return ActionPlan(
+        ActionKind.UNFREEZE,
+        "cutover",
+        tuple(changes),
+        operator,
+        confirm_name="unfreeze",
+        seen_versions={"freeze": view.freeze.version},
+    )
+
+
+def plan_promote_wave(view: RoomView, wave: str, operator: str) -> ActionPlan:
+    progress = view.wave(wave)
+    if progress is None:
+        raise ActionUnavailable(f"no wave {wave}")
+    after = promoted(progress.state)
+    if after is None:
+        raise ActionUnavailable(f"{wave} is {progress.state.value}: nothing to promote")
+    return ActionPlan(
+        ActionKind.PROMOTE_WAVE,
+        wave,
+        (Change(wave, "state", progress.state.value, after.value),),
+        operator,
+        confirm_name=wave,
+        seen_versions={wave: progress.version},
+    )
+
+
+def plan_roll_back_wave(view: RoomView, wave: str, operator: str) -> ActionPlan:
+    progress = view.wave(wave)
+    if progress is None:
+        raise ActionUnavailable(f"no wave {wave}")
+    if not can_roll_back(progress.state):
+        raise ActionUnavailable(f"{wave} is {progress.state.value}: nothing to roll back")
+    return ActionPlan(
+        ActionKind.ROLL_BACK_WAVE,
+        wave,
+        (Change(wave, "state", progress.state.value, WaveState.ROLLED_BACK.value),),
+        operator,
+        confirm_name=wave,
+        seen_versions={wave: progress.version},
+    )
+
+
+def plan_promote_rollout(view: RoomView, key: str, operator: str) -> ActionPlan:
+    rollout = view.rollout(key)
+    if rollout is None:
+        raise ActionUnavailable(f"no rollout {key}")
+    if not rollout.can_promote:
+        raise ActionUnavailable(f"{key} is {rollout.phase.value}: nothing to promote")
+    after = f"{min(rollout.step + 1, rollout.steps)}/{rollout.steps}"
+    change = Change(key, "step", f"{rollout.step}/{rollout.steps}", after)
+    if rollout.paused:
+        change = Change(key, "paused", "true", "false")
+    return ActionPlan(
+        ActionKind.PROMOTE_ROLLOUT,
+        key,
+        (change,),
+        operator,
+        confirm_name=rollout.name,
+        seen_versions={key: rollout.version},
+    )
+
+
+def plan_abort_rollout(view: RoomView, key: str, operator: str) -> ActionPlan:
+    rollout = view.rollout(key)
+    if rollout is None:
+        raise ActionUnavailable(f"no rollout {key}")
+    if not rollout.can_abort:
+        raise ActionUnavailable(f"{key} is {rollout.phase.value}: nothing to abort")
+    return ActionPlan(
+        ActionKind.ABORT_ROLLOUT,
+        key,
+        (
+            Change(key, "phase", rollout.phase.value, RolloutPhase.DEGRADED.value),
+            Change(key, "weight", f"{rollout.weight}%", "0% (stable)"),
+        ),
+        operator,
+        confirm_name=rollout.name,
+        seen_versions={key: rollout.version},
+    )
+
+
+def check_preconditions(plan: ActionPlan, view: RoomView) -> tuple[Precondition, ...]:
+    """The plan's preconditions, judged against the live view."""
+    checks: list[Precondition] = [_unchanged(plan, view)]
+    kind = plan.kind
+    if kind in (ActionKind.PROMOTE_WAVE, ActionKind.PROMOTE_ROLLOUT, ActionKind.UNFREEZE):
+        if kind is not ActionKind.UNFREEZE:
+            checks.append(_not_frozen(view))
+        checks.append(_no_alarm(view))
+        checks.append(_inputs_current(view))
+    if kind is ActionKind.PROMOTE_WAVE:
+        checks.append(_previous_wave_green(plan.target, view))
+    return tuple(checks)
+
+
+def blocking(checks: tuple[Precondition, ...], override: str) -> tuple[Precondition, ...]:
+    """The failed checks that still block: all failed ones without an override reason,
+    and the ones no reason can override."""
+    failed = tuple(check for check in checks if not check.ok)
+    if override.strip():
+        return tuple(check for check in failed if not check.overridable)
+    return failed
+
+
+def _unchanged(plan: ActionPlan, view: RoomView) -> Precondition:
+    current = _versions(plan, view)
+    changed = [key for key, seen in plan.seen_versions.items() if current.get(key) != seen]
+    if changed:
+        return Precondition(
+            "unchanged",
+            "target unchanged since shown",
+            False,
+            f"changed since you looked: {', '.join(changed)}",
+            overridable=False,
+        )
+    return Precondition("unchanged", "target unchanged since shown", True)
+
+
+def _versions(plan: ActionPlan, view: RoomView) -> dict[str, str]:
+    versions = {"freeze": view.freeze.version}
+    for rollout in view.rollouts:
+        versions[rollout.key] = rollout.version
+    for wave in view.waves:
+        versions[wave.wave] = wave.version
+    return versions
+
+
+def _not_frozen(view: RoomView) -> Precondition:
+    if view.freeze.frozen:
+        return Precondition(
+            "not-frozen",
+            "cutover not frozen",
+            False,
+            f"frozen by {view.freeze.by}: {view.freeze.reason}",
+        )
+    return Precondition("not-frozen", "cutover not frozen", True)
+
+
+def _no_alarm(view: RoomView) -> Precondition:
+    alarming = view.alarming
+    if alarming:
+        names = ", ".join(f"{t.spec.title} {t.state.value}" for t in alarming)
+        return Precondition("no-trigger", "no rollback trigger pending or firing", False, names)
+    return Precondition("no-trigger", "no rollback trigger pending or firing", True)
+
+
+def _inputs_current(view: RoomView) -> Precondition:
+    unknown = view.unknown_inputs
+    if unknown:
+        return Precondition(
+            "inputs-current", "every input current", False, "not current: " + ", ".join(unknown)
+        )
+    return Precondition("inputs-current", "every input current", True)
+
+
+def _previous_wave_green(wave: str, view: RoomView) -> Precondition:
+    """A wave moves on only after the wave it follows has been green for the green period;
+    an active wave completes only after it has itself been green that long."""
+    title = f"green for {format_duration(view.green_period)} first"
+    target = view.wave(wave)
+    if target is None:
+        return Precondition("green-period", title, False, f"no wave {wave}")
+    if target.state is WaveState.ACTIVE:
+        soaking, since = target, target.since
+    else:
+        before = previous_wave(view.waves, wave)
+        if before is None:
+            return Precondition("green-period", title, True, "first wave")
+        if before.state not in (WaveState.ACTIVE, WaveState.COMPLETE):
+            return Precondition(
+                "green-period", title, False, f"{before.wave} is {before.state.value}"
+            )
+        soaking, since = before, before.since
+    if view.green_since is None:
+        return Precondition("green-period", title, False, "a rollback trigger is not clear")
+    start = view.green_since if since is None else max(view.green_since, since)
+    ready = start + view.green_period
+    if ready > view.now:
+        left = format_duration(ready - view.now)
+        return Precondition("green-period", title, False, f"{soaking.wave} green for {left} more")
+    return Precondition("green-period", title, True)

@@ -1,0 +1,402 @@
+"""The control room's configuration, as typed models validated before the app starts.
+
+Reading the file lives in `tui.configfile`; this module only validates a parsed TOML
+document, so it stays free of I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from cutover.durations import parse_duration
+from cutover.kpis import KpiSpec
+from cutover.triggers import Comparison, TriggerSpec
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError("expected a duration such as '90s', '5m', '48h' or '1d2h'")
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("go_live needs a timezone, for example 2026-12-01T09:00:00+00:00")
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError("expected a fraction between 0 and 1 (0.98 for 98 %)")
+    return value
+
+
+Fraction = Annotated[float, AfterValidator(_fraction)]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CutoverSection(Section):
+    """`[cutover]`: what is being cut over, and when it goes live."""
+
+    name: str = "Maestro cutover"
+    go_live: Annotated[datetime, AfterValidator(_aware)]
+
+
+class ThresholdsSection(Section):
+    """`[thresholds]`: the plan's KPI targets; `*_warn` is where a tile turns amber."""
+
+    success_rate_target: Fraction = 0.98
+    success_rate_warn: Fraction = 0.985
+    queue_wait_p95_limit_s: Positive = 120.0
+    queue_wait_p95_warn_s: Positive = 90.0
+    green_period: Duration = timedelta(hours=48)
+    build_duration_mean_limit_s: Positive = 1200.0
+    build_duration_mean_warn_s: Positive = 900.0
+    flake_rate_limit: Fraction = 0.02
+    flake_rate_warn: Fraction = 0.01
+    executor_saturation_limit: Fraction = 0.9
+    executor_saturation_warn: Fraction = 0.75
+    cost_per_build_limit: Positive = 0.75
+    cost_per_build_warn: Positive = 0.6
+
+
+class QueriesSection(Section):
+    """`[queries]`: the contract's PromQL, one per signal."""
+
+    queue_wait_p95: str = (
+        "histogram_quantile(0.95, sum by (le) (rate(maestro_queue_wait_seconds_bucket[5m])))"
+    )
+    success_rate: str = (
+        'sum(rate(maestro_jobs_total{status="success"}[15m]))'
+        ' / sum(rate(maestro_jobs_total{status!="cancelled"}[15m]))'
+    )
+    success_rate_7d: str = (
+        'sum(rate(maestro_jobs_total{status="success"}[7d]))'
+        ' / sum(rate(maestro_jobs_total{status!="cancelled"}[7d]))'
+    )
+    build_duration_mean: str = (
+        "sum(rate(maestro_job_duration_seconds_sum[15m]))"
+        " / sum(rate(maestro_job_duration_seconds_count[15m]))"
+    )
+    flake_rate: str = "sum(rate(maestro_flaky_jobs_total[1h])) / sum(rate(maestro_jobs_total[1h]))"
+    executor_saturation: str = "sum(maestro_executors_busy) / sum(maestro_executors_total)"
+    cost_per_build: str = (
+        "sum(rate(maestro_build_cost_dollars_total[1h])) / sum(rate(maestro_jobs_total[1h]))"
+    )
+    shadow_pass_by_wave: str = (
+        'sum by (wave) (rate(maestro_shadow_builds_total{result="match"}[1h]))'
+        " / sum by (wave) (rate(maestro_shadow_builds_total[1h]))"
+    )
+    repo_states: str = "maestro_repo_cutover_state == 1"
+
+
+class TriggerSection(Section):
+    """`[[triggers]]`: one rollback trigger. Exactly one of `below`, `above`, `alertname`."""
+
+    id: str
+    title: str = ""
+    signal: str = ""
+    below: float | None = None
+    above: float | None = None
+    clear: float | None = None
+    alertname: str | None = None
+    for_: Duration = Field(default=timedelta(0), alias="for")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> TriggerSection:
+        names = ("below", "above", "alertname")
+        given = [name for name in names if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"trigger {self.id!r}: expected exactly one of 'below', 'above' or 'alertname',"
+                f" got {', '.join(given) or 'none'}"
+            )
+        if self.alertname is None and not self.signal:
+            raise ValueError(f"trigger {self.id!r}: a threshold trigger needs 'signal'")
+        if self.clear is not None:
+            if self.below is not None and self.clear < self.below:
+                raise ValueError(f"trigger {self.id!r}: 'clear' must be at or above 'below'")
+            if self.above is not None and self.clear > self.above:
+                raise ValueError(f"trigger {self.id!r}: 'clear' must be at or below 'above'")
+        return self
+
+
+class WavesSection(Section):
+    """`[waves]`: the migration workbook; a relative path is from the config file's folder."""
+
+    workbook: str
+
+
+class SimSection(Section):
+    """`[sources.sim]`: the built-in simulator of the Maestro platform."""
+
+    enabled: bool = True
+    seed: int = 7
+    scenario: str = "brownout"
+    time_scale: Annotated[float, Field(ge=0)] = 10.0
+    refresh: Duration = timedelta(seconds=1)
+    max_age: Duration = timedelta(seconds=10)
+    start: str = "T+1d2h"
+    warmup: Duration = timedelta(minutes=30)
+
+    @model_validator(mode="after")
+    def _start(self) -> SimSection:
+        start_offset(self.start)
+        return self
+
+
+def start_offset(text: str) -> timedelta:
+    """`T+1d2h` / `T-3d` as an offset from go-live."""
+    spec = text.strip()
+    if len(spec) < 3 or spec[0] != "T" or spec[1] not in "+-":
+        raise ValueError(
+            f"expected a point on the timeline such as 'T+1d2h' or 'T-7d', got {text!r}"
+        )
+    offset = parse_duration(spec[2:])
+    return offset if spec[1] == "+" else -offset
+
+
+class PrometheusSection(Section):
+    """`[sources.prometheus]`: PromQL against Prometheus, Thanos or Mimir."""
+
+    enabled: bool = False
+    url: str = "http://127.0.0.1:9090"
+    refresh: Duration = timedelta(seconds=15)
+    max_age: Duration = timedelta(seconds=60)
+    timeout: Duration = timedelta(seconds=5)
+    backfill: Duration = timedelta(minutes=30)
+    bearer_token_file: str | None = None
+    bearer_token_env: str | None = None
+    username: str | None = None
+    password_file: str | None = None
+    password_env: str | None = None
+    ca_bundle: str | None = None
+    insecure: bool = False
+
+
+class MqttSection(Section):
+    """`[sources.mqtt]`: build and platform events, and the retained freeze state."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    client_id: str = ""
+    persistent_session: bool = False
+    username: str | None = None
+    password_file: str | None = None
+    password_env: str | None = None
+    tls: bool = False
+    ca_bundle: str | None = None
+    refresh: Duration = timedelta(milliseconds=250)
+    max_age: Duration = timedelta(seconds=120)
+
+
+class AlertmanagerSection(Section):
+    """`[sources.alertmanager]`: active alerts that drive the CVE and audit triggers."""
+
+    enabled: bool = False
+    url: str = "http://127.0.0.1:9093"
+    refresh: Duration = timedelta(seconds=15)
+    max_age: Duration = timedelta(seconds=60)
+    timeout: Duration = timedelta(seconds=5)
+
+
+class KubernetesSection(Section):
+    """`[sources.kubernetes]`: Argo Rollouts and the `maestro-cutover` ConfigMap."""
+
+    enabled: bool = False
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: tuple[str, ...] = ("maestro-system",)
+    label_selector: str = "app.kubernetes.io/part-of=maestro"
+    configmap_namespace: str = "maestro-system"
+    configmap_name: str = "maestro-cutover"
+    refresh: Duration = timedelta(seconds=30)
+    max_age: Duration = timedelta(seconds=90)
+
+
+class SourcesSection(Section):
+    sim: SimSection = SimSection()
+    prometheus: PrometheusSection = PrometheusSection()
+    mqtt: MqttSection = MqttSection()
+    alertmanager: AlertmanagerSection = AlertmanagerSection()
+    kubernetes: KubernetesSection = KubernetesSection()
+
+    def enabled(self) -> tuple[str, ...]:
+        names = ("sim", "prometheus", "mqtt", "alertmanager", "kubernetes")
+        return tuple(name for name in names if getattr(self, name).enabled)
+
+
+class ActionsSection(Section):
+    """`[actions]`: who acts, and whether anyone may."""
+
+    read_only: bool = False
+    operator: str = ""
+    freeze_reason: str = "freeze from the control room"
+
+
+KEYMAP_ACTIONS: tuple[str, ...] = (
+    "freeze",
+    "unfreeze",
+    "promote",
+    "abort",
+    "next_board",
+    "filter_events",
+    "help",
+    "quit",
+    "command_palette",
+)
+
+
+class UiSection(Section):
+    """`[ui]`: refresh, look and keys."""
+
+    refresh: Duration = timedelta(seconds=1)
+    theme: str = "textual-dark"
+    mouse: bool = False
+    bell: bool = True
+    event_lines: Annotated[int, Field(ge=10, le=10_000)] = 500
+    history_points: Annotated[int, Field(ge=10, le=1_000)] = 120
+    keymap: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_keys(self) -> UiSection:
+        unknown = sorted(set(self.keymap) - set(KEYMAP_ACTIONS))
+        if unknown:
+            raise ValueError(
+                f"keymap names unknown action(s) {', '.join(unknown)}; expected some of "
+                + ", ".join(KEYMAP_ACTIONS)
+            )
+        return self
+
+
+class Config(Section):
+    """The whole `config.toml`."""
+
+    cutover: CutoverSection
+    thresholds: ThresholdsSection = ThresholdsSection()
+    queries: QueriesSection = QueriesSection()
+    triggers: tuple[TriggerSection, ...] = ()
+    waves: WavesSection
+    sources: SourcesSection = SourcesSection()
+    actions: ActionsSection = ActionsSection()
+    ui: UiSection = UiSection()
+
+    @model_validator(mode="after")
+    def _sources(self) -> Config:
+        if not self.sources.enabled():
+            raise ValueError("no source is enabled: enable [sources.sim] or a real source")
+        ids = [trigger.id for trigger in self.triggers]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"trigger ids must be unique: {', '.join(duplicates)} repeated")
+        return self
+
+
+SIGNAL_UNITS: dict[str, str] = {
+    "queue_wait_p95": "s",
+    "success_rate": "ratio",
+    "success_rate_7d": "ratio",
+    "build_duration_mean": "s",
+    "flake_rate": "ratio",
+    "executor_saturation": "ratio",
+    "cost_per_build": "$",
+}
+
+
+def kpi_specs(thresholds: ThresholdsSection) -> tuple[KpiSpec, ...]:
+    """The KPI tiles, in the order the dashboard shows them."""
+    t = thresholds
+    above, below = Comparison.ABOVE, Comparison.BELOW
+    return (
+        KpiSpec("queue_wait_p95", "Queue p95", "s", above, t.queue_wait_p95_limit_s,
+                t.queue_wait_p95_warn_s),
+        KpiSpec("success_rate", "Success", "ratio", below, t.success_rate_target,
+                t.success_rate_warn),
+        KpiSpec("success_rate_7d", "Success 7d", "ratio", below, t.success_rate_target,
+                t.success_rate_warn),
+        KpiSpec("build_duration_mean", "Build mean", "s", above, t.build_duration_mean_limit_s,
+                t.build_duration_mean_warn_s),
+        KpiSpec("flake_rate", "Flake", "ratio", above, t.flake_rate_limit, t.flake_rate_warn),
+        KpiSpec("executor_saturation", "Saturation", "ratio", above,
+                t.executor_saturation_limit, t.executor_saturation_warn),
+        KpiSpec("cost_per_build", "Cost/build", "$", above, t.cost_per_build_limit,
+                t.cost_per_build_warn),
+    )  # fmt: skip
+
+
+def default_triggers(thresholds: ThresholdsSection) -> tuple[TriggerSection, ...]:
+    """The rollback playbook's triggers, used when the config lists none."""
+    t = thresholds
+    defaults: tuple[dict[str, object], ...] = (
+        {"id": "success-rate", "title": "Success rate under target", "signal": "success_rate",
+         "below": t.success_rate_target, "clear": min(1.0, t.success_rate_target + 0.002),
+         "for": "5m"},
+        {"id": "queue-p95", "title": "Queue wait p95 breach", "signal": "queue_wait_p95",
+         "above": t.queue_wait_p95_limit_s, "clear": t.queue_wait_p95_limit_s * 0.9,
+         "for": "5m"},
+        {"id": "critical-cve", "title": "Critical CVE", "alertname": "MaestroCriticalCVE"},
+        {"id": "audit-failure", "title": "Audit failure", "alertname": "MaestroAuditFailure"},
+    )  # fmt: skip
+    return tuple(TriggerSection.model_validate(item) for item in defaults)
+
+
+def trigger_specs(config: Config) -> tuple[TriggerSpec, ...]:
+    sections = config.triggers or default_triggers(config.thresholds)
+    specs = []
+    for section in sections:
+        if section.alertname is not None:
+            specs.append(
+                TriggerSpec(
+                    id=section.id,
+                    title=section.title or section.alertname,
+                    signal=f"alert:{section.alertname}",
+                    comparison=Comparison.ABOVE,
+                    threshold=0.5,
+                    for_=section.for_,
+                    alertname=section.alertname,
+                )
+            )
+            continue
+        below = section.below is not None
+        threshold = section.below if below else section.above
+        assert threshold is not None
+        specs.append(
+            TriggerSpec(
+                id=section.id,
+                title=section.title or section.id,
+                signal=section.signal,
+                comparison=Comparison.BELOW if below else Comparison.ABOVE,
+                threshold=threshold,
+                clear=section.clear,
+                for_=section.for_,
+                unit=SIGNAL_UNITS.get(section.signal, ""),
+            )
+        )
+    return tuple(specs)
+
+
+SourceName = Literal["sim", "prometheus", "mqtt", "alertmanager", "kubernetes"]

@@ -1,0 +1,299 @@
+"""The control room's state: everything the sources delivered, evaluated at one instant."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cutover.clock import ClockReading, read_clock
+from cutover.events import BuildEvent, PlatformEvent
+from cutover.freeze import UNFROZEN, FreezeState
+from cutover.kpis import KpiSpec, KpiVerdict
+from cutover.rollouts import RolloutStatus
+from cutover.signals import Signal, SignalStatus, missing
+from cutover.triggers import RollbackTrigger, TriggerSpec, TriggerState, TriggerStatus
+from cutover.updates import (
+    Alert,
+    AlertsUpdate,
+    EventsUpdate,
+    FreezeUpdate,
+    HealthState,
+    HistoryBackfill,
+    RolloutsUpdate,
+    SignalUpdate,
+    SourceHealth,
+    Update,
+    WavesUpdate,
+)
+from cutover.waves import (
+    GreenPeriod,
+    RepoState,
+    WaveProgress,
+    WaveStatus,
+    Workbook,
+    find_wave,
+    wave_board,
+)
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    """What the room is measured against: the plan's dates, KPIs, triggers and limits."""
+
+    name: str
+    go_live: datetime
+    kpis: tuple[KpiSpec, ...]
+    triggers: tuple[TriggerSpec, ...]
+    green_period: timedelta
+    workbook: Workbook
+    max_age: Mapping[str, timedelta]
+    history_points: int = 120
+    default_max_age: timedelta = timedelta(seconds=30)
+
+    def max_age_of(self, source: str) -> timedelta:
+        return self.max_age.get(source, self.default_max_age)
+
+
+@dataclass(frozen=True)
+class KpiReading:
+    """A KPI tile's content: the reading as of now, its verdict and recent history."""
+
+    spec: KpiSpec
+    signal: Signal
+    verdict: KpiVerdict
+    history: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class HealthReading:
+    """A source's health as of now: ok, stale for some time, or error with a reason."""
+
+    source: str
+    state: HealthState
+    reason: str
+    age: timedelta | None
+
+    @property
+    def text(self) -> str:
+        if self.state is HealthState.STALE and self.age is not None:
+            return f"stale {int(self.age.total_seconds())}s"
+        if self.state is HealthState.ERROR:
+            return f"error: {self.reason}"
+        return str(self.state.value)
+
+
+@dataclass(frozen=True)
+class RoomView:
+    """Everything the screens show, and what action preconditions are checked against."""
+
+    now: datetime
+    clock: ClockReading
+    kpis: tuple[KpiReading, ...]
+    triggers: tuple[TriggerStatus, ...]
+    waves: tuple[WaveProgress, ...]
+    rollouts: tuple[RolloutStatus, ...]
+    freeze: FreezeState
+    health: tuple[HealthReading, ...]
+    alerts: tuple[Alert, ...]
+    green_since: datetime | None
+    green_period: timedelta
+    stale_sources: frozenset[str] = field(default_factory=frozenset)
+
+    def rollout(self, key: str) -> RolloutStatus | None:
+        return next((r for r in self.rollouts if r.key == key), None)
+
+    def wave(self, wave: str) -> WaveProgress | None:
+        return find_wave(self.waves, wave)
+
+    @property
+    def alarming(self) -> tuple[TriggerStatus, ...]:
+        return tuple(t for t in self.triggers if t.alarming)
+
+    @property
+    def firing(self) -> tuple[TriggerStatus, ...]:
+        return tuple(t for t in self.triggers if t.state is TriggerState.FIRING)
+
+    @property
+    def unknown_inputs(self) -> tuple[str, ...]:
+        """Names of inputs that are not current: KPI signals and triggers without data."""
+        names = [k.spec.title for k in self.kpis if k.signal.status is not SignalStatus.OK]
+        names += [t.spec.title for t in self.triggers if t.state is TriggerState.UNKNOWN]
+        return tuple(dict.fromkeys(names))
+
+
+class ControlRoom:
+    """Holds what the sources delivered and evaluates triggers, waves and health.
+
+    Updates come in through `apply`; `evaluate(now)` advances the trigger state machines and
+    returns a `RoomView`. Every reading is judged against its source's max age at `now`, so
+    nothing stale is ever presented as current.
+    """
+
+    def __init__(self, settings: RoomSettings) -> None:
+        self.settings = settings
+        self.signals: dict[str, Signal] = {}
+        self.history: dict[str, deque[float]] = {}
+        self.triggers = [RollbackTrigger(spec) for spec in settings.triggers]
+        self.alerts: tuple[Alert, ...] = ()
+        self.alerts_source = ""
+        self.alerts_at: datetime | None = None
+        self.rollouts: dict[str, RolloutStatus] = {}
+        self.rollouts_source = ""
+        self.wave_statuses: dict[str, WaveStatus] = {}
+        self.repo_states: dict[str, RepoState] = {}
+        self.shadow_pass: dict[str, float] = {}
+        self.waves_source = ""
+        self.freeze: FreezeState = UNFROZEN
+        self.health: dict[str, SourceHealth] = {}
+        self.last_heard: dict[str, datetime] = {}
+        self.green = GreenPeriod()
+        self.event_counts: Counter[str] = Counter()
+        self.events_total = 0
+
+    def register_source(self, source: str, now: datetime) -> None:
+        """A configured source, shown as connecting until it delivers."""
+        self.health[source] = SourceHealth(source, HealthState.CONNECTING, now)
+
+    def apply(self, update: Update) -> None:
+        """Take in one update from a source."""
+        if isinstance(update, SignalUpdate):
+            self._signal(update.signal)
+        elif isinstance(update, HistoryBackfill):
+            points = self._history(update.name)
+            points.extend(value for _, value in update.points)
+        elif isinstance(update, AlertsUpdate):
+            self.alerts = update.alerts
+            self.alerts_source, self.alerts_at = update.source, update.at
+            self._heard(update.source, update.at)
+        elif isinstance(update, RolloutsUpdate):
+            self.rollouts = {r.key: r for r in update.rollouts}
+            self.rollouts_source = update.source
+            self._heard(update.source, update.at)
+        elif isinstance(update, WavesUpdate):
+            self._waves(update)
+        elif isinstance(update, FreezeUpdate):
+            self.freeze = update.state
+            self._heard(update.source, update.at)
+        elif isinstance(update, EventsUpdate):
+            self._events(update)
+        elif isinstance(update, SourceHealth):
+            self.health[update.source] = update
+            if update.state is HealthState.CONNECTED:
+                self._heard(update.source, update.at)
+
+    def _signal(self, signal: Signal) -> None:
+        self.signals[signal.name] = signal
+        if signal.usable:
+            assert signal.value is not None
+            self._history(signal.name).append(signal.value)
+        if signal.source:
+            self._heard(signal.source, signal.at)
+
+    def _waves(self, update: WavesUpdate) -> None:
+        self.wave_statuses = {status.wave: status for status in update.statuses}
+        self.repo_states = dict(update.repo_states)
+        self.shadow_pass = dict(update.shadow_pass)
+        self.waves_source = update.source
+        if update.green_since is not None and self.green.since is None:
+            # The platform's record of how long it has been green, from before we watched.
+            self.green.since = update.green_since
+        self._heard(update.source, update.at)
+
+    def _events(self, update: EventsUpdate) -> None:
+        for event in update.events:
+            self.event_counts[event.event] += 1
+        self.events_total += len(update.events)
+        if update.events:
+            last = update.events[-1]
+            if isinstance(last, BuildEvent | PlatformEvent):
+                self._heard(update.source, last.ts)
+
+    def _history(self, name: str) -> deque[float]:
+        if name not in self.history:
+            self.history[name] = deque(maxlen=self.settings.history_points)
+        return self.history[name]
+
+    def _heard(self, source: str, at: datetime) -> None:
+        previous = self.last_heard.get(source)
+        if previous is None or at > previous:
+            self.last_heard[source] = at
+        health = self.health.get(source)
+        if health is None or health.state is not HealthState.ERROR or health.at <= at:
+            self.health[source] = SourceHealth(source, HealthState.CONNECTED, at)
+
+    def signal(self, name: str, unit: str, now: datetime) -> Signal:
+        """The named signal as of `now`: stale past its source's max age, missing if never seen."""
+        signal = self.signals.get(name)
+        if signal is None:
+            return missing(name, unit, now)
+        return signal.as_of(now, self.settings.max_age_of(signal.source))
+
+    def _alert_reading(self, alertname: str, now: datetime) -> bool | None:
+        if self.alerts_at is None:
+            return None
+        if now - self.alerts_at > self.settings.max_age_of(self.alerts_source):
+            return None
+        return any(alert.alertname == alertname for alert in self.alerts)
+
+    def _source_stale(self, source: str, now: datetime) -> bool:
+        return self.health_of(source, now).state is not HealthState.CONNECTED
+
+    def health_of(self, source: str, now: datetime) -> HealthReading:
+        health = self.health.get(source)
+        heard = self.last_heard.get(source)
+        age = None if heard is None else now - heard
+        if health is None:
+            return HealthReading(source, HealthState.CONNECTING, "", age)
+        if health.state is HealthState.ERROR:
+            return HealthReading(source, HealthState.ERROR, health.reason, age)
+        stale = age is not None and age > self.settings.max_age_of(source)
+        if health.state is HealthState.CONNECTED and stale:
+            return HealthReading(source, HealthState.STALE, health.reason, age)
+        return HealthReading(source, health.state, health.reason, age)
+
+    def evaluate(self, now: datetime) -> RoomView:
+        """Advance the triggers to `now` and return everything as of `now`."""
+        kpis = tuple(self._kpi(spec, now) for spec in self.settings.kpis)
+        statuses: list[TriggerStatus] = []
+        for trigger in self.triggers:
+            spec = trigger.spec
+            reading: Signal | bool | None
+            if spec.alertname:
+                reading = self._alert_reading(spec.alertname, now)
+            else:
+                reading = self.signal(spec.signal, spec.unit, now)
+            statuses.append(trigger.evaluate(reading, now))
+        # Green: every trigger known and quiet. An unknown trigger is not green.
+        green = all(s.state in (TriggerState.INACTIVE, TriggerState.RESOLVED) for s in statuses)
+        self.green.observe(green, now)
+        health = tuple(self.health_of(source, now) for source in sorted(self.health))
+        stale = frozenset(h.source for h in health if h.state is not HealthState.CONNECTED)
+        board = wave_board(
+            self.settings.workbook,
+            self.wave_statuses,
+            self.repo_states,
+            self.shadow_pass,
+            self.green.since,
+            self.settings.green_period,
+        )
+        return RoomView(
+            now=now,
+            clock=read_clock(now, self.settings.go_live),
+            kpis=kpis,
+            triggers=tuple(statuses),
+            waves=board,
+            rollouts=tuple(self.rollouts[key] for key in sorted(self.rollouts)),
+            freeze=self.freeze,
+            health=health,
+            alerts=self.alerts,
+            green_since=self.green.since,
+            green_period=self.settings.green_period,
+            stale_sources=stale,
+        )
+
+    def _kpi(self, spec: KpiSpec, now: datetime) -> KpiReading:
+        signal = self.signal(spec.signal, spec.unit, now)
+        history = tuple(self.history.get(spec.signal, ()))
+        return KpiReading(spec, signal, spec.assess(signal), history)

@@ -1,0 +1,340 @@
+"""Cutover waves: the migration workbook, wave states and when the next wave may go."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+
+#: The Migration Workbook's columns, as the plan names them.
+WORKBOOK_COLUMNS: tuple[str, ...] = (
+    "Team/Repo",
+    "Tier",
+    "Owner",
+    "Pipeline Size",
+    "Critical Deps",
+    "Scanners",
+    "Avg Build (min)",
+    "Shadow Pass %",
+    "Blocking Issues",
+    "Cutover Wave",
+)
+
+
+class WaveState(str, Enum):
+    """A wave's place in the cutover, as stored in the `maestro-cutover` ConfigMap."""
+
+    PLANNED = "planned"
+    CANARY = "canary"
+    ACTIVE = "active"
+    COMPLETE = "complete"
+    ROLLED_BACK = "rolled-back"
+
+
+class RepoState(str, Enum):
+    """Where one repository builds."""
+
+    LEGACY = "legacy"
+    SHADOW = "shadow"
+    CANARY = "canary"
+    MAESTRO = "maestro"
+
+
+_PROMOTION: dict[WaveState, WaveState] = {
+    WaveState.PLANNED: WaveState.CANARY,
+    WaveState.CANARY: WaveState.ACTIVE,
+    WaveState.ACTIVE: WaveState.COMPLETE,
+}
+
+
+def promoted(state: WaveState) -> WaveState | None:
+    """The state a promotion moves a wave to, or None when it cannot be promoted."""
+    return _PROMOTION.get(state)
+
+
+def can_roll_back(state: WaveState) -> bool:
+    return state in (WaveState.CANARY, WaveState.ACTIVE)
+
+
+_DASHES = re.compile(r"[\u2010-\u2015\u2212]")
+
+
+def normalise_wave(name: str) -> str:
+    """`Wave‑1`, `wave 1` and `Wave-1` all name the wave `Wave-1`."""
+    text = _DASHES.sub("-", name.strip())
+    match = re.fullmatch(r"(?i)wave[\s_-]*(\d+)", text)
+    return f"Wave-{int(match.group(1))}" if match else text
+
+
+def wave_order(wave: str) -> tuple[int, str]:
+    match = re.search(r"(\d+)$", wave)
+    return (int(match.group(1)) if match else 1_000_000, wave)
+
+
+@dataclass(frozen=True)
+class WorkbookRow:
+    """One repository of the migration workbook."""
+
+    line: int
+    repo: str
+    tier: int
+    owner: str
+    pipeline_size: str
+    critical_deps: str
+    scanners: str
+    avg_build_min: float
+    shadow_pass: float | None
+    blocking_issues: str
+    wave: str
+
+    @property
+    def blockers(self) -> tuple[str, ...]:
+        text = self.blocking_issues.strip()
+        if text.lower() in ("", "-", "none", "n/a"):
+            return ()
+        return tuple(part.strip() for part in re.split(r"[;|]", text) if part.strip())
+
+
+@dataclass(frozen=True)
+class WorkbookProblem:
+    """A row of the workbook that could not be read, by line number."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Workbook:
+    """The workbook's good rows, and the problems of the bad ones."""
+
+    rows: tuple[WorkbookRow, ...]
+    problems: tuple[WorkbookProblem, ...] = ()
+
+    @property
+    def waves(self) -> tuple[str, ...]:
+        return tuple(sorted({row.wave for row in self.rows}, key=wave_order))
+
+    def repos(self, wave: str) -> tuple[WorkbookRow, ...]:
+        return tuple(row for row in self.rows if row.wave == wave)
+
+
+def _percent(text: str) -> float | None:
+    value = text.strip().rstrip("%").strip()
+    if value in ("", "-", "n/a"):
+        return None
+    number = float(value)
+    if not 0 <= number <= 100:
+        raise ValueError(f"Shadow Pass % must be between 0 and 100, got {text.strip()!r}")
+    return number / 100
+
+
+def parse_workbook(text: str) -> Workbook:
+    """Read the workbook CSV; every bad row becomes a problem naming its line."""
+    reader = csv.reader(io.StringIO(text))
+    rows: list[WorkbookRow] = []
+    problems: list[WorkbookProblem] = []
+    header: list[str] | None = None
+    for record in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):
+            continue
+        if header is None:
+            header = [cell.strip() for cell in record]
+            absent = [name for name in WORKBOOK_COLUMNS if name not in header]
+            if absent:
+                problems.append(
+                    WorkbookProblem(line, f"header misses column(s): {', '.join(absent)}")
+                )
+                return Workbook((), tuple(problems))
+            continue
+        if len(record) != len(header):
+            problems.append(
+                WorkbookProblem(line, f"expected {len(header)} fields, found {len(record)}")
+            )
+            continue
+        cells = {name: value.strip() for name, value in zip(header, record, strict=True)}
+        try:
+            rows.append(_row(line, cells))
+        except ValueError as error:
+            problems.append(WorkbookProblem(line, str(error)))
+    if header is None:
+        problems.append(WorkbookProblem(1, "the workbook is empty: no header row"))
+    seen: dict[str, int] = {}
+    unique: list[WorkbookRow] = []
+    for row in rows:
+        if row.repo in seen:
+            problems.append(
+                WorkbookProblem(row.line, f"{row.repo} is already listed on line {seen[row.repo]}")
+            )
+            continue
+        seen[row.repo] = row.line
+        unique.append(row)
+    return Workbook(tuple(unique), tuple(sorted(problems, key=lambda p: p.line)))
+
+
+def _row(line: int, cells: Mapping[str, str]) -> WorkbookRow:
+    repo = cells["Team/Repo"]
+    if not repo:
+        raise ValueError("Team/Repo is empty")
+    wave = normalise_wave(cells["Cutover Wave"])
+    if not wave:
+        raise ValueError(f"{repo}: Cutover Wave is empty")
+    try:
+        tier = int(cells["Tier"])
+    except ValueError:
+        raise ValueError(f"{repo}: Tier must be a whole number, got {cells['Tier']!r}") from None
+    try:
+        avg_build = float(cells["Avg Build (min)"])
+    except ValueError:
+        raise ValueError(
+            f"{repo}: Avg Build (min) must be a number, got {cells['Avg Build (min)']!r}"
+        ) from None
+    if avg_build <= 0:
+        raise ValueError(f"{repo}: Avg Build (min) must be positive, got {avg_build}")
+    try:
+        shadow = _percent(cells["Shadow Pass %"])
+    except ValueError as error:
+        message = str(error)
+        if "between" not in message:
+            message = f"Shadow Pass % must be a percentage, got {cells['Shadow Pass %']!r}"
+        raise ValueError(f"{repo}: {message}") from None
+    return WorkbookRow(
+        line=line,
+        repo=repo,
+        tier=tier,
+        owner=cells["Owner"],
+        pipeline_size=cells["Pipeline Size"],
+        critical_deps=cells["Critical Deps"],
+        scanners=cells["Scanners"],
+        avg_build_min=avg_build,
+        shadow_pass=shadow,
+        blocking_issues=cells["Blocking Issues"],
+        wave=wave,
+    )
+
+
+@dataclass(frozen=True)
+class WaveStatus:
+    """A wave's recorded state: who moved it there and when, and the version seen."""
+
+    wave: str
+    state: WaveState
+    since: datetime | None = None
+    by: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class WaveProgress:
+    """Everything the wave board shows for one wave."""
+
+    wave: str
+    state: WaveState
+    since: datetime | None
+    repos: int
+    on_maestro: int
+    shadow_pass: float | None
+    blockers: tuple[str, ...]
+    eligible_at: datetime | None
+    version: str = ""
+    repo_states: Mapping[str, RepoState] = field(default_factory=dict)
+
+    @property
+    def fraction(self) -> float:
+        return self.on_maestro / self.repos if self.repos else 0.0
+
+
+@dataclass
+class GreenPeriod:
+    """Since when the platform has been green: no rollback trigger pending, firing or unknown."""
+
+    since: datetime | None = None
+
+    def observe(self, green: bool, now: datetime) -> None:
+        if not green:
+            self.since = None
+        elif self.since is None:
+            self.since = now
+
+    def green_for(self, now: datetime) -> timedelta:
+        return timedelta(0) if self.since is None else now - self.since
+
+
+def wave_board(
+    workbook: Workbook,
+    statuses: Mapping[str, WaveStatus],
+    repo_states: Mapping[str, RepoState],
+    shadow_pass: Mapping[str, float],
+    green_since: datetime | None,
+    green_period: timedelta,
+) -> tuple[WaveProgress, ...]:
+    """The board: each wave's state, progress, blockers and when it becomes eligible.
+
+    A planned or canary wave becomes eligible once the wave before it has been active and
+    green for the green period; it is not eligible (None) while the platform is not green.
+    """
+    waves = list(workbook.waves)
+    for wave in statuses:
+        if wave not in waves:
+            waves.append(wave)
+    waves.sort(key=wave_order)
+    board: list[WaveProgress] = []
+    previous: WaveStatus | None = None
+    for wave in waves:
+        rows = workbook.repos(wave)
+        status = statuses.get(wave, WaveStatus(wave, WaveState.PLANNED))
+        states = {row.repo: repo_states.get(row.repo, RepoState.LEGACY) for row in rows}
+        fallback = [row.shadow_pass for row in rows if row.shadow_pass is not None]
+        shadow = shadow_pass.get(wave)
+        if shadow is None and fallback:
+            shadow = sum(fallback) / len(fallback)
+        blockers = tuple(sorted({b for row in rows for b in row.blockers}))
+        board.append(
+            WaveProgress(
+                wave=wave,
+                state=status.state,
+                since=status.since,
+                repos=len(rows),
+                on_maestro=sum(1 for s in states.values() if s is RepoState.MAESTRO),
+                shadow_pass=shadow,
+                blockers=blockers,
+                eligible_at=_eligible_at(status, previous, green_since, green_period),
+                version=status.version,
+                repo_states=states,
+            )
+        )
+        previous = status
+    return tuple(board)
+
+
+def _eligible_at(
+    status: WaveStatus,
+    previous: WaveStatus | None,
+    green_since: datetime | None,
+    green_period: timedelta,
+) -> datetime | None:
+    if status.state not in (WaveState.PLANNED, WaveState.CANARY):
+        return None
+    if previous is None:
+        return status.since  # the first wave waits for nothing before it
+    if previous.state not in (WaveState.ACTIVE, WaveState.COMPLETE) or green_since is None:
+        return None
+    start = green_since if previous.since is None else max(green_since, previous.since)
+    return start + green_period
+
+
+def previous_wave(board: Sequence[WaveProgress], wave: str) -> WaveProgress | None:
+    names = [item.wave for item in board]
+    index = names.index(wave) if wave in names else -1
+    return board[index - 1] if index > 0 else None
+
+
+def find_wave(board: Iterable[WaveProgress], wave: str) -> WaveProgress | None:
+    return next((item for item in board if item.wave == wave), None)
