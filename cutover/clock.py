@@ -22,7 +22,7 @@ TIMELINE: tuple[Milestone, ...] = (
     Milestone(timedelta(days=-2), "T-2d config snapshot, reviews, freeze announced", "Freeze"),
     Milestone(timedelta(0), "T-0 flip Wave-1, smoke, SLO watch", "Go-live"),
     Milestone(timedelta(days=1), "T+1d hypercare begins", "Hypercare"),
-    Milestone(timedelta(days=14), "T+14d hypercare ends, retro", "Retro"),
+    Milestone(timedelta(days=15), "T+15d hypercare over, retro", "Retro"),
 )
 
 

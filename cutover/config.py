@@ -6,6 +6,7 @@ document, so it stays free of I/O.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
@@ -20,14 +21,21 @@ from pydantic import (
 
 from cutover.durations import parse_duration
 from cutover.kpis import KpiSpec
+from cutover.room import RoomSettings
 from cutover.triggers import Comparison, TriggerSpec
+from cutover.waves import Workbook
 
 
 def _duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+        if not math.isfinite(value):
+            raise ValueError("expected a finite duration")
+        try:
+            return timedelta(seconds=value)
+        except OverflowError:
+            raise ValueError(f"{value} seconds is too long a duration") from None
     if isinstance(value, str):
         return parse_duration(value)
     raise ValueError("expected a duration such as '90s', '5m', '48h' or '1d2h'")
@@ -400,3 +408,19 @@ def trigger_specs(config: Config) -> tuple[TriggerSpec, ...]:
 
 
 SourceName = Literal["sim", "prometheus", "mqtt", "alertmanager", "kubernetes"]
+
+
+def room_settings(config: Config, workbook: Workbook) -> RoomSettings:
+    """What the room is measured against, from a validated config and the workbook."""
+    sources = config.sources
+    max_age = {name: getattr(sources, name).max_age for name in sources.enabled()}
+    return RoomSettings(
+        name=config.cutover.name,
+        go_live=config.cutover.go_live,
+        kpis=kpi_specs(config.thresholds),
+        triggers=trigger_specs(config),
+        green_period=config.thresholds.green_period,
+        workbook=workbook,
+        max_age=max_age,
+        history_points=config.ui.history_points,
+    )

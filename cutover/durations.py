@@ -26,7 +26,10 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not a duration: expected a number and a unit (ms, s, m, h, d, w),"
             " such as '90s', '5m', '48h' or '1d2h'"
         )
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
 
 
 def format_duration(delta: timedelta, *, parts: int = 2) -> str:

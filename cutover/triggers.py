@@ -113,11 +113,16 @@ class RollbackTrigger:
                 self._move(TriggerState.UNKNOWN, now)
             return self.status()
         if self.state is TriggerState.UNKNOWN:
-            # Coming back: a firing trigger whose input still breaches stays firing; anything
-            # else starts over, so a gap in the data never counts towards `for`.
-            resume = self._known if breach and self._known is TriggerState.FIRING else None
-            self.state = resume or TriggerState.INACTIVE
-            self.since = self.fired_at if resume else now
+            # Coming back: a firing trigger whose input still breaches stays firing; a pending
+            # one starts over, so a gap in the data never counts towards `for`.
+            was_firing = self._known in (TriggerState.FIRING, TriggerState.RESOLVED)
+            if breach and self._known is TriggerState.FIRING:
+                self.state, self.since = TriggerState.FIRING, self.fired_at
+            elif was_firing:
+                # A firing that ended during the gap is shown as resolved, not forgotten.
+                self.state, self.since = TriggerState.RESOLVED, now
+            else:
+                self.state, self.since = TriggerState.INACTIVE, now
         self._step(breach, now)
         return self.status()
 

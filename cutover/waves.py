@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -135,14 +136,32 @@ def _percent(text: str) -> float | None:
     return number / 100
 
 
+def _records(
+    reader: Iterator[list[str]], problems: list[WorkbookProblem]
+) -> Iterator[tuple[int, list[str]]]:
+    """The reader's records with their line numbers; a record the csv module cannot read
+    ends the file with a problem on its line."""
+    line_of = getattr(reader, "line_num", 0)
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            line_of = getattr(reader, "line_num", line_of)
+            problems.append(WorkbookProblem(line_of, f"unreadable CSV: {error}"))
+            return
+        line_of = getattr(reader, "line_num", line_of)
+        yield line_of, record
+
+
 def parse_workbook(text: str) -> Workbook:
     """Read the workbook CSV; every bad row becomes a problem naming its line."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[WorkbookRow] = []
     problems: list[WorkbookProblem] = []
     header: list[str] | None = None
-    for record in reader:
-        line = reader.line_num
+    for line, record in _records(reader, problems):
         if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):
             continue
         if header is None:
@@ -188,15 +207,19 @@ def _row(line: int, cells: Mapping[str, str]) -> WorkbookRow:
         raise ValueError(f"{repo}: Cutover Wave is empty")
     try:
         tier = int(cells["Tier"])
+        if tier < 0:
+            raise ValueError
     except ValueError:
-        raise ValueError(f"{repo}: Tier must be a whole number, got {cells['Tier']!r}") from None
+        raise ValueError(
+            f"{repo}: Tier must be a whole number, 0 or more, got {cells['Tier']!r}"
+        ) from None
     try:
         avg_build = float(cells["Avg Build (min)"])
     except ValueError:
         raise ValueError(
             f"{repo}: Avg Build (min) must be a number, got {cells['Avg Build (min)']!r}"
         ) from None
-    if avg_build <= 0:
+    if not math.isfinite(avg_build) or avg_build <= 0:
         raise ValueError(f"{repo}: Avg Build (min) must be positive, got {avg_build}")
     try:
         shadow = _percent(cells["Shadow Pass %"])

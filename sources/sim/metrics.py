@@ -1,0 +1,215 @@
+"""The simulated Maestro's own metrics, under the contract's names and labels.
+
+A small labelled store (counters, gauges, histograms) that the platform model writes to and
+that renders the Prometheus text exposition format 0.0.4, so a later `/metrics` endpoint can
+serve exactly what a real Maestro exports.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+#: Seconds a job waits for an executor; fine at the low end where the p95 target lives.
+QUEUE_WAIT_BUCKETS: tuple[float, ...] = (1, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600)
+#: Build durations, one minute to one hour.
+DURATION_BUCKETS: tuple[float, ...] = (60, 120, 300, 600, 900, 1200, 1800, 2700, 3600)
+
+Labels = tuple[str, ...]
+
+
+@dataclass
+class HistogramSeries:
+    """One histogram series: per-bucket counts (not cumulative), sum and count."""
+
+    bounds: tuple[float, ...]
+    counts: list[float]
+    total: float = 0.0
+    count: float = 0.0
+
+    def observe(self, value: float) -> None:
+        # bisect_left: a value equal to a bound belongs in that bound's `le` bucket.
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+        self.count += 1
+
+    def cumulative(self) -> list[float]:
+        """Counts per `le` bound, the last one being +Inf, as Prometheus exports them."""
+        running = 0.0
+        out = []
+        for value in self.counts:
+            running += value
+            out.append(running)
+        return out
+
+
+@dataclass
+class MetricFamily:
+    """A metric name with its type, help text, label names and series."""
+
+    name: str
+    kind: str  # "counter", "gauge" or "histogram"
+    help: str
+    labelnames: tuple[str, ...]
+    bounds: tuple[float, ...] = ()
+    series: dict[Labels, float] = field(default_factory=dict)
+    histograms: dict[Labels, HistogramSeries] = field(default_factory=dict)
+
+    def inc(self, labels: Labels, amount: float = 1.0) -> None:
+        if amount < 0:
+            raise ValueError(f"{self.name}: a counter only goes up")
+        self.series[labels] = self.series.get(labels, 0.0) + amount
+
+    def set(self, labels: Labels, value: float) -> None:
+        self.series[labels] = value
+
+    def observe(self, labels: Labels, value: float) -> None:
+        series = self.histograms.get(labels)
+        if series is None:
+            series = HistogramSeries(self.bounds, [0.0] * (len(self.bounds) + 1))
+            self.histograms[labels] = series
+        series.observe(value)
+
+    def total(self, **match: str) -> float:
+        """The sum over series whose labels match, like `sum(metric{k="v"})`."""
+        positions = [(self.labelnames.index(k), v) for k, v in match.items()]
+        return sum(
+            value
+            for labels, value in self.series.items()
+            if all(labels[i] == v for i, v in positions)
+        )
+
+    def sum_by(self, label: str) -> dict[str, float]:
+        """`sum by (label) (metric)`."""
+        index = self.labelnames.index(label)
+        out: dict[str, float] = {}
+        for labels, value in self.series.items():
+            out[labels[index]] = out.get(labels[index], 0.0) + value
+        return out
+
+    def bucket_totals(self) -> list[float]:
+        """`sum by (le) (metric_bucket)`: cumulative counts per bound, +Inf last."""
+        out = [0.0] * (len(self.bounds) + 1)
+        for series in self.histograms.values():
+            for i, value in enumerate(series.cumulative()):
+                out[i] += value
+        return out
+
+    def sum_and_count(self) -> tuple[float, float]:
+        """`sum(metric_sum)` and `sum(metric_count)`."""
+        series = self.histograms.values()
+        return sum(s.total for s in series), sum(s.count for s in series)
+
+    def lines(self) -> Iterator[str]:
+        yield f"# HELP {self.name} {_escape_help(self.help)}"
+        yield f"# TYPE {self.name} {self.kind}"
+        if self.kind != "histogram":
+            for labels, value in sorted(self.series.items()):
+                yield f"{self.name}{_labels(self.labelnames, labels)} {_number(value)}"
+            return
+        for labels, hist in sorted(self.histograms.items()):
+            bounds = [*(_number(b) for b in self.bounds), "+Inf"]
+            for bound, value in zip(bounds, hist.cumulative(), strict=True):
+                text = _labels((*self.labelnames, "le"), (*labels, bound))
+                yield f"{self.name}_bucket{text} {_number(value)}"
+            text = _labels(self.labelnames, labels)
+            yield f"{self.name}_sum{text} {_number(hist.total)}"
+            yield f"{self.name}_count{text} {_number(hist.count)}"
+
+
+class MaestroMetrics:
+    """Every metric of the contract, as a Maestro deployment exports them."""
+
+    def __init__(self) -> None:
+        self.queue_wait = MetricFamily(
+            "maestro_queue_wait_seconds",
+            "histogram",
+            "Time a job waits for an executor.",
+            ("pool", "tier"),
+            QUEUE_WAIT_BUCKETS,
+        )
+        self.jobs = MetricFamily(
+            "maestro_jobs_total",
+            "counter",
+            "Finished jobs by status.",
+            ("status", "repo", "wave", "tier"),
+        )
+        self.duration = MetricFamily(
+            "maestro_job_duration_seconds",
+            "histogram",
+            "Build duration.",
+            ("repo", "wave"),
+            DURATION_BUCKETS,
+        )
+        self.flaky = MetricFamily(
+            "maestro_flaky_jobs_total",
+            "counter",
+            "Jobs that failed, then passed on retry.",
+            ("repo", "wave"),
+        )
+        self.busy = MetricFamily(
+            "maestro_executors_busy", "gauge", "Executors running a job.", ("pool",)
+        )
+        self.executors = MetricFamily(
+            "maestro_executors_total", "gauge", "Executors in the pool.", ("pool",)
+        )
+        self.cost = MetricFamily(
+            "maestro_build_cost_dollars_total", "counter", "Spend on executors.", ("pool",)
+        )
+        self.shadow = MetricFamily(
+            "maestro_shadow_builds_total",
+            "counter",
+            "Shadow builds compared with the legacy build.",
+            ("repo", "wave", "result"),
+        )
+        self.repo_state = MetricFamily(
+            "maestro_repo_cutover_state",
+            "gauge",
+            "Where each repository builds (1 for the current state).",
+            ("repo", "wave", "state"),
+        )
+
+    @property
+    def families(self) -> tuple[MetricFamily, ...]:
+        return (
+            self.queue_wait,
+            self.jobs,
+            self.duration,
+            self.flaky,
+            self.busy,
+            self.executors,
+            self.cost,
+            self.shadow,
+            self.repo_state,
+        )
+
+    def exposition(self) -> str:
+        """The Prometheus text format 0.0.4, as served at `/metrics`."""
+        return "".join(line + "\n" for family in self.families for line in family.lines())
+
+
+def _labels(names: Sequence[str], values: Sequence[str]) -> str:
+    if not names:
+        return ""
+    pairs = ",".join(f'{n}="{_escape_value(v)}"' for n, v in zip(names, values, strict=True))
+    return "{" + pairs + "}"
+
+
+def _escape_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)

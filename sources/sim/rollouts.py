@@ -1,0 +1,229 @@
+"""Argo Rollouts of the Maestro control plane, stepped the way the Argo controller steps them.
+
+A canary walks its steps: `setWeight` takes effect at once, a timed `pause` waits, an
+indefinite `pause` waits for a promote, an `analysis` measures the platform's success rate and
+aborts the rollout when it is under target. The phase is derived as Argo derives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cutover.rollouts import RolloutPhase, RolloutStatus
+
+
+@dataclass(frozen=True)
+class CanaryStep:
+    """One step of `spec.strategy.canary.steps`."""
+
+    kind: str  # "setWeight", "pause" or "analysis"
+    weight: int = 0
+    seconds: float | None = None  # a pause without duration waits for a promote
+
+    @classmethod
+    def set_weight(cls, weight: int) -> CanaryStep:
+        return cls("setWeight", weight=weight)
+
+    @classmethod
+    def pause(cls, seconds: float | None = None) -> CanaryStep:
+        return cls("pause", seconds=seconds)
+
+    @classmethod
+    def analysis(cls, seconds: float = 180.0) -> CanaryStep:
+        return cls("analysis", seconds=seconds)
+
+
+#: The control plane's canary: the plan's 10 → 25 → (promote) → analysis → 50 → 100.
+MAESTRO_CANARY: tuple[CanaryStep, ...] = (
+    CanaryStep.set_weight(10),
+    CanaryStep.pause(120),
+    CanaryStep.set_weight(25),
+    CanaryStep.pause(),
+    CanaryStep.analysis(180),
+    CanaryStep.set_weight(50),
+    CanaryStep.pause(300),
+    CanaryStep.set_weight(100),
+)
+
+#: How often the analysis run measures the success rate, in seconds.
+MEASURE_EVERY = 60.0
+
+Versions = Callable[[], str]
+
+
+class SimRollout:
+    """One Argo Rollout: spec.paused, the current step, pause conditions and analysis."""
+
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        steps: tuple[CanaryStep, ...],
+        step: int,
+        next_version: Versions,
+        *,
+        success_target: float,
+    ) -> None:
+        self.namespace = namespace
+        self.name = name
+        self.steps = steps
+        self.step = step
+        self.success_target = success_target
+        self._next_version = next_version
+        self.spec_paused = False
+        self.pause_condition = ""  # e.g. "CanaryPauseStep"
+        self.pause_started: float | None = None
+        self.aborted = False
+        self.message = ""
+        self.analysis = ""
+        self._analysis_started = 0.0
+        self._last_measure = 0.0
+        self.weight = self._weight_through(step)
+        self.version = next_version()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def done(self) -> bool:
+        return self.step >= len(self.steps) and not self.aborted
+
+    def _weight_through(self, step: int) -> int:
+        weights = [s.weight for s in self.steps[:step] if s.kind == "setWeight"]
+        return weights[-1] if weights else 0
+
+    def _changed(self) -> None:
+        self.version = self._next_version()
+
+    def tick(self, t: float, success_rate: float | None) -> bool:
+        """Let the controller reconcile at time `t`; True when anything changed."""
+        if self.aborted or self.spec_paused or self.done:
+            return False
+        changed = False
+        # Several instant steps (setWeight) can pass in one reconcile, as in Argo.
+        while not self.done and not self.pause_condition:
+            step = self.steps[self.step]
+            if step.kind == "setWeight":
+                self.weight = step.weight
+                self.step += 1
+                changed = True
+            elif step.kind == "pause":
+                if self.pause_started is None:
+                    self.pause_started = t
+                    changed = True
+                if step.seconds is None:
+                    self.pause_condition = "CanaryPauseStep"
+                    break
+                if t - self.pause_started < step.seconds:
+                    break
+                self.pause_started = None
+                self.step += 1
+                changed = True
+            else:
+                outcome = self._analyse(t, step, success_rate)
+                changed = changed or outcome
+                if self.analysis != "Successful" or self.aborted:
+                    break
+                self.step += 1
+        if self.done and self.weight != 100:
+            self.weight = 100
+        if changed:
+            self._changed()
+        return changed
+
+    def _analyse(self, t: float, step: CanaryStep, success_rate: float | None) -> bool:
+        if self.analysis != "Running":
+            self.analysis = "Running"
+            self._analysis_started = self._last_measure = t
+            return True
+        if t - self._last_measure < MEASURE_EVERY:
+            return False
+        self._last_measure = t
+        if success_rate is not None and success_rate < self.success_target:
+            self.analysis = "Failed"
+            self.abort("RolloutAborted: metric success-rate assessed Failed")
+            return True
+        if t - self._analysis_started >= (step.seconds or 0):
+            self.analysis = "Successful"
+            return True
+        return False
+
+    # --- what operators do (the `kubectl argo rollouts` verbs) -----------------------------
+
+    def pause(self) -> None:
+        self.spec_paused = True
+        self._changed()
+
+    def resume(self) -> None:
+        self.spec_paused = False
+        self._changed()
+
+    def promote(self) -> None:
+        """Unpause when spec.paused; else skip the current pause or step, as the plugin does."""
+        if self.spec_paused:
+            self.spec_paused = False
+        elif not self.done:
+            step = self.steps[self.step]
+            if step.kind == "setWeight":
+                self.weight = step.weight
+            if step.kind == "analysis" and self.analysis == "Running":
+                self.analysis = "Successful"
+            self.step += 1
+            self.pause_condition = ""
+            self.pause_started = None
+            if self.done:
+                self.weight = 100
+        self._changed()
+
+    def abort(self, message: str = "RolloutAborted: aborted by operator") -> None:
+        self.aborted = True
+        self.weight = 0
+        self.pause_condition = ""
+        self.pause_started = None
+        self.message = message
+        self._changed()
+
+    def status(self) -> RolloutStatus:
+        """The rollout as `kubectl argo rollouts get rollout` would show it."""
+        if self.aborted:
+            phase = RolloutPhase.DEGRADED
+        elif self.spec_paused or self.pause_condition:
+            phase = RolloutPhase.PAUSED
+        elif self.done:
+            phase = RolloutPhase.HEALTHY
+        else:
+            phase = RolloutPhase.PROGRESSING
+        # Argo's own words: a pause condition's reason, or "manually paused" for spec.paused.
+        reason = "manually paused" if self.spec_paused else self.pause_condition
+        return RolloutStatus(
+            namespace=self.namespace,
+            name=self.name,
+            phase=phase,
+            step=min(self.step, len(self.steps)),
+            steps=len(self.steps),
+            weight=self.weight,
+            analysis=self.analysis,
+            pause_reason=reason if phase is RolloutPhase.PAUSED else "",
+            message=self.message,
+            paused=self.spec_paused or bool(self.pause_condition),
+            aborted=self.aborted,
+            version=self.version,
+        )
+
+
+def maestro_rollouts(next_version: Versions, success_target: float) -> list[SimRollout]:
+    """The control plane at T+1d2h: the API waits for a promote, the scheduler is done,
+    the executor controller has just started its canary."""
+    steps = MAESTRO_CANARY
+    api = SimRollout("maestro-system", "maestro-api", steps, 3, next_version,
+                     success_target=success_target)  # fmt: skip
+    api.pause_condition = "CanaryPauseStep"
+    api.pause_started = 0.0
+    scheduler = SimRollout("maestro-system", "maestro-scheduler", steps, len(steps), next_version,
+                           success_target=success_target)  # fmt: skip
+    controller = SimRollout("maestro-runners", "executor-controller", steps, 1, next_version,
+                            success_target=success_target)  # fmt: skip
+    controller.weight = 10
+    return [api, scheduler, controller]

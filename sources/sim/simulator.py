@@ -1,0 +1,385 @@
+"""The simulated Maestro: platform, Prometheus, Alertmanager, Argo and the cutover ConfigMap.
+
+`Simulator` advances the platform model one simulated second at a time, plays the scenario's
+incidents, scrapes its own metrics every 15 s, steps the rollouts and the wave migration, and
+hands the control room the same updates its real sources would. It is deterministic for a
+seed: all randomness comes from one `random.Random(seed)` and time only from the model.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cutover.actions import Change
+from cutover.config import SIGNAL_UNITS
+from cutover.events import PlatformEvent, StreamEvent
+from cutover.freeze import FreezeState
+from cutover.signals import Signal
+from cutover.updates import (
+    Alert,
+    AlertsUpdate,
+    EventsUpdate,
+    FreezeUpdate,
+    HistoryBackfill,
+    RolloutsUpdate,
+    SignalUpdate,
+    Update,
+    WavesUpdate,
+)
+from cutover.waves import WaveStatus, Workbook
+from sources.sim.migration import WaveLedger, initial_world
+from sources.sim.platform import Conditions, Platform
+from sources.sim.promql import COARSE_INTERVAL, SCRAPE_INTERVAL, WEEK, PromHistory, scrape
+from sources.sim.rollouts import SimRollout, maestro_rollouts
+from sources.sim.scenario import CALM, Incident, Scenario
+
+#: Run this long before the warmup too, so that the one-hour windows are full at the start.
+SPIN_UP = timedelta(hours=1)
+#: The stream events of the warmup kept for the first screen.
+RECENT_EVENTS = 200
+#: Success rate of the week before the simulation, the 7-day figure's baseline.
+WEEK_BEFORE_SUCCESS = 0.9875
+
+
+@dataclass
+class _ActiveAlert:
+    alert: Alert
+    until: float
+
+
+def _week_before(rng: random.Random, jobs_per_second: float) -> list[tuple[float, float, float]]:
+    """Coarse (t, success, not cancelled) samples for the 7 days before t=0.
+
+    Plausible, not modelled job by job: the platform's load with a day-night swing, a success
+    rate around the baseline, and one bad hour on go-live day as there always is.
+    """
+    samples: list[tuple[float, float, float]] = []
+    success = total = 0.0
+    steps = int(WEEK // COARSE_INTERVAL)
+    for i in range(steps + 1):
+        t = -WEEK + i * COARSE_INTERVAL
+        swing = 1.0 + 0.35 * math.sin(2 * math.pi * (t / 86400.0))
+        jobs = max(0.0, rng.gauss(jobs_per_second * COARSE_INTERVAL * swing, 8.0))
+        rate = WEEK_BEFORE_SUCCESS + rng.gauss(0.0, 0.004)
+        if steps // 2 <= i < steps // 2 + 12:
+            rate -= 0.03
+        samples.append((t, success, total))
+        success += jobs * min(1.0, rate)
+        total += jobs
+    return samples
+
+
+class Simulator:
+    """The Maestro platform and its cutover, as of a simulated `now`.
+
+    The model runs for `warmup` (plus an hour's spin-up) before `start`, so that every
+    window and sparkline has history when the control room opens.
+    """
+
+    def __init__(
+        self,
+        workbook: Workbook,
+        scenario: Scenario = CALM,
+        *,
+        seed: int,
+        start: datetime,
+        go_live: datetime,
+        warmup: timedelta = timedelta(minutes=30),
+        green_period: timedelta = timedelta(hours=48),
+        success_target: float = 0.98,
+    ) -> None:
+        if start.tzinfo is None or go_live.tzinfo is None:
+            raise ValueError("start and go_live need a timezone")
+        self.workbook = workbook
+        self.scenario = scenario
+        self.go_live = go_live
+        self.green_period = green_period
+        self.rng = random.Random(seed)
+        self._revision = 0
+        self.epoch = start - warmup - SPIN_UP
+        self.start_t = (warmup + SPIN_UP).total_seconds()
+        statuses, repo_states = initial_world(workbook, go_live, start)
+        self.platform = Platform(workbook, repo_states, self.rng, self.epoch)
+        self.history = PromHistory(_week_before(self.rng, self.platform.arrival_rate))
+        self.ledger = WaveLedger(
+            workbook, statuses, self.platform, self.rng, self._next_version, self._announce
+        )
+        self.freeze = FreezeState(False, version=self._next_version())
+        self.rollouts: dict[str, SimRollout] = {
+            r.key: r for r in maestro_rollouts(self._next_version, success_target)
+        }
+        self._incidents = deque(scenario.timeline)
+        self._endings: list[tuple[float, Callable[[], None]]] = []
+        self._alerts: list[_ActiveAlert] = []
+        self._platform_events: list[StreamEvent] = []
+        self._recent: deque[StreamEvent] = deque(maxlen=RECENT_EVENTS)
+        self._backfill: dict[str, list[tuple[datetime, float]]] = {n: [] for n in SIGNAL_UNITS}
+        self._success_rate: float | None = None
+        self._carry = 0.0
+        self._dirty = False
+        self.t = 0.0
+        backfill_from = self.start_t - warmup.total_seconds()
+        while self.t < self.start_t:
+            self._step(live=False)
+            if self.t % SCRAPE_INTERVAL == 0 and self.t >= backfill_from:
+                self._record_backfill()
+            self._recent.extend(self.platform.drain_events())
+
+    # --- the clock -------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        return self.epoch + timedelta(seconds=self.t)
+
+    @property
+    def elapsed(self) -> timedelta:
+        """Simulated time since the start."""
+        return timedelta(seconds=self.t - self.start_t)
+
+    def _next_version(self) -> str:
+        # One counter for every object, like etcd's revision behind resourceVersion.
+        self._revision += 1
+        return str(self._revision)
+
+    def _step(self, *, live: bool) -> None:
+        self.platform.step(1.0)
+        self.t = self.platform.t
+        if live:
+            self._play_scenario()
+            self.ledger.tick(self.t, self.freeze.frozen)
+            for rollout in self.rollouts.values():
+                rollout.tick(self.t, self._success_rate)
+        if self.t % SCRAPE_INTERVAL == 0:
+            self.history.add(scrape(self.platform.metrics, self.t))
+            self._success_rate = self.history.success_rate()
+
+    def _record_backfill(self) -> None:
+        now = self.now
+        for name, value in self.history.signals().items():
+            if value is not None and math.isfinite(value):
+                self._backfill[name].append((now, value))
+
+    def advance(self, seconds: float) -> list[Update]:
+        """Advance the model by `seconds` in one-second steps; the updates as of the new now."""
+        self._carry += max(0.0, seconds)
+        steps = int(self._carry)
+        self._carry -= steps
+        for _ in range(steps):
+            self._step(live=True)
+        self._dirty = False
+        events: list[StreamEvent] = [*self.platform.drain_events(), *self._platform_events]
+        self._platform_events = []
+        events.sort(key=lambda event: event.ts)
+        return [
+            *self._signal_updates(),
+            EventsUpdate("sim", tuple(events)),
+            *self._state_updates(),
+        ]
+
+    def initial(self) -> list[Update]:
+        """Everything as of now, with history for the sparklines and recent events."""
+        backfill = [HistoryBackfill(name, tuple(points)) for name, points in self._backfill.items()]
+        events = tuple(sorted([*self._recent, *self._platform_events], key=lambda e: e.ts))
+        self._platform_events = []
+        self._recent.clear()
+        states = self._state_updates()
+        waves = next(u for u in states if isinstance(u, WavesUpdate))
+        green = WavesUpdate(
+            waves.source,
+            waves.statuses,
+            waves.repo_states,
+            waves.shadow_pass,
+            waves.at,
+            green_since=min(self.go_live, self.now),
+        )
+        states = [green if u is waves else u for u in states]
+        return [*backfill, *self._signal_updates(), EventsUpdate("sim", events), *states]
+
+    @property
+    def has_pending(self) -> bool:
+        """True when an action changed something that no update has shown yet."""
+        return self._dirty
+
+    # --- what the sources would read ---------------------------------------------------------
+
+    def signals(self) -> dict[str, float | None]:
+        return self.history.signals()
+
+    def _signal_updates(self) -> list[Update]:
+        now = self.now
+        return [
+            SignalUpdate(Signal.measured(name, value, SIGNAL_UNITS[name], now, source="sim"))
+            for name, value in self.signals().items()
+        ]
+
+    def _state_updates(self) -> list[Update]:
+        now = self.now
+        return [
+            RolloutsUpdate("sim", tuple(r.status() for r in self.rollouts.values()), now),
+            WavesUpdate(
+                "sim",
+                tuple(self.ledger.statuses.values()),
+                dict(self.platform.states),
+                self.history.shadow_pass_by_wave(),
+                now,
+            ),
+            FreezeUpdate("sim", self.freeze, now),
+            AlertsUpdate("sim", self.active_alerts(), now),
+        ]
+
+    def active_alerts(self) -> tuple[Alert, ...]:
+        return tuple(a.alert for a in self._alerts if a.until > self.t)
+
+    def versions(self) -> dict[str, str]:
+        """The version of everything an action may target, by the keys plans use."""
+        versions = {"freeze": self.freeze.version}
+        versions.update({key: r.version for key, r in self.rollouts.items()})
+        versions.update({wave: s.version for wave, s in self.ledger.statuses.items()})
+        return versions
+
+    def exposition(self) -> str:
+        """The platform's `/metrics`."""
+        return self.platform.metrics.exposition()
+
+    # --- the scenario --------------------------------------------------------------------------
+
+    def _announce(self, event: str, severity: str, message: str, cve: str = "") -> None:
+        self._platform_events.append(PlatformEvent(event, severity, message, self.now, cve))
+
+    def _play_scenario(self) -> None:
+        elapsed = self.t - self.start_t
+        while self._incidents and self._incidents[0].at.total_seconds() <= elapsed:
+            self._begin(self._incidents.popleft())
+        if self._endings:
+            due = [end for end in self._endings if end[0] <= self.t]
+            if due:
+                self._endings = [end for end in self._endings if end[0] > self.t]
+                for _, finish in due:
+                    finish()
+        self._alerts = [a for a in self._alerts if a.until > self.t]
+
+    def _raise_alert(self, name: str, summary: str, duration: timedelta, **labels: str) -> None:
+        alert = Alert(name, summary, {"alertname": name, **labels}, self.now)
+        self._alerts.append(_ActiveAlert(alert, self.t + duration.total_seconds()))
+
+    def _begin(self, incident: Incident) -> None:
+        ends = self.t + incident.duration.total_seconds()
+        message = incident.message or incident.event
+        if incident.event == "registry.brownout":
+            self.platform.apply_conditions(
+                Conditions(
+                    pull_error_p=incident.pull_error_rate,
+                    extra_failure_p=incident.extra_failure_rate,
+                    startup_factor=incident.startup_factor,
+                    cordoned_share=incident.cordoned_share,
+                )
+            )
+            self._raise_alert("MaestroRegistryBrownout", message, incident.duration,
+                              severity="warning")  # fmt: skip
+
+            def recover() -> None:
+                self.platform.apply_conditions(Conditions())
+                self._announce("registry.recovered", "info", "registry pulls back to normal")
+
+            self._endings.append((ends, recover))
+        elif incident.event == "runner.lost":
+            lost = self.platform.lose_runners(incident.pool, incident.executors)
+            message = f"{message} ({len(lost)} executors of {incident.pool} lost)"
+            pool = incident.pool
+            self._endings.append((ends, lambda: self.platform.replace_runners(pool)))
+        elif incident.event == "cve.detected":
+            self._raise_alert("MaestroCriticalCVE", message, incident.duration,
+                              severity="critical", cve=incident.cve)  # fmt: skip
+        elif incident.event == "audit.failed":
+            self._raise_alert("MaestroAuditFailure", message, incident.duration,
+                              severity="critical")  # fmt: skip
+        self._announce(incident.event, incident.severity, message, incident.cve)
+
+    # --- what operators do (through the effector) -----------------------------------------------
+
+    def _changed(self, event: str, severity: str, message: str) -> None:
+        self._announce(event, severity, message)
+        self._dirty = True
+
+    def do_freeze(self, by: str, reason: str) -> list[Change]:
+        """Freeze: stop migrations and pause every rollout still moving."""
+        if self.freeze.frozen:
+            raise ValueError(f"already frozen by {self.freeze.by}")
+        paused: list[str] = []
+        for key, rollout in self.rollouts.items():
+            status = rollout.status()
+            if not status.paused and status.can_promote:
+                rollout.pause()
+                paused.append(key)
+        self.freeze = FreezeState(True, by, reason, self.now, tuple(paused), self._next_version())
+        self._changed("cutover.freeze", "warning", f"frozen by {by}: {reason}")
+        return [Change("cutover", "frozen", "false", "true")] + [
+            Change(key, "paused", "false", "true") for key in paused
+        ]
+
+    def do_unfreeze(self, by: str) -> list[Change]:
+        """Unfreeze: resume only the rollouts the freeze paused."""
+        if not self.freeze.frozen:
+            raise ValueError("not frozen")
+        resumed = []
+        for key in self.freeze.paused_by_freeze:
+            rollout = self.rollouts.get(key)
+            if rollout is not None and rollout.spec_paused:
+                rollout.resume()
+                resumed.append(key)
+        self.freeze = FreezeState(False, by, "", self.now, (), self._next_version())
+        self._changed("cutover.unfreeze", "info", f"unfrozen by {by}")
+        return [Change("cutover", "frozen", "true", "false")] + [
+            Change(key, "paused", "true", "false") for key in resumed
+        ]
+
+    def do_promote_wave(self, wave: str, by: str) -> list[Change]:
+        before = self._wave(wave).state
+        status = self.ledger.promote(wave, by, self.now, self.t)
+        self._changed("cutover.wave", "info", f"{wave} promoted to {status.state.value} by {by}")
+        return [Change(wave, "state", before.value, status.state.value)]
+
+    def do_roll_back_wave(self, wave: str, by: str) -> list[Change]:
+        before = self._wave(wave).state
+        status = self.ledger.roll_back(wave, by, self.now)
+        self._changed("cutover.wave", "warning", f"{wave} rolled back to legacy by {by}")
+        return [Change(wave, "state", before.value, status.state.value)]
+
+    def do_promote_rollout(self, key: str, by: str) -> list[Change]:
+        rollout = self._rollout(key)
+        before = rollout.status()
+        if not before.can_promote:
+            raise ValueError(f"{key} is {before.phase.value}: nothing to promote")
+        rollout.promote()
+        after = rollout.status()
+        self._changed("cutover.rollout", "info", f"{key} promoted by {by}")
+        return [Change(key, "step", f"{before.step}/{before.steps}", f"{after.step}/{after.steps}")]
+
+    def do_abort_rollout(self, key: str, by: str) -> list[Change]:
+        rollout = self._rollout(key)
+        before = rollout.status()
+        if not before.can_abort:
+            raise ValueError(f"{key} is {before.phase.value}: nothing to abort")
+        rollout.abort(f"RolloutAborted: aborted by {by}")
+        self._changed("cutover.rollout", "warning", f"{key} aborted by {by}")
+        return [
+            Change(key, "phase", before.phase.value, "Degraded"),
+            Change(key, "weight", f"{before.weight}%", "0% (stable)"),
+        ]
+
+    def _wave(self, wave: str) -> WaveStatus:
+        status = self.ledger.statuses.get(wave)
+        if status is None:
+            raise ValueError(f"no wave {wave}")
+        return status
+
+    def _rollout(self, key: str) -> SimRollout:
+        rollout = self.rollouts.get(key)
+        if rollout is None:
+            raise ValueError(f"no rollout {key}")
+        return rollout

@@ -1,0 +1,106 @@
+"""The simulator as the control room sees it: a source, a clock and an effector."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
+from cutover.config import Config, start_offset
+from cutover.updates import Update
+from cutover.waves import Workbook
+from sources.base import Deliver
+from sources.sim.scenario import load_scenario
+from sources.sim.simulator import Simulator
+
+
+class SimSource:
+    """Delivers the simulator's updates: all of them first, then every `refresh`.
+
+    Each refresh advances the model by `refresh × time_scale` simulated seconds; a time scale
+    of 0 never advances it (tests and snapshots step it by hand with `step`). It is also the
+    app's clock, so that "now" is the simulated now.
+    """
+
+    name = "sim"
+
+    def __init__(self, simulator: Simulator, refresh: timedelta, time_scale: float) -> None:
+        self.simulator = simulator
+        self.refresh = refresh
+        self.time_scale = time_scale
+        self._deliver: Deliver | None = None
+
+    def now(self) -> datetime:
+        return self.simulator.now
+
+    async def run(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+        deliver(self.simulator.initial())
+        seconds = self.refresh.total_seconds() * self.time_scale
+        while True:
+            await asyncio.sleep(self.refresh.total_seconds())
+            # An action shows at the next refresh even when the clock stands still.
+            if seconds > 0 or self.simulator.has_pending:
+                deliver(self.simulator.advance(seconds))
+
+    def step(self, seconds: float) -> list[Update]:
+        """Advance by hand; the updates go to the running app too, if there is one."""
+        updates = self.simulator.advance(seconds)
+        if self._deliver is not None:
+            self._deliver(updates)
+        return updates
+
+
+class SimEffector:
+    """Carries out confirmed plans on the simulator, refusing any whose target changed."""
+
+    name = "sim"
+
+    def __init__(self, simulator: Simulator) -> None:
+        self.simulator = simulator
+
+    async def apply(self, plan: ActionPlan) -> ActionOutcome:
+        current = self.simulator.versions()
+        changed = [key for key, seen in plan.seen_versions.items() if current.get(key) != seen]
+        if changed:
+            raise TargetChanged(f"changed since you looked: {', '.join(sorted(changed))}")
+        sim = self.simulator
+        operator = plan.operator or "unknown"
+        try:
+            changes: list[Change]
+            if plan.kind is ActionKind.FREEZE:
+                changes = sim.do_freeze(operator, plan.reason)
+            elif plan.kind is ActionKind.UNFREEZE:
+                changes = sim.do_unfreeze(operator)
+            elif plan.kind is ActionKind.PROMOTE_WAVE:
+                changes = sim.do_promote_wave(plan.target, operator)
+            elif plan.kind is ActionKind.ROLL_BACK_WAVE:
+                changes = sim.do_roll_back_wave(plan.target, operator)
+            elif plan.kind is ActionKind.PROMOTE_ROLLOUT:
+                changes = sim.do_promote_rollout(plan.target, operator)
+            else:
+                changes = sim.do_abort_rollout(plan.target, operator)
+        except ValueError as error:
+            return ActionOutcome(False, str(error))
+        return ActionOutcome(True, f"{plan.title}: done", tuple(changes))
+
+
+def build_simulation(
+    config: Config, config_dir: Path, workbook: Workbook
+) -> tuple[SimSource, SimEffector]:
+    """The simulator the config asks for, as a source and an effector sharing it."""
+    section = config.sources.sim
+    go_live = config.cutover.go_live
+    simulator = Simulator(
+        workbook,
+        load_scenario(section.scenario, config_dir),
+        seed=section.seed,
+        start=go_live + start_offset(section.start),
+        go_live=go_live,
+        warmup=section.warmup,
+        green_period=config.thresholds.green_period,
+        success_target=config.thresholds.success_rate_target,
+    )
+    source = SimSource(simulator, section.refresh, section.time_scale)
+    return source, SimEffector(simulator)

@@ -1,0 +1,30 @@
+"""Snapshots of the main screen with a fixed seed and a held simulator clock.
+
+Regenerate after an intended change of the screen with `make snapshots`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.conftest import AppFactory
+
+
+async def _settle(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    while app.view is None or not app.view.rollouts:  # type: ignore[attr-defined]
+        await pilot.pause()
+        app.refresh_view()  # type: ignore[attr-defined]
+    app.drain_events()  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_main_screen(
+    size: tuple[int, int], make_app: AppFactory, snap_compare: Callable[..., Any]
+) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=_settle)

@@ -1,0 +1,1 @@
+"""The terminal app: App, screens, bindings, styles and the command line."""

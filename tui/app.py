@@ -1,0 +1,393 @@
+"""The control room app: sources in workers, one room state, panels fed from its view."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import DescendantFocus
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from cutover.actions import (
+    ActionPlan,
+    ActionUnavailable,
+    Effector,
+    Precondition,
+    TargetChanged,
+    check_preconditions,
+    plan_abort_rollout,
+    plan_freeze,
+    plan_promote_rollout,
+    plan_promote_wave,
+    plan_roll_back_wave,
+    plan_unfreeze,
+)
+from cutover.config import ActionsSection, UiSection
+from cutover.events import StreamEvent
+from cutover.pipeline import ActionPipeline, ActionRefused
+from cutover.room import ControlRoom, RoomSettings, RoomView
+from cutover.triggers import TriggerState
+from cutover.updates import EventsUpdate, HealthState, SourceHealth, Update
+from sources.base import Clock, Source
+from tui.bindings import CONTROL_ROOM_BINDINGS
+from tui.screens.confirm import Confirmed, ConfirmScreen
+from tui.screens.help import HelpScreen
+from widgets.events import EventStream
+from widgets.header import CutoverHeader, FreezeBanner, HealthRow
+from widgets.kpi import KpiTile
+from widgets.rollouts import RolloutBoard
+from widgets.triggers import TriggerBoard
+from widgets.waves import WaveBoard
+
+#: The boards `tab` cycles through, in order.
+BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream RichLog")
+ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
+
+
+class SourceUpdates(Message):
+    """A batch of updates from one source's worker."""
+
+    def __init__(self, updates: Sequence[Update]) -> None:
+        super().__init__()
+        self.updates = updates
+
+
+class ControlRoomApp(App[None]):
+    """The cutover control room."""
+
+    TITLE = "maestro-control-room"
+    CSS_PATH = "app.tcss"
+    BINDINGS = CONTROL_ROOM_BINDINGS
+    HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (110, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        *,
+        settings: RoomSettings,
+        sources: Sequence[Source],
+        clock: Clock,
+        effector: Effector | None,
+        operator: str,
+        ui: UiSection,
+        actions: ActionsSection,
+        read_only: bool = False,
+        after_action: Callable[[], Sequence[Update]] | None = None,
+        notes: Sequence[str] = (),
+        workbook_problems: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.room = ControlRoom(settings)
+        self.sources = list(sources)
+        self.clock = clock
+        self.operator = operator
+        self.ui = ui
+        self.actions_config = actions
+        self.pipeline = ActionPipeline(effector, read_only=read_only or actions.read_only)
+        self._after_action = after_action
+        self.notes = tuple(notes)
+        self.workbook_problems = tuple(workbook_problems)
+        self.view: RoomView | None = None
+        self._pending: deque[StreamEvent] = deque(maxlen=ui.event_lines)
+        self._target_board = "#wave-board"
+        self._firing: set[str] = set()
+        self.theme = ui.theme
+        if ui.keymap:
+            self.set_keymap(ui.keymap)
+
+    @property
+    def mode(self) -> str:
+        return "READ-ONLY" if self.pipeline.read_only else "operator"
+
+    def compose(self) -> ComposeResult:
+        yield CutoverHeader(self.settings.name, f"{self.operator} · {self.mode}", id="header")
+        yield FreezeBanner(id="freeze-banner")
+        yield HealthRow(id="health")
+        with Horizontal(id="kpis"):
+            for spec in self.settings.kpis:
+                yield KpiTile(spec.signal, spec.title)
+        with Horizontal(id="boards"):
+            with Vertical(id="left"):
+                with Vertical(id="trigger-panel", classes="panel"):
+                    yield Static("Rollback triggers", classes="panel-title")
+                    yield TriggerBoard(id="triggers")
+                with Vertical(id="wave-panel", classes="panel"):
+                    yield Static("Waves", classes="panel-title")
+                    yield WaveBoard(id="wave-board")
+            with Vertical(id="right"):
+                with Vertical(id="rollout-panel", classes="panel"):
+                    yield Static("Rollouts", classes="panel-title")
+                    yield RolloutBoard(id="rollout-board")
+                yield EventStream(self.ui.event_lines, id="events")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        now = self.clock.now()
+        for source in self.sources:
+            self.room.register_source(source.name, now)
+            self.run_source(source)
+        self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
+        # Events arrive in bursts; drain them into the stream a few times a second.
+        self.set_interval(0.25, self.drain_events)
+        self.refresh_view()
+        self.query_one("#wave-board").focus()
+
+    def run_source(self, source: Source) -> Worker[None]:
+        return self.run_worker(
+            source.run(self.deliver),
+            name=source.name,
+            group="sources",
+            exit_on_error=False,
+        )
+
+    def deliver(self, updates: Sequence[Update]) -> None:
+        """Hand updates to the app; callable from any task or thread."""
+        self.post_message(SourceUpdates(updates))
+
+    def on_source_updates(self, message: SourceUpdates) -> None:
+        self.ingest(message.updates)
+
+    def ingest(self, updates: Iterable[Update]) -> None:
+        """Apply updates to the room; events wait for the next drain."""
+        for update in updates:
+            self.room.apply(update)
+            if isinstance(update, EventsUpdate):
+                self._pending.extend(update.events)
+
+    @on(Worker.StateChanged)
+    def _source_worker(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != "sources" or event.state not in (WorkerState.ERROR,):
+            return
+        reason = str(worker.error) or type(worker.error).__name__
+        self.room.apply(SourceHealth(worker.name, HealthState.ERROR, self.clock.now(), reason))
+        self.log.error(f"source {worker.name} failed: {reason}")
+        self.refresh_view()
+
+    def drain_events(self) -> None:
+        if not self._pending:
+            return
+        batch = list(self._pending)
+        self._pending.clear()
+        self.query_one(EventStream).add(batch)
+
+    def refresh_view(self) -> None:
+        """Evaluate the room at the source clock's now and show it."""
+        view = self.room.evaluate(self.clock.now())
+        self.view = view
+        with self.batch_update():
+            self.query_one(CutoverHeader).show(view)
+            self.query_one(FreezeBanner).show(view.freeze)
+            self.query_one(HealthRow).show(view.health, self.notes)
+            for tile, reading in zip(self.query(KpiTile), view.kpis, strict=True):
+                tile.show(reading)
+            self.query_one(TriggerBoard).show(view.triggers, view.now)
+            self.query_one(WaveBoard).show(view.waves, view.clock.go_live, view.now)
+            self.query_one(RolloutBoard).show(view.rollouts)
+        self._announce_firing(view)
+
+    def _announce_firing(self, view: RoomView) -> None:
+        firing = {t.spec.id for t in view.triggers if t.state is TriggerState.FIRING}
+        for status in view.triggers:
+            if status.spec.id in firing - self._firing:
+                self.notify(
+                    f"{status.spec.title} is firing. Playbook: freeze (f), then follow the steps.",
+                    title="Rollback trigger firing",
+                    severity="error",
+                    timeout=10,
+                )
+                if self.ui.bell:
+                    self.bell()
+        self._firing = firing
+
+    # Selection ----------------------------------------------------------------------------
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        widget = event.widget
+        if isinstance(widget, WaveBoard | RolloutBoard):
+            self._target_board = f"#{widget.id}"
+
+    def selected(self) -> tuple[str, str | None]:
+        """The board actions apply to, and its selected row."""
+        board = self.query_one(self._target_board, DataTable)
+        assert isinstance(board, WaveBoard | RolloutBoard)
+        return self._target_board, board.selected_key
+
+    # Actions ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys act on the dashboard only; a confirmation or help screen has its own keys.
+        if action in ACTIONS | {"next_board", "filter_events", "help"}:
+            return not self.screen.is_modal
+        return True
+
+    def action_freeze(self) -> None:
+        reason = self.actions_config.freeze_reason
+        if self.view is not None and self.view.firing:
+            reason = "rollback trigger firing: " + ", ".join(t.spec.title for t in self.view.firing)
+        self._propose(lambda view: plan_freeze(view, self.operator, reason))
+
+    def action_unfreeze(self) -> None:
+        self._propose(lambda view: plan_unfreeze(view, self.operator))
+
+    def action_promote(self) -> None:
+        board, key = self.selected()
+        if key is None:
+            self.notify("select a wave or a rollout first", severity="warning")
+            return
+        if board == "#wave-board":
+            self._propose(lambda view: plan_promote_wave(view, key, self.operator))
+        else:
+            self._propose(lambda view: plan_promote_rollout(view, key, self.operator))
+
+    def action_abort(self) -> None:
+        board, key = self.selected()
+        if key is None:
+            self.notify("select a wave or a rollout first", severity="warning")
+            return
+        if board == "#wave-board":
+            self._propose(lambda view: plan_roll_back_wave(view, key, self.operator))
+        else:
+            self._propose(lambda view: plan_abort_rollout(view, key, self.operator))
+
+    def propose_action(self, planner: Callable[[RoomView], ActionPlan]) -> None:
+        """Plan from what is on screen, then ask for confirmation."""
+        self._propose(planner)
+
+    def _propose(self, planner: Callable[[RoomView], ActionPlan]) -> None:
+        try:
+            self.pipeline.refuse_if_read_only()
+        except ActionRefused as refusal:
+            self.notify(str(refusal), title="Read-only", severity="warning")
+            return
+        if self.view is None:
+            return
+        try:
+            plan = planner(self.view)
+        except ActionUnavailable as reason:
+            self.notify(str(reason), severity="warning")
+            return
+        self.push_screen(ConfirmScreen(plan, partial(self._live_checks, plan)), self._confirmed)
+
+    def _live_checks(self, plan: ActionPlan) -> tuple[Precondition, ...]:
+        return check_preconditions(plan, self.room.evaluate(self.clock.now()))
+
+    def _confirmed(self, confirmed: Confirmed | None) -> None:
+        if confirmed is not None:
+            self.execute(confirmed)
+
+    @work(exclusive=True, group="actions", exit_on_error=False)
+    async def execute(self, confirmed: Confirmed) -> None:
+        """Carry out a confirmed plan through the pipeline, checked on live data now."""
+        plan = confirmed.plan
+        live = self.room.evaluate(self.clock.now())
+        try:
+            executed = await self.pipeline.execute(plan, live, confirmed.override)
+        except TargetChanged as changed:
+            self.notify(
+                f"{plan.target} changed since you looked: {changed}. Nothing was done;"
+                " the board shows its new state.",
+                title="Changed since you looked",
+                severity="error",
+                timeout=10,
+            )
+            return
+        except ActionRefused as refusal:
+            self.notify(str(refusal), title=f"{plan.title} refused", severity="error")
+            return
+        except Exception as error:  # an effector failure is shown, never swallowed
+            self.log.error(f"{plan.title} failed: {error!r}")
+            self.notify(f"{error}", title=f"{plan.title} failed", severity="error", timeout=10)
+            return
+        outcome = executed.outcome
+        self.notify(
+            outcome.message,
+            title=plan.title + (" (override)" if executed.override else ""),
+            severity="information" if outcome.ok else "error",
+        )
+        if self._after_action is not None:
+            self.ingest(self._after_action())
+        self.refresh_view()
+        self.drain_events()
+
+    def action_next_board(self) -> None:
+        focused = self.focused
+        index = -1
+        for position, selector in enumerate(BOARDS):
+            if focused is not None and focused in self.query(selector):
+                index = position
+        self.query_one(BOARDS[(index + 1) % len(BOARDS)]).focus()
+
+    def action_filter_events(self) -> None:
+        self.query_one(EventStream).open_filter()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_rows(), self._help_notes()))
+
+    def key_rows(self) -> list[tuple[str, str, str]]:
+        """Every control-room binding with its current keys, description and id."""
+        keymap = self._keymap
+        rows = []
+        for binding in CONTROL_ROOM_BINDINGS:
+            assert isinstance(binding, Binding)
+            keys = keymap.get(binding.id or "", binding.key)
+            rows.append((keys, binding.tooltip or binding.description, binding.id or ""))
+        return rows
+
+    def _help_notes(self) -> list[str]:
+        notes = [f"Mode: {self.mode}"]
+        if self.pipeline.read_only:
+            notes.append(f"Actions are disabled: {self.pipeline.why_read_only}.")
+        notes += [f"Workbook problem: {problem}" for problem in self.workbook_problems]
+        return notes
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, help_text, callback in (
+            ("Freeze the cutover", "Stop promotions, pause rollouts (f)", self.action_freeze),
+            ("Unfreeze the cutover", "Resume what the freeze paused (u)", self.action_unfreeze),
+            ("Promote the selected wave or rollout", "p", self.action_promote),
+            ("Abort the selected rollout / roll back the selected wave", "x", self.action_abort),
+            ("Filter events", "/", self.action_filter_events),
+            ("Next board", "tab", self.action_next_board),
+            ("Help: every key", "?", self.action_help),
+        ):
+            yield SystemCommand(title, help_text, callback)
+        view = self.view
+        if view is None:
+            return
+        for wave in view.waves:
+            state = f"{wave.wave} is {wave.state.value}"
+            yield SystemCommand(
+                f"Promote wave {wave.wave}", state, self._offer(plan_promote_wave, wave.wave)
+            )
+            yield SystemCommand(
+                f"Roll back wave {wave.wave}", state, self._offer(plan_roll_back_wave, wave.wave)
+            )
+        for rollout in view.rollouts:
+            state = f"{rollout.phase.value}, step {rollout.step}/{rollout.steps}"
+            yield SystemCommand(
+                f"Promote rollout {rollout.key}",
+                state,
+                self._offer(plan_promote_rollout, rollout.key),
+            )
+            yield SystemCommand(
+                f"Abort rollout {rollout.key}", state, self._offer(plan_abort_rollout, rollout.key)
+            )
+
+    def _offer(
+        self, planner: Callable[[RoomView, str, str], ActionPlan], target: str
+    ) -> Callable[[], None]:
+        def propose() -> None:
+            self._propose(lambda view: planner(view, target, self.operator))
+
+        return propose

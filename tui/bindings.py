@@ -1,0 +1,25 @@
+"""The control room's keys. Each has an id (for `[ui.keymap]`) and a description."""
+
+from __future__ import annotations
+
+from textual.binding import Binding, BindingType
+
+CONTROL_ROOM_BINDINGS: list[BindingType] = [
+    Binding("f", "freeze", "Freeze", id="freeze",
+            tooltip="Freeze: stop promotions, pause rollouts"),
+    Binding("u", "unfreeze", "Unfreeze", id="unfreeze",
+            tooltip="Unfreeze: resume only what the freeze paused"),
+    Binding("p", "promote", "Promote", id="promote",
+            tooltip="Promote the selected wave or rollout"),
+    Binding("x", "abort", "Abort/roll back", id="abort",
+            tooltip="Abort the selected rollout, or roll back the selected wave"),
+    Binding("tab", "next_board", "Next board", id="next_board", show=False,
+            tooltip="Move between the boards"),
+    Binding("slash", "filter_events", "Filter", id="filter_events", key_display="/",
+            tooltip="Filter the event stream"),
+    Binding("question_mark", "help", "Help", id="help", key_display="?",
+            tooltip="Show every key"),
+    Binding("q", "quit", "Quit", id="quit", tooltip="Quit the control room"),
+    Binding("ctrl+p", "command_palette", "Palette", id="command_palette", priority=True,
+            show=False, tooltip="Command palette: every action by name"),
+]  # fmt: skip

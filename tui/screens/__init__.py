@@ -1,0 +1,1 @@
+"""Screens of the control room, one per module."""

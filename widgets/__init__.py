@@ -1,0 +1,1 @@
+"""Panels of the control room. Each renders what it is given and posts messages up."""

@@ -1,0 +1,113 @@
+"""The event stream: build and platform events, bounded, filterable with `/`."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, RichLog, Static
+
+from cutover.events import BuildEvent, PlatformEvent, StreamEvent
+
+SEVERITY_STYLE = {"info": "", "warning": "yellow", "critical": "bold red"}
+SEVERITY_WORD = {"info": "info", "warning": "WARN", "critical": "CRIT"}
+
+
+def event_line(event: StreamEvent) -> Text:
+    severity = event.severity
+    line = Text(f"{event.ts:%H:%M:%S} ", style="dim")
+    style = SEVERITY_STYLE.get(severity, "")
+    line.append(f"{SEVERITY_WORD.get(severity, severity):4} ", style=style)
+    if isinstance(event, PlatformEvent):
+        line.append(event.text, style=style or "bold")
+    else:
+        line.append(event.text)
+    return line
+
+
+def matches(event: StreamEvent, needle: str) -> bool:
+    if not needle:
+        return True
+    haystack = f"{event.event} {event.severity} {event.text}"
+    if isinstance(event, BuildEvent):
+        haystack += f" {event.wave}"
+    return needle.lower() in haystack.lower()
+
+
+class EventStream(Vertical):
+    """The last `capacity` events; `/` opens a filter that narrows what is shown."""
+
+    DEFAULT_CSS = """
+    EventStream { height: 1fr; }
+    EventStream > #event-filter { display: none; height: 1; border: none; padding: 0 1; }
+    EventStream.-filtering > #event-filter { display: block; }
+    EventStream > #event-title { height: 1; color: $text-muted; }
+    EventStream > RichLog { height: 1fr; scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, capacity: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.capacity = capacity
+        self.events: deque[StreamEvent] = deque(maxlen=capacity)
+        self.needle = ""
+        self.total = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="event-title")
+        yield Input(placeholder="filter events (Enter to keep, Esc to clear)", id="event-filter")
+        yield RichLog(max_lines=self.capacity, wrap=False, markup=False, auto_scroll=True)
+
+    def on_mount(self) -> None:
+        self._title()
+
+    def add(self, events: Iterable[StreamEvent]) -> None:
+        """Append a batch with a single write to the log."""
+        batch = list(events)
+        if not batch:
+            return
+        self.total += len(batch)
+        self.events.extend(batch)
+        shown = [event_line(e) for e in batch[-self.capacity :] if matches(e, self.needle)]
+        if shown:
+            self.query_one(RichLog).write(Text("\n").join(shown))
+        self._title()
+
+    def open_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one("#event-filter", Input).focus()
+
+    @on(Input.Changed, "#event-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.needle = event.value.strip()
+        self._rewrite()
+
+    @on(Input.Submitted, "#event-filter")
+    def _filter_kept(self) -> None:
+        self.query_one(RichLog).focus()
+        if not self.needle:
+            self.remove_class("-filtering")
+
+    def clear_filter(self) -> None:
+        field = self.query_one("#event-filter", Input)
+        field.value = ""
+        self.needle = ""
+        self.remove_class("-filtering")
+        self._rewrite()
+
+    def _rewrite(self) -> None:
+        log = self.query_one(RichLog)
+        log.clear()
+        shown = [event_line(e) for e in self.events if matches(e, self.needle)]
+        if shown:
+            log.write(Text("\n").join(shown))
+        self._title()
+
+    def _title(self) -> None:
+        text = f" Events · {self.total} received · last {len(self.events)} kept"
+        if self.needle:
+            text += f" · filter {self.needle!r}"
+        self.query_one("#event-title", Static).update(text, layout=False)

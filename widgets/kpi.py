@@ -1,0 +1,66 @@
+"""KPI tiles: value, threshold, a status word and colour, and a sparkline of recent history."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Sparkline, Static
+
+from cutover.kpis import KpiVerdict, format_value
+from cutover.room import KpiReading
+from widgets.status import KPI_STYLE
+
+
+class KpiTile(Vertical):
+    """One KPI. Only the lines whose text changed are repainted."""
+
+    DEFAULT_CSS = """
+    KpiTile { height: 4; width: 1fr; padding: 0 1 0 0; }
+    KpiTile > Static { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
+    KpiTile > .kpi-title { text-style: bold; }
+    KpiTile > Sparkline { height: 1; width: 1fr; }
+    """
+
+    def __init__(self, signal: str, title: str) -> None:
+        super().__init__(id=f"kpi-{signal.replace('_', '-')}")
+        self.signal = signal
+        self._title = title
+        self._value_text = ""
+        self._limit_text = ""
+        self._history: tuple[float, ...] = ()
+        self.verdict: KpiVerdict | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title, classes="kpi-title")
+        yield Static("", classes="kpi-value")
+        yield Static("", classes="kpi-limit")
+        yield Sparkline([], summary_function=max)
+
+    def show(self, reading: KpiReading) -> None:
+        signal = reading.signal
+        verdict = reading.verdict
+        if verdict in (KpiVerdict.OK, KpiVerdict.WARN, KpiVerdict.BREACH):
+            value = format_value(signal.value, reading.spec.unit)
+        elif verdict is KpiVerdict.NOT_A_NUMBER:
+            value = str(signal.value)
+        else:
+            value = "—"  # never the last value, which would look current
+        text = Text.assemble((value, "bold"), " ", (verdict.value, KPI_STYLE[verdict]))
+        key = f"{value}|{verdict.value}"
+        if key != self._value_text:
+            self._value_text = key
+            self.verdict = verdict
+            self.query_one(".kpi-value", Static).update(text, layout=False)
+        limit = reading.spec.limit_text
+        if verdict in (KpiVerdict.STALE, KpiVerdict.ERROR) and signal.reason:
+            limit = signal.reason
+        if limit != self._limit_text:
+            self._limit_text = limit
+            self.query_one(".kpi-limit", Static).update(limit, layout=False)
+        if reading.history != self._history:
+            self._history = reading.history
+            sparkline = self.query_one(Sparkline)
+            width = sparkline.size.width or len(reading.history)
+            # One point per cell: a sparkline is never asked to summarise what it cannot draw.
+            sparkline.data = list(reading.history[-width:])

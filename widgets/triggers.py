@@ -1,0 +1,79 @@
+"""The rollback trigger board, and the playbook shown beside a firing trigger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from cutover.durations import format_duration
+from cutover.kpis import format_value
+from cutover.triggers import PLAYBOOK_STEPS, TriggerSpec, TriggerState, TriggerStatus
+from widgets.status import TRIGGER_MARK
+from widgets.table import Cell, KeyedTable
+
+TRIGGER_COLUMNS = (
+    ("trigger", "Trigger"),
+    ("state", "State"),
+    ("value", "Value"),
+    ("threshold", "Threshold"),
+    ("for", "For"),
+    ("since", "Since"),
+)
+
+
+def threshold_text(spec: TriggerSpec) -> str:
+    if spec.alertname:
+        return f"alert {spec.alertname}"
+    level = format_value(spec.threshold, spec.unit)
+    wait = f" for {format_duration(spec.for_)}" if spec.for_ else ""
+    return f"{spec.comparison.value} {level}{wait}"
+
+
+def trigger_row(status: TriggerStatus, now: datetime) -> tuple[Cell, ...]:
+    spec = status.spec
+    mark, style = TRIGGER_MARK[status.state]
+    if spec.alertname:
+        value = "—" if status.value is None else ("active" if status.value else "clear")
+    else:
+        value = format_value(status.value, spec.unit)
+    if status.state is TriggerState.UNKNOWN and status.reason:
+        value = status.reason
+    held = status.duration(now)
+    return (
+        spec.title,
+        Text(mark, style=style),
+        value,
+        threshold_text(spec),
+        format_duration(held) if held is not None else "—",
+        f"{status.since:%H:%M:%S}" if status.since else "—",
+    )
+
+
+class TriggerBoard(Vertical):
+    """Every rollback trigger: state, value against threshold, how long and since when."""
+
+    DEFAULT_CSS = """
+    TriggerBoard { height: auto; }
+    TriggerBoard > #playbook { display: none; height: auto; padding: 0 1; color: $text; }
+    TriggerBoard.-firing > #playbook { display: block; border-left: thick $error; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(TRIGGER_COLUMNS, id="trigger-table")
+        yield Static("", id="playbook")
+
+    def show(self, statuses: tuple[TriggerStatus, ...], now: datetime) -> None:
+        table = self.query_one(KeyedTable)
+        table.sync({s.spec.id: trigger_row(s, now) for s in statuses})
+        firing = [s.spec.title for s in statuses if s.state is TriggerState.FIRING]
+        if self.has_class("-firing") != bool(firing) or firing:
+            self.set_class(bool(firing), "-firing")
+            steps = "\n".join(f" {n}. {step}" for n, step in enumerate(PLAYBOOK_STEPS, 1))
+            text = f"ROLLBACK PLAYBOOK: {', '.join(firing)} firing\n{steps}" if firing else ""
+            playbook = self.query_one("#playbook", Static)
+            if str(playbook.content) != text:
+                playbook.update(text)
