@@ -17,12 +17,17 @@ class Milestone:
 
 #: The plan's timeline (section 3): each milestone opens a phase that lasts until the next.
 TIMELINE: tuple[Milestone, ...] = (
-    Milestone(timedelta(days=-14), "T-14d gates final, shadow builds, DR rehearsal", "Gates"),
-    Milestone(timedelta(days=-7), "T-7d canary promote, training, peak-like validation", "Canary"),
-    Milestone(timedelta(days=-2), "T-2d config snapshot, reviews, freeze announced", "Freeze"),
-    Milestone(timedelta(0), "T-0 flip Wave-1, smoke, SLO watch", "Go-live"),
-    Milestone(timedelta(days=1), "T+1d hypercare begins", "Hypercare"),
-    Milestone(timedelta(days=15), "T+15d hypercare over, retro", "Retro"),
+    # T-14d: gate owners and targets final, shadow builds on Maestro, DR rehearsal.
+    Milestone(timedelta(days=-14), "T-14d gates final", "Gates"),
+    # T-7d: canary promote (10-20 % of repos), training and on-call, peak-like validation.
+    Milestone(timedelta(days=-7), "T-7d canary promote", "Canary"),
+    # T-2d: config snapshot, security and compliance review, freeze announced.
+    Milestone(timedelta(days=-2), "T-2d snapshot, freeze", "Freeze"),
+    # T-0: flip Wave-1, smoke, SLO monitoring, legacy on warm standby.
+    Milestone(timedelta(0), "T-0 flip Wave-1", "Go-live"),
+    # T+1 to T+14: hypercare, next waves when green for 48 h; the retro after day 14.
+    Milestone(timedelta(days=1), "T+1d hypercare", "Hypercare"),
+    Milestone(timedelta(days=15), "T+15d retro", "Retro"),
 )
 
 

@@ -33,7 +33,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(delta: timedelta, *, parts: int = 2) -> str:
-    """A short human duration: `2d 4h`, `3m 10s`, `45s`."""
+    """A short human duration: `2d 4h`, `3m 10s`, `45s`, `5m` (no trailing zero parts)."""
     total = int(abs(delta.total_seconds()))
     units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
     shown: list[str] = []
@@ -43,4 +43,6 @@ def format_duration(delta: timedelta, *, parts: int = 2) -> str:
             shown.append(f"{count}{suffix}")
         if len(shown) == parts:
             break
+    while len(shown) > 1 and shown[-1][0] == "0":
+        shown.pop()
     return " ".join(shown) if shown else "0s"

@@ -65,8 +65,6 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "ratio":
         return f"{value * 100:.1f}%"
     if unit == "s":
-        if abs(value) >= 600:
-            return f"{value / 60:.1f}m"
         return f"{value:.1f}s" if abs(value) < 100 else f"{value:.0f}s"
     if unit == "$":
         return f"${value:.2f}"

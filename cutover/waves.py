@@ -267,6 +267,8 @@ class WaveProgress:
     blockers: tuple[str, ...]
     eligible_at: datetime | None
     version: str = ""
+    #: Why the wave has no eligible time: the wave it waits for, or the platform not green.
+    waiting_for: str = ""
     repo_states: Mapping[str, RepoState] = field(default_factory=dict)
 
     @property
@@ -329,6 +331,7 @@ def wave_board(
                 shadow_pass=shadow,
                 blockers=blockers,
                 eligible_at=_eligible_at(status, previous, green_since, green_period),
+                waiting_for=_waiting_for(status, previous, green_since),
                 version=status.version,
                 repo_states=states,
             )
@@ -351,6 +354,16 @@ def _eligible_at(
         return None
     start = green_since if previous.since is None else max(green_since, previous.since)
     return start + green_period
+
+
+def _waiting_for(
+    status: WaveStatus, previous: WaveStatus | None, green_since: datetime | None
+) -> str:
+    if status.state not in (WaveState.PLANNED, WaveState.CANARY) or previous is None:
+        return ""
+    if previous.state not in (WaveState.ACTIVE, WaveState.COMPLETE):
+        return f"after {previous.wave}"
+    return "not green" if green_since is None else ""
 
 
 def previous_wave(board: Sequence[WaveProgress], wave: str) -> WaveProgress | None:

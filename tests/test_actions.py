@@ -300,7 +300,7 @@ def test_promote_wave_waits_until_the_previous_wave_is_green_for_the_green_perio
     green = check(checks, "green-period")
     assert not green.ok
     assert green.detail == "Wave-1 green for 1d 14h more"
-    assert green.title == "green for 2d 0h first"
+    assert green.title == "green for 2d first"
 
 
 def test_promote_wave_after_a_wave_still_in_canary_is_blocked() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import RichLog
 
 from tests.conftest import AppFactory
 
@@ -20,7 +21,11 @@ async def _settle(pilot: Pilot[None]) -> None:
         await pilot.pause()
         app.refresh_view()  # type: ignore[attr-defined]
     app.drain_events()  # type: ignore[attr-defined]
-    await pilot.pause()
+    log = app.query_one(RichLog)
+    # The log writes once it has a size, then scrolls to its end: wait for both.
+    while not log.lines or log.scroll_offset.y != log.max_scroll_y:
+        await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])

@@ -115,19 +115,17 @@ class ControlRoomApp(App[None]):
         with Horizontal(id="kpis"):
             for spec in self.settings.kpis:
                 yield KpiTile(spec.signal, spec.title)
-        with Horizontal(id="boards"):
-            with Vertical(id="left"):
-                with Vertical(id="trigger-panel", classes="panel"):
-                    yield Static("Rollback triggers", classes="panel-title")
-                    yield TriggerBoard(id="triggers")
-                with Vertical(id="wave-panel", classes="panel"):
-                    yield Static("Waves", classes="panel-title")
-                    yield WaveBoard(id="wave-board")
-            with Vertical(id="right"):
-                with Vertical(id="rollout-panel", classes="panel"):
-                    yield Static("Rollouts", classes="panel-title")
-                    yield RolloutBoard(id="rollout-board")
-                yield EventStream(self.ui.event_lines, id="events")
+        with Vertical(id="boards"):
+            with Vertical(id="trigger-panel", classes="panel"):
+                yield Static("Rollback triggers", classes="panel-title")
+                yield TriggerBoard(id="triggers")
+            with Vertical(id="wave-panel", classes="panel"):
+                yield Static("Waves", classes="panel-title")
+                yield WaveBoard(id="wave-board")
+            with Vertical(id="rollout-panel", classes="panel"):
+                yield Static("Rollouts", classes="panel-title")
+                yield RolloutBoard(id="rollout-board")
+            yield EventStream(self.ui.event_lines, id="events")
         yield Footer()
 
     def on_mount(self) -> None:

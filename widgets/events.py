@@ -14,7 +14,7 @@ from textual.widgets import Input, RichLog, Static
 from cutover.events import BuildEvent, PlatformEvent, StreamEvent
 
 SEVERITY_STYLE = {"info": "", "warning": "yellow", "critical": "bold red"}
-SEVERITY_WORD = {"info": "info", "warning": "WARN", "critical": "CRIT"}
+SEVERITY_WORD = {"info": "·", "warning": "WARN", "critical": "CRIT"}
 
 
 def event_line(event: StreamEvent) -> Text:
@@ -46,7 +46,7 @@ class EventStream(Vertical):
     EventStream > #event-filter { display: none; height: 1; border: none; padding: 0 1; }
     EventStream.-filtering > #event-filter { display: block; }
     EventStream > #event-title { height: 1; color: $text-muted; }
-    EventStream > RichLog { height: 1fr; scrollbar-size-vertical: 1; }
+    EventStream > RichLog { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
     """
 
     def __init__(self, capacity: int, *, id: str | None = None) -> None:

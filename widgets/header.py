@@ -26,14 +26,17 @@ class CutoverHeader(Static):
 
     def show(self, view: RoomView) -> None:
         clock = view.clock
+        compact = self.size.width < 110
         line = Text()
-        line.append(f" {self._name} ", style="bold")
+        if not compact:
+            line.append(f" {self._name} ", style="bold")
         line.append(f" {clock.label} ", style="reverse")
         line.append(f" {clock.phase_detail} ")
+        line.append(f" {self._mode} ", style="bold reverse" if "READ-ONLY" in self._mode else "")
         if clock.next is not None and clock.until_next is not None:
-            line.append(f"· next {clock.next.label} in {format_duration(clock.until_next)} ")
-        line.append(f"· {view.now:%Y-%m-%d %H:%M:%S %Z} ", style="dim")
-        line.append(f" {self._mode} ", style="bold reverse" if self._mode != "operator" else "")
+            line.append(f" next {clock.next.label} in {format_duration(clock.until_next)}")
+        if not compact:
+            line.append(f" · {view.now:%Y-%m-%d %H:%M:%S %Z}", style="dim")
         key = line.plain
         if key != self._shown:
             self._shown = key

@@ -5,10 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from cutover.kpis import KpiVerdict, format_value
 from cutover.room import KpiReading
+from widgets.sparkline import scale, sparkline
 from widgets.status import KPI_STYLE
 
 
@@ -19,7 +20,7 @@ class KpiTile(Vertical):
     KpiTile { height: 4; width: 1fr; padding: 0 1 0 0; }
     KpiTile > Static { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     KpiTile > .kpi-title { text-style: bold; }
-    KpiTile > Sparkline { height: 1; width: 1fr; }
+    KpiTile > .kpi-spark { color: $accent; }
     """
 
     def __init__(self, signal: str, title: str) -> None:
@@ -35,7 +36,7 @@ class KpiTile(Vertical):
         yield Static(self._title, classes="kpi-title")
         yield Static("", classes="kpi-value")
         yield Static("", classes="kpi-limit")
-        yield Sparkline([], summary_function=max)
+        yield Static("", classes="kpi-spark")
 
     def show(self, reading: KpiReading) -> None:
         signal = reading.signal
@@ -60,7 +61,18 @@ class KpiTile(Vertical):
             self.query_one(".kpi-limit", Static).update(limit, layout=False)
         if reading.history != self._history:
             self._history = reading.history
-            sparkline = self.query_one(Sparkline)
-            width = sparkline.size.width or len(reading.history)
-            # One point per cell: a sparkline is never asked to summarise what it cannot draw.
-            sparkline.data = list(reading.history[-width:])
+            self._draw_history(reading)
+
+    def on_resize(self) -> None:
+        self._history = ()  # redrawn at the new width on the next reading
+
+    def _draw_history(self, reading: KpiReading) -> None:
+        spark = self.query_one(".kpi-spark", Static)
+        width = spark.size.width or 20
+        # One point per cell: only what can be drawn is scaled and drawn.
+        shown = reading.history[-width:]
+        if not shown:
+            spark.update("", layout=False)
+            return
+        low, high = scale(shown, reading.spec.threshold, reading.spec.comparison)
+        spark.update(sparkline(shown, low, high), layout=False)

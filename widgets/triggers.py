@@ -27,7 +27,7 @@ TRIGGER_COLUMNS = (
 
 def threshold_text(spec: TriggerSpec) -> str:
     if spec.alertname:
-        return f"alert {spec.alertname}"
+        return spec.alertname
     level = format_value(spec.threshold, spec.unit)
     wait = f" for {format_duration(spec.for_)}" if spec.for_ else ""
     return f"{spec.comparison.value} {level}{wait}"
@@ -49,7 +49,7 @@ def trigger_row(status: TriggerStatus, now: datetime) -> tuple[Cell, ...]:
         value,
         threshold_text(spec),
         format_duration(held) if held is not None else "—",
-        f"{status.since:%H:%M:%S}" if status.since else "—",
+        f"{status.since:%H:%M}" if status.since else "—",
     )
 
 
@@ -62,6 +62,10 @@ class TriggerBoard(Vertical):
     TriggerBoard.-firing > #playbook { display: block; border-left: thick $error; }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._playbook = ""
+
     def compose(self) -> ComposeResult:
         yield KeyedTable(TRIGGER_COLUMNS, id="trigger-table")
         yield Static("", id="playbook")
@@ -70,10 +74,18 @@ class TriggerBoard(Vertical):
         table = self.query_one(KeyedTable)
         table.sync({s.spec.id: trigger_row(s, now) for s in statuses})
         firing = [s.spec.title for s in statuses if s.state is TriggerState.FIRING]
-        if self.has_class("-firing") != bool(firing) or firing:
-            self.set_class(bool(firing), "-firing")
-            steps = "\n".join(f" {n}. {step}" for n, step in enumerate(PLAYBOOK_STEPS, 1))
-            text = f"ROLLBACK PLAYBOOK: {', '.join(firing)} firing\n{steps}" if firing else ""
-            playbook = self.query_one("#playbook", Static)
-            if str(playbook.content) != text:
-                playbook.update(text)
+        self.set_class(bool(firing), "-firing")
+        text = playbook_text(firing, compact=self.app.screen.has_class("-compact"))
+        if text != self._playbook:
+            self._playbook = text
+            self.query_one("#playbook", Static).update(text)
+
+
+def playbook_text(firing: list[str], *, compact: bool) -> str:
+    """The rollback playbook for the firing triggers; one line on a compact screen."""
+    if not firing:
+        return ""
+    head = f"ROLLBACK PLAYBOOK ({', '.join(firing)} firing)"
+    if compact:
+        return head + ": " + " · ".join(f"{n} {step}" for n, step in enumerate(PLAYBOOK_STEPS, 1))
+    return head + "\n" + "\n".join(f" {n}. {step}" for n, step in enumerate(PLAYBOOK_STEPS, 1))

@@ -16,15 +16,15 @@ WAVE_COLUMNS = (
     ("state", "State"),
     ("progress", "On Maestro"),
     ("shadow", "Shadow"),
+    ("eligible", "Next eligible"),
     ("blockers", "Blockers"),
-    ("eligible", "Eligible"),
 )
 
 
 def wave_row(wave: WaveProgress, go_live: datetime, now: datetime) -> tuple[Cell, ...]:
     shadow = "—" if wave.shadow_pass is None else f"{wave.shadow_pass * 100:.1f}%"
     if wave.eligible_at is None:
-        eligible = "—" if wave.state.value not in ("planned", "canary") else "not green"
+        eligible = wave.waiting_for or "—"
     elif wave.eligible_at <= now:
         eligible = "now"
     else:
@@ -34,8 +34,8 @@ def wave_row(wave: WaveProgress, go_live: datetime, now: datetime) -> tuple[Cell
         Text(wave.state.value, style=WAVE_STYLE[wave.state]),
         f"{bar(wave.fraction, 8)} {wave.on_maestro}/{wave.repos}",
         shadow,
-        ", ".join(wave.blockers) if wave.blockers else "none",
         eligible,
+        ", ".join(wave.blockers) if wave.blockers else "none",
     )
 
 
