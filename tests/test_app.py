@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import RichLog, Static
 
 from cutover.triggers import TriggerState
 from cutover.waves import WaveState
@@ -11,6 +11,7 @@ from tests.conftest import AppFactory
 from tui.app import ControlRoomApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from widgets.events import EventStream
 from widgets.header import FreezeBanner, HealthRow
 from widgets.kpi import KpiTile
 from widgets.rollouts import RolloutBoard
@@ -241,11 +242,25 @@ async def test_event_filter_narrows_the_stream(make_app: AppFactory) -> None:
         await step(app, pilot, 240)  # into the brownout
         await pilot.press("slash", *"brownout")
         await pilot.pause()
-        from widgets.events import EventStream
-
         stream = app.query_one(EventStream)
         assert stream.needle == "brownout"
-        from textual.widgets import RichLog
-
         lines = [line.text for line in stream.query_one(RichLog).lines]
         assert lines and all("brownout" in line for line in lines)
+
+
+async def test_tab_cycles_the_boards_and_escape_clears_the_filter(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        seen = []
+        for _ in range(4):
+            await pilot.press("tab")
+            assert app.focused is not None
+            seen.append(app.focused.id or type(app.focused).__name__)
+        assert seen == ["rollout-board", "RichLog", "trigger-table", "wave-board"]
+        await pilot.press("slash", *"CRIT")
+        stream = app.query_one(EventStream)
+        assert stream.needle == "CRIT"
+        await pilot.press("escape")
+        assert stream.needle == ""
+        assert not stream.has_class("-filtering")

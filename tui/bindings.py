@@ -13,7 +13,9 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
             tooltip="Promote the selected wave or rollout"),
     Binding("x", "abort", "Abort/roll back", id="abort",
             tooltip="Abort the selected rollout, or roll back the selected wave"),
-    Binding("tab", "next_board", "Next board", id="next_board", show=False,
+    # A priority binding, so `tab` cycles the boards rather than every focusable widget;
+    # on a confirmation screen the action is disabled and `tab` moves between its fields.
+    Binding("tab", "next_board", "Next board", id="next_board", show=False, priority=True,
             tooltip="Move between the boards"),
     Binding("slash", "filter_events", "Filter", id="filter_events", key_display="/",
             tooltip="Filter the event stream"),

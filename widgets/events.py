@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, RichLog, Static
 
@@ -48,6 +49,8 @@ class EventStream(Vertical):
     EventStream > #event-title { height: 1; color: $text-muted; }
     EventStream > RichLog { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
     """
+
+    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
 
     def __init__(self, capacity: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -91,7 +94,7 @@ class EventStream(Vertical):
         if not self.needle:
             self.remove_class("-filtering")
 
-    def clear_filter(self) -> None:
+    def action_clear_filter(self) -> None:
         field = self.query_one("#event-filter", Input)
         field.value = ""
         self.needle = ""
