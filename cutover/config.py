@@ -220,6 +220,12 @@ class MqttSection(Section):
     ca_bundle: str | None = None
     refresh: Duration = timedelta(milliseconds=250)
     max_age: Duration = timedelta(seconds=120)
+    keepalive: Duration = timedelta(seconds=15)
+    events_topic: str = "maestro/events/+"
+    platform_topic: str = "maestro/platform"
+    freeze_topic: str = "maestro/cutover/freeze"
+    operators_topic: str = "maestro/cutover/operators"
+    audit_topic: str = "maestro/cutover/audit"
 
 
 class AlertmanagerSection(Section):
@@ -258,6 +264,43 @@ class SourcesSection(Section):
         return tuple(name for name in names if getattr(self, name).enabled)
 
 
+class AuditSection(Section):
+    """`[audit]`: the tamper-evident journal of every action."""
+
+    #: Empty means `$XDG_STATE_HOME/maestro-control-room/audit.jsonl`.
+    path: str = ""
+
+
+class GrafanaSection(Section):
+    """`[announce.grafana]`: an annotation on the cutover dashboard for every action."""
+
+    enabled: bool = False
+    url: str = "http://127.0.0.1:3000"
+    dashboard_uid: str = ""
+    token_file: str | None = None
+    token_env: str | None = None
+    timeout: Duration = timedelta(seconds=5)
+
+
+class SlackSection(Section):
+    """`[announce.slack]`: a message to an incoming webhook for every action."""
+
+    enabled: bool = False
+    webhook_url_file: str | None = None
+    webhook_url_env: str | None = None
+    timeout: Duration = timedelta(seconds=5)
+
+
+class AnnounceSection(Section):
+    """`[announce]`: who hears about actions. MQTT uses `[sources.mqtt]`'s connection."""
+
+    mqtt_freeze: bool = True
+    mqtt_audit: bool = True
+    mqtt_presence: bool = True
+    grafana: GrafanaSection = GrafanaSection()
+    slack: SlackSection = SlackSection()
+
+
 class ActionsSection(Section):
     """`[actions]`: who acts, and whether anyone may."""
 
@@ -286,6 +329,8 @@ class UiSection(Section):
     theme: str = "textual-dark"
     mouse: bool = False
     bell: bool = True
+    #: The least time between two notifications of the same kind, so a flap rings once.
+    notify_interval: Duration = timedelta(seconds=30)
     event_lines: Annotated[int, Field(ge=10, le=10_000)] = 500
     history_points: Annotated[int, Field(ge=10, le=1_000)] = 120
     keymap: dict[str, str] = Field(default_factory=dict)
@@ -311,6 +356,8 @@ class Config(Section):
     waves: WavesSection
     sources: SourcesSection = SourcesSection()
     actions: ActionsSection = ActionsSection()
+    audit: AuditSection = AuditSection()
+    announce: AnnounceSection = AnnounceSection()
     ui: UiSection = UiSection()
 
     @model_validator(mode="after")
