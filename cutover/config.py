@@ -316,6 +316,7 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "abort",
     "next_board",
     "filter_events",
+    "all_events",
     "help",
     "quit",
     "command_palette",

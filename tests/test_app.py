@@ -164,6 +164,7 @@ async def test_help_and_palette_list_every_action(make_app: AppFactory) -> None:
         await pilot.press("question_mark")
         screen = app.screen
         assert isinstance(screen, HelpScreen)
+        assert screen.query_one("#help-keys").region.width > 40, "the key table is drawn"
         ids = {binding_id for _, _, binding_id in screen.rows}
         assert ids >= {
             "freeze", "unfreeze", "promote", "abort", "next_board", "filter_events",

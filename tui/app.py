@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
@@ -98,6 +98,9 @@ class ControlRoomApp(App[None]):
         self.workbook_problems = tuple(workbook_problems)
         self.view: RoomView | None = None
         self._pending: deque[StreamEvent] = deque(maxlen=ui.event_lines)
+        #: Every event each source delivered: exact, whatever the bounded view drops.
+        self.received: Counter[str] = Counter()
+        self._unheard: set[str] = {source.name for source in self.sources}
         self._target_board = "#wave-board"
         self._firing: set[str] = set()
         self.theme = ui.theme
@@ -156,10 +159,20 @@ class ControlRoomApp(App[None]):
 
     def ingest(self, updates: Iterable[Update]) -> None:
         """Apply updates to the room; events wait for the next drain."""
+        first = False
         for update in updates:
             self.room.apply(update)
             if isinstance(update, EventsUpdate):
                 self._pending.extend(update.events)
+                self.received[update.source] += len(update.events)
+            source = getattr(update, "source", None)
+            if source in self._unheard:
+                self._unheard.discard(source)
+                first = True
+        if first:
+            # A source's first delivery is shown at once, not at the next tick.
+            self.refresh_view()
+            self.drain_events()
 
     @on(Worker.StateChanged)
     def _source_worker(self, event: Worker.StateChanged) -> None:
@@ -172,11 +185,12 @@ class ControlRoomApp(App[None]):
         self.refresh_view()
 
     def drain_events(self) -> None:
-        if not self._pending:
+        stream = self.query_one(EventStream)
+        if not self._pending and stream.total == self.received.total():
             return
         batch = list(self._pending)
         self._pending.clear()
-        self.query_one(EventStream).add(batch)
+        stream.add(batch, self.received)
 
     def refresh_view(self) -> None:
         """Evaluate the room at the source clock's now and show it."""
@@ -224,7 +238,7 @@ class ControlRoomApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys act on the dashboard only; a confirmation or help screen has its own keys.
-        if action in ACTIONS | {"next_board", "filter_events", "help"}:
+        if action in ACTIONS | {"next_board", "filter_events", "all_events", "help"}:
             return not self.screen.is_modal
         return True
 
@@ -328,6 +342,9 @@ class ControlRoomApp(App[None]):
     def action_filter_events(self) -> None:
         self.query_one(EventStream).open_filter()
 
+    def action_all_events(self) -> None:
+        self.query_one(EventStream).toggle_everything()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_rows(), self._help_notes()))
 
@@ -356,6 +373,7 @@ class ControlRoomApp(App[None]):
             ("Promote the selected wave or rollout", "p", self.action_promote),
             ("Abort the selected rollout / roll back the selected wave", "x", self.action_abort),
             ("Filter events", "/", self.action_filter_events),
+            ("Show every build event, or only failures", "v", self.action_all_events),
             ("Next board", "tab", self.action_next_board),
             ("Help: every key", "?", self.action_help),
         ):

@@ -19,6 +19,8 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
             tooltip="Move between the boards"),
     Binding("slash", "filter_events", "Filter", id="filter_events", key_display="/",
             tooltip="Filter the event stream"),
+    Binding("v", "all_events", "All events", id="all_events", show=False,
+            tooltip="List every build event, or only failures and platform events"),
     Binding("question_mark", "help", "Help", id="help", key_display="?",
             tooltip="Show every key"),
     Binding("q", "quit", "Quit", id="quit", tooltip="Quit the control room"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from rich.text import Text
 from textual import on
@@ -30,9 +30,21 @@ def event_line(event: StreamEvent) -> Text:
     return line
 
 
-def matches(event: StreamEvent, needle: str) -> bool:
-    if not needle:
+def notable(event: StreamEvent) -> bool:
+    """What the stream shows by default: platform events and builds that did not succeed.
+
+    At tens of builds a second, listing every queued and started job would scroll the
+    failures away and repaint the panel continuously over the SSH link; they are counted
+    instead, and `v` or a filter lists them.
+    """
+    if isinstance(event, PlatformEvent):
         return True
+    return event.status in ("failure", "error", "cancelled") or event.event == "job.cancelled"
+
+
+def matches(event: StreamEvent, needle: str, *, everything: bool = True) -> bool:
+    if not needle:
+        return everything or notable(event)
     haystack = f"{event.event} {event.severity} {event.text}"
     if isinstance(event, BuildEvent):
         haystack += f" {event.wave}"
@@ -57,7 +69,9 @@ class EventStream(Vertical):
         self.capacity = capacity
         self.events: deque[StreamEvent] = deque(maxlen=capacity)
         self.needle = ""
-        self.total = 0
+        self.everything = False
+        self.received: Mapping[str, int] = {}
+        self._title_text = ""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="event-title")
@@ -67,17 +81,29 @@ class EventStream(Vertical):
     def on_mount(self) -> None:
         self._title()
 
-    def add(self, events: Iterable[StreamEvent]) -> None:
-        """Append a batch with a single write to the log."""
+    @property
+    def total(self) -> int:
+        return sum(self.received.values())
+
+    def add(self, events: Iterable[StreamEvent], received: Mapping[str, int]) -> None:
+        """Append a batch with a single write to the log; `received` counts every event
+        each source delivered, including those the bounded view no longer holds."""
+        self.received = dict(received)
         batch = list(events)
-        if not batch:
-            return
-        self.total += len(batch)
         self.events.extend(batch)
-        shown = [event_line(e) for e in batch[-self.capacity :] if matches(e, self.needle)]
+        shown = [
+            event_line(e)
+            for e in batch[-self.capacity :]
+            if matches(e, self.needle, everything=self.everything)
+        ]
         if shown:
             self.query_one(RichLog).write(Text("\n").join(shown))
         self._title()
+
+    def toggle_everything(self) -> None:
+        """List every build event, or only the notable ones."""
+        self.everything = not self.everything
+        self._rewrite()
 
     def open_filter(self) -> None:
         self.add_class("-filtering")
@@ -104,13 +130,21 @@ class EventStream(Vertical):
     def _rewrite(self) -> None:
         log = self.query_one(RichLog)
         log.clear()
-        shown = [event_line(e) for e in self.events if matches(e, self.needle)]
+        shown = [
+            event_line(e)
+            for e in self.events
+            if matches(e, self.needle, everything=self.everything)
+        ]
         if shown:
             log.write(Text("\n").join(shown))
         self._title()
 
     def _title(self) -> None:
-        text = f" Events · {self.total} received · last {len(self.events)} kept"
+        sources = " · ".join(f"{name} {count}" for name, count in sorted(self.received.items()))
+        text = f" Events · {self.total} received ({sources or 'none yet'})"
+        text += " · all builds (v)" if self.everything else " · failures and platform (v: all)"
         if self.needle:
             text += f" · filter {self.needle!r}"
-        self.query_one("#event-title", Static).update(text, layout=False)
+        if text != self._title_text:
+            self._title_text = text
+            self.query_one("#event-title", Static).update(text, layout=False)

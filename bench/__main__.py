@@ -1,0 +1,63 @@
+"""`python -m bench`: run the scenarios, print a table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.report import table
+from bench.scenarios import SCENARIOS, Figures, Scenario, run_scenario
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    cli.add_argument(
+        "scenarios", nargs="*", default=["steady", "burst", "soak"], choices=sorted(SCENARIOS)
+    )
+    cli.add_argument("--sizes", default="120x36,80x24", help="terminal sizes, comma separated")
+    cli.add_argument("--soak-minutes", type=float, default=10.0)
+    cli.add_argument("--seconds", type=float, help="override each scenario's measured window")
+    cli.add_argument("--baseline", action="store_true", help="also run the naive dashboard")
+    cli.add_argument("--no-broker", action="store_true", help="no event load (no mosquitto)")
+    cli.add_argument("--json", type=Path, default=Path("bench/results/latest.json"))
+    args = cli.parse_args(argv)
+    sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
+    results: list[Figures] = []
+    for name in args.scenarios:
+        scenario = SCENARIOS[name]
+        seconds = args.soak_minutes * 60 if name == "soak" else scenario.seconds
+        scenario = Scenario(**{**scenario.__dict__, "seconds": args.seconds or seconds})
+        # Burst and soak are about load, not layout: one size (the first) is enough.
+        for size in sizes if name in ("steady", "smoke") else sizes[:1]:
+            print(f"running {name} at {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
+            results += run_scenario(
+                scenario, (size[0], size[1]), baseline=args.baseline, with_broker=not args.no_broker
+            )
+    print(table(results))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {
+            "cores": _cores(),
+            "python": platform.python_version(),
+            "system": platform.platform(),
+        },
+        "results": [figures.as_dict() for figures in results],
+    }
+    args.json.write_text(json.dumps(document, indent=2))
+    print(f"written {args.json}", file=sys.stderr)
+    return 1 if any(figures.notes for figures in results) else 0
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
