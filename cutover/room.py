@@ -21,10 +21,12 @@ from cutover.updates import (
     FreezeUpdate,
     HealthState,
     HistoryBackfill,
+    PayloadDiagnostics,
     RolloutsUpdate,
     SignalUpdate,
     SourceHealth,
     Update,
+    WaveMetricsUpdate,
     WavesUpdate,
 )
 from cutover.waves import (
@@ -151,6 +153,7 @@ class ControlRoom:
         self.green = GreenPeriod()
         self.event_counts: Counter[str] = Counter()
         self.events_total = 0
+        self.diagnostics: dict[str, PayloadDiagnostics] = {}
 
     def register_source(self, source: str, now: datetime) -> None:
         """A configured source, shown as connecting until it delivers."""
@@ -173,6 +176,10 @@ class ControlRoom:
             self._heard(update.source, update.at)
         elif isinstance(update, WavesUpdate):
             self._waves(update)
+        elif isinstance(update, WaveMetricsUpdate):
+            self.repo_states = dict(update.repo_states)
+            self.shadow_pass = dict(update.shadow_pass)
+            self._heard(update.source, update.at)
         elif isinstance(update, FreezeUpdate):
             self.freeze = update.state
             self._heard(update.source, update.at)
@@ -182,6 +189,8 @@ class ControlRoom:
             self.health[update.source] = update
             if update.state is HealthState.CONNECTED:
                 self._heard(update.source, update.at)
+        elif isinstance(update, PayloadDiagnostics):
+            self.diagnostics[update.source] = update
 
     def _signal(self, signal: Signal) -> None:
         self.signals[signal.name] = signal

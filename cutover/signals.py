@@ -34,6 +34,9 @@ class Signal:
     status: SignalStatus = SignalStatus.OK
     reason: str = ""
     source: str = ""
+    #: A caveat the source attached to an otherwise good answer, such as a Thanos partial
+    #: response; shown beside the value, never hiding it.
+    warning: str = ""
 
     @classmethod
     def measured(

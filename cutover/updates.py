@@ -70,6 +70,20 @@ class WavesUpdate:
 
 
 @dataclass(frozen=True)
+class WaveMetricsUpdate:
+    """Repository states and shadow pass rates measured by Prometheus.
+
+    Unlike `WavesUpdate` it carries no recorded wave states: those belong to the cutover
+    ConfigMap, and a metrics poll must not erase them.
+    """
+
+    source: str
+    repo_states: Mapping[str, RepoState]
+    shadow_pass: Mapping[str, float]
+    at: datetime
+
+
+@dataclass(frozen=True)
 class FreezeUpdate:
     source: str
     state: FreezeState
@@ -82,6 +96,38 @@ class EventsUpdate:
 
     source: str
     events: tuple[StreamEvent, ...]
+
+
+@dataclass(frozen=True)
+class RejectedPayload:
+    """A message that broke the contract, kept for the diagnostics view."""
+
+    topic: str
+    reason: str
+    detail: str
+    excerpt: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PayloadDiagnostics:
+    """A source's exact message counters and its latest rejected payloads, as of `at`.
+
+    A snapshot, not a delta: the newest one replaces the last, so none can be double-counted.
+    """
+
+    source: str
+    received: int
+    accepted: int
+    rejected: Mapping[str, int]
+    recent: tuple[RejectedPayload, ...]
+    at: datetime
+    #: Accepted events the display buffer let go of in a burst; counted, never shown.
+    dropped_for_display: int = 0
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
 
 
 class HealthState(str, Enum):
@@ -107,7 +153,9 @@ Update = (
     | AlertsUpdate
     | RolloutsUpdate
     | WavesUpdate
+    | WaveMetricsUpdate
     | FreezeUpdate
     | EventsUpdate
     | SourceHealth
+    | PayloadDiagnostics
 )

@@ -96,16 +96,26 @@ def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         find_config(None, {"XDG_CONFIG_HOME": str(tmp_path)})
 
 
-def test_a_real_source_this_build_lacks_is_refused(
+def test_kubernetes_is_refused_until_its_client_lands(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = bad_config(
-        tmp_path, 'url = "http://127.0.0.1:9090"\n', 'url = "http://127.0.0.1:9090"\n'
-    )
-    text = path.read_text().replace(
-        "# PromQL against Prometheus, Thanos or Mimir.\nenabled = false",
-        "# PromQL against Prometheus, Thanos or Mimir.\nenabled = true",
-    )
-    path.write_text(text)
+    marker = "# Argo Rollouts of Maestro itself, and the shared `maestro-cutover` ConfigMap.\n"
+    path = bad_config(tmp_path, marker + "enabled = false", marker + "enabled = true")
     assert main(["--config", str(path)]) == 2
-    assert "sources.prometheus.enabled" in capsys.readouterr().err
+    assert "sources.kubernetes.enabled" in capsys.readouterr().err
+
+
+def test_a_missing_secret_is_a_config_error_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_SUCH_PROMETHEUS_TOKEN", raising=False)
+    marker = "# PromQL against Prometheus, Thanos or Mimir.\n"
+    path = bad_config(
+        tmp_path,
+        marker + "enabled = false",
+        marker + 'enabled = true\nbearer_token_env = "NO_SUCH_PROMETHEUS_TOKEN"',
+    )
+    assert main(["--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "sources.prometheus.bearer_token_env" in err
+    assert "NO_SUCH_PROMETHEUS_TOKEN is not set" in err

@@ -48,7 +48,9 @@ class KpiTile(Vertical):
         else:
             value = "—"  # never the last value, which would look current
         text = Text.assemble((value, "bold"), " ", (verdict.value, KPI_STYLE[verdict]))
-        key = f"{value}|{verdict.value}"
+        if signal.warning:  # e.g. a Thanos partial response: the value may be incomplete
+            text.append(" ⚠", style="bold yellow")
+        key = f"{value}|{verdict.value}|{signal.warning}"
         if key != self._value_text:
             self._value_text = key
             self.verdict = verdict

@@ -1,0 +1,186 @@
+"""Active alerts from Alertmanager (API v2, `httpx`), and silences for the operator.
+
+Asks only for the alerts the triggers name (`filter=alertname=~"A|B"`), active and neither
+silenced nor inhibited: a silenced CVE alert is someone's decision that it should not drive
+the rollback trigger. Polls never overlap; a failure is the source's health, with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+
+from cutover.config import AlertmanagerSection
+from cutover.updates import Alert, AlertsUpdate, HealthState, SourceHealth, Update
+from sources.base import Deliver
+
+SOURCE = "alertmanager"
+MAX_BACKOFF = 30.0
+
+
+def wall_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AlertmanagerError(RuntimeError):
+    """Alertmanager could not be asked, or refused: the message is short and shown as is."""
+
+
+def alertname_filter(alertnames: Iterable[str]) -> str:
+    """The `filter` matcher for exactly these alert names."""
+    names = sorted(set(alertnames))
+    return 'alertname=~"' + "|".join(re.escape(n) for n in names) + '"'
+
+
+def _time(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        # Alertmanager writes nanoseconds; Python reads at most microseconds.
+        trimmed = re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00"))
+        try:
+            return datetime.fromisoformat(trimmed)
+        except ValueError:
+            return None
+
+
+def parse_alerts(document: object, wanted: frozenset[str]) -> tuple[Alert, ...]:
+    """The alerts of a `GET /api/v2/alerts` answer that a trigger names."""
+    if not isinstance(document, list):
+        raise AlertmanagerError("unexpected answer: not a list of alerts")
+    alerts = []
+    for item in document:
+        if not isinstance(item, dict):
+            continue
+        labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
+        name = labels.get("alertname", "")
+        if name not in wanted:
+            continue
+        annotations = item.get("annotations") or {}
+        summary = str(annotations.get("summary") or annotations.get("description") or "")
+        alerts.append(Alert(name, summary, labels, _time(item.get("startsAt"))))
+    return tuple(sorted(alerts, key=lambda a: (a.alertname, sorted(a.labels.items()))))
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(error, httpx.ConnectError):
+        # Async httpx says "All connection attempts failed"; the OS error under it says why.
+        cause: BaseException | None = error
+        while cause is not None:
+            if isinstance(cause, OSError) and cause.errno:
+                return os.strerror(cause.errno).lower()
+            cause = cause.__cause__ or cause.__context__
+        return str(error)[:80] or "cannot connect"
+    if isinstance(error, httpx.HTTPStatusError):
+        body = " ".join(error.response.text.split())[:80]
+        return f"HTTP {error.response.status_code}" + (f": {body}" if body else "")
+    return str(error)[:80] or type(error).__name__
+
+
+class AlertmanagerSource:
+    """Polls active alerts for the triggers' alert names; also creates silences."""
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        alertnames: Iterable[str],
+        *,
+        refresh: timedelta,
+        now: Callable[[], datetime] = wall_now,
+    ) -> None:
+        self.client = client
+        self.alertnames = frozenset(alertnames)
+        self.refresh = refresh
+        self.now = now
+        self.failures = 0
+
+    @classmethod
+    def from_config(
+        cls, section: AlertmanagerSection, alertnames: Iterable[str]
+    ) -> AlertmanagerSource:
+        client = httpx.AsyncClient(
+            base_url=section.url.rstrip("/"), timeout=section.timeout.total_seconds()
+        )
+        return cls(client, alertnames, refresh=section.refresh)
+
+    async def alerts(self) -> tuple[Alert, ...]:
+        """The active, unsilenced, uninhibited alerts a trigger names."""
+        if not self.alertnames:
+            return ()
+        params = {
+            "active": "true",
+            "silenced": "false",
+            "inhibited": "false",
+            "filter": alertname_filter(self.alertnames),
+        }
+        try:
+            response = await self.client.get("/api/v2/alerts", params=params)
+            response.raise_for_status()
+            document = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            if isinstance(error, ValueError) and not isinstance(error, httpx.HTTPError):
+                raise AlertmanagerError("not an Alertmanager answer (not JSON)") from error
+            raise AlertmanagerError(_reason(error)) from error
+        return parse_alerts(document, self.alertnames)
+
+    async def poll(self) -> list[Update]:
+        now = self.now()
+        try:
+            alerts = await self.alerts()
+        except AlertmanagerError as error:
+            self.failures += 1
+            return [SourceHealth(SOURCE, HealthState.ERROR, now, str(error))]
+        self.failures = 0
+        return [AlertsUpdate(SOURCE, alerts, now), SourceHealth(SOURCE, HealthState.CONNECTED, now)]
+
+    async def run(self, deliver: Deliver) -> None:
+        try:
+            while True:
+                deliver(await self.poll())
+                refresh = self.refresh.total_seconds()
+                # Back off after failures, never more than 30 s (or the refresh, if longer).
+                delay = min(max(refresh, MAX_BACKOFF), refresh * 2 ** min(self.failures, 6))
+                await asyncio.sleep(delay)
+        finally:
+            await self.client.aclose()
+
+    async def silence(
+        self,
+        matchers: Mapping[str, str],
+        duration: timedelta,
+        comment: str,
+        created_by: str,
+    ) -> str:
+        """Silence alerts whose labels equal `matchers` for `duration`; the silence id."""
+        if not matchers:
+            raise ValueError("a silence needs at least one matcher")
+        start = self.now()
+        body: dict[str, Any] = {
+            "matchers": [
+                {"name": name, "value": value, "isRegex": False, "isEqual": True}
+                for name, value in sorted(matchers.items())
+            ],
+            "startsAt": start.isoformat(),
+            "endsAt": (start + duration).isoformat(),
+            "createdBy": created_by,
+            "comment": comment,
+        }
+        try:
+            response = await self.client.post("/api/v2/silences", json=body)
+            response.raise_for_status()
+            return str(response.json()["silenceID"])
+        except (httpx.HTTPError, ValueError, KeyError) as error:
+            reason = _reason(error) if isinstance(error, httpx.HTTPError) else "unexpected answer"
+            raise AlertmanagerError(f"silence not created: {reason}") from error

@@ -1,0 +1,438 @@
+"""PromQL against Prometheus, Thanos or Mimir: the KPI signals, wave metrics and their history.
+
+Every `[queries]` entry is asked at each refresh, all at once on a small thread pool (the
+client is blocking `requests`), so a refresh takes as long as its slowest query. The next poll
+is scheduled after the last one ends, so polls never overlap. The library's own retries are
+switched off: a slow server would otherwise be asked three times per query while the tile
+still looked current. After a failed poll we back off ourselves.
+
+What a query returns is judged here, never passed on as a number that looks fine: an empty
+result is no data, `NaN` / `±Inf` is not a number, several series where one is expected is an
+error, an error envelope is shown with its text, a proxy's HTML page is an error with a short
+reason, and Thanos' partial-response `warnings` mark the value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from urllib3.util.retry import Retry
+
+from cutover.config import SIGNAL_UNITS, PrometheusSection, QueriesSection
+from cutover.signals import Signal
+from cutover.updates import (
+    HealthState,
+    HistoryBackfill,
+    SignalUpdate,
+    SourceHealth,
+    Update,
+    WaveMetricsUpdate,
+)
+from cutover.waves import RepoState
+from sources.base import Deliver
+from sources.secrets import SecretError, read_secret
+
+SOURCE = "prometheus"
+#: Queries that are breakdowns by a label, not one number: several series are expected.
+SHADOW_PASS_BY_WAVE = "shadow_pass_by_wave"
+REPO_STATES = "repo_states"
+BY_LABEL = frozenset({SHADOW_PASS_BY_WAVE, REPO_STATES})
+#: Backoff never grows past this many refresh intervals, nor past MAX_BACKOFF: a poll is a
+#: handful of cheap requests, and waiting longer only delays showing the recovery.
+BACKOFF_REFRESHES = 4
+MAX_BACKOFF = timedelta(seconds=30)
+#: Points a backfilled sparkline gets at most; the range query's step follows from it.
+BACKFILL_POINTS = 240
+#: How much of a proxy's non-JSON body goes into the reason.
+SNIPPET = 60
+
+
+def wall_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- what a query returned ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a result: its labels and (unix time, value) points, oldest first."""
+
+    labels: Mapping[str, str]
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A query's answer: series, or an error; `reached` is False when no server answered."""
+
+    series: tuple[Series, ...] = ()
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+    reached: bool = True
+    kind: str = ""
+
+    @property
+    def warning(self) -> str:
+        return "; ".join(self.warnings)
+
+
+def _sample(pair: Any) -> tuple[float, float]:
+    time, value = pair
+    # Prometheus sends values as strings: "NaN", "+Inf" and "-Inf" parse as floats too.
+    return float(time), float(value)
+
+
+def _labels(item: Mapping[str, Any]) -> dict[str, str]:
+    metric = item.get("metric") or {}
+    return {str(k): str(v) for k, v in metric.items()}
+
+
+def parse_answer(status: int, content_type: str, body: bytes) -> QueryResult:
+    """Judge one HTTP answer of `/api/v1/query` or `/api/v1/query_range`."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        snippet = " ".join(body[:SNIPPET].decode("utf-8", "replace").split())
+        kind = content_type.split(";")[0].strip() or "no content type"
+        reason = f"HTTP {status}: not a Prometheus answer ({kind})"
+        return QueryResult(error=f"{reason}: {snippet}" if snippet else reason, reached=False)
+    if not isinstance(document, dict) or document.get("status") not in ("success", "error"):
+        return QueryResult(error=f"HTTP {status}: not a Prometheus answer (JSON)", reached=False)
+    warnings = tuple(str(w) for w in document.get("warnings") or ())
+    if document["status"] == "error":
+        kind = str(document.get("errorType") or "error")
+        text = str(document.get("error") or f"HTTP {status}")
+        return QueryResult(error=f"{kind}: {text}", warnings=warnings)
+    try:
+        data = document["data"]
+        kind = str(data["resultType"])
+        result = data["result"]
+        if kind == "vector":
+            series = tuple(Series(_labels(i), (_sample(i["value"]),)) for i in result)
+        elif kind == "scalar":
+            series = (Series({}, (_sample(result),)),)
+        elif kind == "matrix":
+            series = tuple(
+                Series(_labels(i), tuple(_sample(p) for p in i["values"])) for i in result
+            )
+        else:
+            return QueryResult(error=f"a {kind} result, expected a number", warnings=warnings)
+    except KeyError as missing:
+        # e.g. a native histogram sample, which has "histogram" where "value" would be.
+        return QueryResult(error=f"malformed answer: no {missing}", warnings=warnings)
+    except (TypeError, ValueError) as error:
+        return QueryResult(error=f"malformed answer: {error}", warnings=warnings)
+    return QueryResult(series, warnings=warnings, kind=kind)
+
+
+def signal_of(name: str, unit: str, result: QueryResult, at: datetime) -> Signal:
+    """The signal a single-number query's answer means."""
+    if result.error:
+        signal = Signal.failed(name, unit, at, result.error, SOURCE)
+    elif len(result.series) > 1:
+        count = len(result.series)
+        signal = Signal.failed(name, unit, at, f"{count} series, expected 1", SOURCE)
+    elif not result.series or not result.series[0].points:
+        signal = Signal.measured(name, None, unit, at, SOURCE)
+    else:
+        signal = Signal.measured(name, result.series[0].points[-1][1], unit, at, SOURCE)
+    return replace(signal, warning=result.warning) if result.warnings else signal
+
+
+def shadow_pass_of(result: QueryResult) -> dict[str, float]:
+    """Shadow pass rate by wave; a wave without shadow builds (0/0) is left out."""
+    out: dict[str, float] = {}
+    for series in result.series:
+        wave = series.labels.get("wave")
+        if wave and series.points and math.isfinite(series.points[-1][1]):
+            out[wave] = series.points[-1][1]
+    return out
+
+
+def repo_states_of(result: QueryResult) -> dict[str, RepoState]:
+    """Where each repository builds, from `maestro_repo_cutover_state == 1`."""
+    known = {state.value: state for state in RepoState}
+    out: dict[str, RepoState] = {}
+    for series in result.series:
+        repo, state = series.labels.get("repo"), known.get(series.labels.get("state", ""))
+        if repo and state is not None:
+            out[repo] = state
+    return out
+
+
+def history_of(result: QueryResult) -> tuple[tuple[datetime, float], ...] | None:
+    """A range query's one series as sparkline points, or None when it is not one series."""
+    if result.error or len(result.series) != 1:
+        return None
+    return tuple(
+        (datetime.fromtimestamp(t, timezone.utc), v)
+        for t, v in result.series[0].points
+        if math.isfinite(v)
+    )
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+
+
+def transport_reason(error: requests.RequestException, timeout: float) -> str:
+    """A short reason for a request that reached no server."""
+    if isinstance(error, requests.Timeout):
+        return f"timed out after {timeout:g} s"
+    text = str(error)
+    if isinstance(error, requests.exceptions.SSLError):
+        return "TLS: " + (text.rsplit(":", 1)[-1].strip(" ')\"") or "handshake failed")
+    found = _ERRNO.search(text)
+    if found:
+        return found.group(1).strip().lower()
+    return type(error).__name__
+
+
+# --- the client ----------------------------------------------------------------------------------
+
+
+class PromQLClient(PrometheusConnect):  # type: ignore[misc]
+    """`PrometheusConnect` that hands back the whole answer envelope.
+
+    `custom_query` keeps only `data.result`: it drops the result type, the `warnings` of a
+    partial response and the `errorType` of an error envelope, all of which the panel shows.
+    The session, auth, TLS and retry setup stay the library's.
+    """
+
+    def fetch(self, path: str, params: Mapping[str, str], timeout: float) -> QueryResult:
+        """GET `path` with `params`; never raises for what a server or network can do."""
+        try:
+            response = self._session.request(
+                method=self._method,
+                url=f"{self.url}{path}",
+                params=dict(params),
+                verify=self._session.verify,
+                headers=self.headers,
+                auth=self.auth,
+                cert=self._session.cert,
+                timeout=timeout,
+            )
+        except requests.RequestException as error:
+            return QueryResult(error=transport_reason(error, timeout), reached=False)
+        content_type = response.headers.get("content-type", "")
+        return parse_answer(response.status_code, content_type, response.content)
+
+
+def connect(section: PrometheusSection, environ: Mapping[str, str] | None = None) -> PromQLClient:
+    """A client configured from `[sources.prometheus]`; SecretError when a secret is missing."""
+    key = "sources.prometheus"
+    token = read_secret(
+        f"{key}.bearer_token",
+        file=section.bearer_token_file,
+        env=section.bearer_token_env,
+        environ=environ,
+    )
+    password = read_secret(
+        f"{key}.password", file=section.password_file, env=section.password_env, environ=environ
+    )
+    if token and section.username:
+        raise SecretError(f"{key}: give either a bearer token or username/password, not both")
+    if password and not section.username:
+        raise SecretError(f"{key}.username: a password is configured but no username")
+    if section.insecure and section.ca_bundle:
+        raise SecretError(f"{key}: give either ca_bundle or insecure = true, not both")
+    session = requests.Session()
+    if section.insecure:
+        session.verify = False
+        # The operator asked for it explicitly; a warning per request would flood the log.
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    elif section.ca_bundle:
+        session.verify = str(section.ca_bundle)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    auth = (section.username, password or "") if section.username else None
+    return PromQLClient(
+        url=section.url.rstrip("/"),
+        headers=headers,
+        auth=auth,
+        session=session,
+        # No retries under ours: one attempt per query per refresh, bounded by the timeout.
+        retry=Retry(total=0, raise_on_status=False),
+        timeout=section.timeout.total_seconds(),
+    )
+
+
+# --- the source ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Known:
+    """The last good answer of each by-label query, so one failing does not blank the other."""
+
+    shadow_pass: dict[str, float] = field(default_factory=dict)
+    repo_states: dict[str, RepoState] = field(default_factory=dict)
+    any: bool = False
+
+
+class PrometheusSource:
+    """Polls `[queries]` and delivers signals, wave metrics, history and health.
+
+    A poll that reaches no server turns every signal into an error with the reason (never the
+    last number) and the source's health to error; the next poll backs off.
+    """
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        client: PromQLClient,
+        queries: Mapping[str, str],
+        *,
+        refresh: timedelta,
+        timeout: timedelta,
+        backfill: timedelta,
+        now: Callable[[], datetime] = wall_now,
+    ) -> None:
+        self.client = client
+        self.queries = dict(queries)
+        self.refresh = refresh
+        self.timeout = timeout
+        self.backfill = backfill
+        self.now = now
+        self.failures = 0
+        self.polls = 0
+        self._backfilled = backfill <= timedelta(0)
+        self._known = _Known()
+
+    @classmethod
+    def from_config(
+        cls,
+        section: PrometheusSection,
+        queries: QueriesSection,
+        environ: Mapping[str, str] | None = None,
+    ) -> PrometheusSource:
+        return cls(
+            connect(section, environ),
+            queries.model_dump(),
+            refresh=section.refresh,
+            timeout=section.timeout,
+            backfill=section.backfill,
+        )
+
+    async def run(self, deliver: Deliver) -> None:
+        # One thread per query, so that a refresh is as slow as its slowest query only
+        # (asyncio.to_thread's shared pool has cpu+4 threads, fewer than the queries).
+        pool = ThreadPoolExecutor(len(self.queries) or 1, thread_name_prefix="prometheus")
+        try:
+            while True:
+                updates, reached = await self.poll(pool)
+                self.failures = 0 if reached else self.failures + 1
+                delay = self.delay()
+                if not reached:
+                    last = updates[-1]
+                    assert isinstance(last, SourceHealth)
+                    retry = f"; retrying in {delay:.0f}s" if delay >= 1 else ""
+                    updates[-1] = replace(last, reason=last.reason + retry)
+                deliver(updates)
+                await asyncio.sleep(delay)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self.client.close()
+
+    def delay(self) -> float:
+        """Seconds until the next poll: the refresh, or a jittered backoff after failures."""
+        refresh = self.refresh.total_seconds()
+        if self.failures == 0:
+            return refresh
+        cap = max(refresh, min(MAX_BACKOFF.total_seconds(), BACKOFF_REFRESHES * refresh))
+        backoff = min(cap, refresh * 2 ** (self.failures - 1))
+        # Jitter, so that many control rooms do not hit a recovering server in step.
+        return float(backoff * random.uniform(0.8, 1.0))
+
+    async def _ask(
+        self, pool: ThreadPoolExecutor, path: str, params: Sequence[Mapping[str, str]]
+    ) -> list[QueryResult]:
+        loop = asyncio.get_running_loop()
+        timeout = self.timeout.total_seconds()
+        futures = [loop.run_in_executor(pool, self.client.fetch, path, p, timeout) for p in params]
+        return list(await asyncio.gather(*futures))
+
+    async def poll(self, pool: ThreadPoolExecutor) -> tuple[list[Update], bool]:
+        """One refresh: every query at once. Returns the updates and whether a server answered."""
+        now = self.now()
+        self.polls += 1
+        updates: list[Update] = []
+        if not self._backfilled:
+            updates += await self._history(pool, now)
+        names = list(self.queries)
+        server_timeout = f"{self.timeout.total_seconds():g}s"
+        params = [
+            {"query": self.queries[n], "time": f"{now.timestamp():.3f}", "timeout": server_timeout}
+            for n in names
+        ]
+        results = dict(zip(names, await self._ask(pool, "/api/v1/query", params), strict=True))
+        reached = [r for r in results.values() if r.reached]
+        if not reached:
+            reason = next(iter(results.values())).error if results else "no queries"
+            for name in names:
+                if name not in BY_LABEL:
+                    signal = Signal.failed(name, SIGNAL_UNITS.get(name, ""), now, reason, SOURCE)
+                    updates.append(SignalUpdate(signal))
+            updates.append(SourceHealth(SOURCE, HealthState.ERROR, now, reason))
+            return updates, False
+        for name, result in results.items():
+            if name not in BY_LABEL:
+                unit = SIGNAL_UNITS.get(name, "")
+                updates.append(SignalUpdate(signal_of(name, unit, result, now)))
+        waves = self._wave_metrics(results, now)
+        if waves is not None:
+            updates.append(waves)
+        warnings = sorted({w for r in reached for w in r.warnings})
+        reason = "partial response: " + "; ".join(warnings) if warnings else ""
+        updates.append(SourceHealth(SOURCE, HealthState.CONNECTED, now, reason))
+        return updates, True
+
+    def _wave_metrics(
+        self, results: Mapping[str, QueryResult], now: datetime
+    ) -> WaveMetricsUpdate | None:
+        shadow, states = results.get(SHADOW_PASS_BY_WAVE), results.get(REPO_STATES)
+        known = self._known
+        if shadow is not None and shadow.reached and not shadow.error:
+            known.shadow_pass, known.any = shadow_pass_of(shadow), True
+        if states is not None and states.reached and not states.error:
+            known.repo_states, known.any = repo_states_of(states), True
+        if not known.any:
+            return None
+        return WaveMetricsUpdate(SOURCE, dict(known.repo_states), dict(known.shadow_pass), now)
+
+    async def _history(self, pool: ThreadPoolExecutor, now: datetime) -> list[Update]:
+        """Each signal's recent past, from one range query each, so sparklines start full."""
+        names = [n for n in self.queries if n not in BY_LABEL]
+        span = self.backfill.total_seconds()
+        step = max(self.refresh.total_seconds(), span / BACKFILL_POINTS, 1.0)
+        params = [
+            {
+                "query": self.queries[n],
+                "start": f"{now.timestamp() - span:.3f}",
+                "end": f"{now.timestamp():.3f}",
+                "step": f"{step:g}",
+            }
+            for n in names
+        ]
+        results = await self._ask(pool, "/api/v1/query_range", params)
+        if not any(r.reached for r in results):
+            return []  # asked again at the next poll
+        self._backfilled = True
+        updates: list[Update] = []
+        for name, result in zip(names, results, strict=True):
+            points = history_of(result)
+            if points:
+                updates.append(HistoryBackfill(name, points))
+        return updates

@@ -1,0 +1,260 @@
+"""`maestro-control-room sim`: the simulator as a standalone Maestro, on the real wire.
+
+It runs the simulated platform in real time (times `time_scale`), serves the contract's
+metrics at `/metrics` with `prometheus_client` for a real Prometheus to scrape, and publishes
+the contract's build and platform events over MQTT (QoS 1), until SIGINT or SIGTERM.
+
+Everything it serves carries wall-clock time: Prometheus stamps samples at scrape time, and
+event timestamps are mapped from the simulated clock onto the wall clock, so a time scale of
+10 packs ten simulated seconds of events into each real second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import aiomqtt
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from cutover.config import Config, start_offset
+from cutover.events import BuildEvent, PlatformEvent, StreamEvent
+from cutover.payloads import (
+    BUILD_EVENTS,
+    PLATFORM_EVENTS,
+    build_event_payload,
+    platform_event_payload,
+)
+from cutover.updates import EventsUpdate
+from sources.sim import EXAMPLE_WORKBOOK, Simulator, load_scenario
+from sources.sim.metrics import MetricFamily
+from sources.workbook import load_workbook
+
+#: Wall seconds between two steps of the model.
+TICK = 0.5
+#: Events kept for the broker while it is away; older ones are dropped.
+OUTBOX = 10_000
+MAX_RECONNECT = 10.0
+
+
+@dataclass(frozen=True)
+class ExporterOptions:
+    """What `maestro-control-room sim` was asked to do."""
+
+    metrics_host: str
+    metrics_port: int
+    mqtt_host: str | None = None
+    mqtt_port: int = 1883
+    seed: int | None = None
+    scenario: str | None = None
+    time_scale: float = 1.0
+    config: Config | None = None
+    config_dir: Path = Path(".")
+    events_topic: str = "maestro/events"
+    platform_topic: str = "maestro/platform"
+
+
+def parse_address(text: str, default_port: int) -> tuple[str, int]:
+    """`host:port` (or `host`) as a pair; ValueError with what was expected."""
+    host, _, port = text.rpartition(":") if ":" in text else (text, ":", str(default_port))
+    try:
+        number = int(port)
+    except ValueError:
+        raise ValueError(f"expected HOST:PORT, got {text!r}") from None
+    if not host or not 0 <= number <= 65535:
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), number
+
+
+def build_simulator(options: ExporterOptions, now: datetime) -> Simulator:
+    """The simulated platform, starting now, at the config's point on the cutover timeline."""
+    config = options.config
+    sim = config.sources.sim if config is not None else None
+    workbook_path = EXAMPLE_WORKBOOK
+    if config is not None:
+        workbook_path = (options.config_dir / config.waves.workbook).resolve()
+    scenario = options.scenario or (sim.scenario if sim else "brownout")
+    offset = start_offset(sim.start if sim else "T+1d2h")
+    return Simulator(
+        load_workbook(workbook_path),
+        load_scenario(scenario, options.config_dir),
+        seed=options.seed if options.seed is not None else (sim.seed if sim else 7),
+        start=now,
+        go_live=now - offset,
+        warmup=sim.warmup if sim else timedelta(minutes=30),
+        green_period=config.thresholds.green_period if config else timedelta(hours=48),
+        success_target=config.thresholds.success_rate_target if config else 0.98,
+    )
+
+
+class SimulatorCollector(Collector):
+    """Yields the simulator's metric families under the contract's names, types and labels."""
+
+    def __init__(self, simulator: Simulator, lock: threading.Lock) -> None:
+        self.simulator = simulator
+        self.lock = lock
+
+    def collect(self) -> Iterator[Metric]:
+        # Scrapes come on the HTTP server's thread; the model steps on the event loop's.
+        with self.lock:
+            families = [_family(f) for f in self.simulator.platform.metrics.families]
+        yield from families
+
+
+def _family(family: MetricFamily) -> Metric:
+    labels = list(family.labelnames)
+    if family.kind == "histogram":
+        histogram = HistogramMetricFamily(family.name, family.help, labels=labels)
+        bounds = [*(repr(float(b)) for b in family.bounds), "+Inf"]
+        for values, series in sorted(family.histograms.items()):
+            buckets = list(zip(bounds, series.cumulative(), strict=True))
+            histogram.add_metric(list(values), buckets, series.total)
+        return histogram
+    metric: CounterMetricFamily | GaugeMetricFamily
+    if family.kind == "counter":
+        metric = CounterMetricFamily(family.name, family.help, labels=labels)
+    else:
+        metric = GaugeMetricFamily(family.name, family.help, labels=labels)
+    for values, value in sorted(family.series.items()):
+        metric.add_metric(list(values), value)
+    return metric
+
+
+class SimExporter:
+    """Steps the simulator in real time and turns its events into MQTT messages."""
+
+    def __init__(self, simulator: Simulator, options: ExporterOptions) -> None:
+        self.simulator = simulator
+        self.options = options
+        self.lock = threading.Lock()
+        self.wall_start = datetime.now(timezone.utc)
+        self.sim_start = simulator.now
+        self.outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(OUTBOX)
+        self.published = 0
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(SimulatorCollector(simulator, self.lock))
+
+    def wall_time(self, simulated: datetime) -> datetime:
+        """Where a simulated instant falls on the wall clock."""
+        scale = self.options.time_scale
+        if scale <= 0:
+            return datetime.now(timezone.utc)
+        return self.wall_start + (simulated - self.sim_start) / scale
+
+    def messages(self, events: tuple[StreamEvent, ...]) -> Iterator[tuple[str, bytes]]:
+        """The contract's messages for a batch of simulated events, in wall-clock time."""
+        for event in events:
+            ts = self.wall_time(event.ts)
+            if isinstance(event, BuildEvent) and event.event in BUILD_EVENTS:
+                payload = build_event_payload(replace(event, ts=ts))
+                topic = f"{self.options.events_topic}/{event.repo}"
+            elif isinstance(event, PlatformEvent) and event.event in PLATFORM_EVENTS:
+                payload = platform_event_payload(replace(event, ts=ts))
+                topic = self.options.platform_topic
+            else:
+                continue  # the simulator's own notes on operator actions are not Maestro's
+            yield topic, json.dumps(payload).encode()
+
+    def step(self, seconds: float) -> None:
+        with self.lock:
+            updates = self.simulator.advance(seconds)
+        if self.options.mqtt_host is None:
+            return
+        for update in updates:
+            if isinstance(update, EventsUpdate):
+                for message in self.messages(update.events):
+                    if self.outbox.full():
+                        self.outbox.get_nowait()  # the oldest goes: the broker is away
+                    self.outbox.put_nowait(message)
+
+    async def run_model(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK)
+            now = loop.time()
+            self.step((now - last) * self.options.time_scale)
+            last = now
+
+    async def run_publisher(self, stop: asyncio.Event) -> None:
+        host = self.options.mqtt_host
+        assert host is not None
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                async with aiomqtt.Client(
+                    host,
+                    self.options.mqtt_port,
+                    identifier=f"maestro-sim-{os.getpid()}",
+                    timeout=10,
+                ) as client:
+                    delay = 0.5
+                    print(f"sim: publishing events to {host}:{self.options.mqtt_port}",
+                          file=sys.stderr, flush=True)  # fmt: skip
+                    while True:
+                        topic, payload = await self.outbox.get()
+                        await client.publish(topic, payload, qos=1)
+                        self.published += 1
+            except aiomqtt.MqttError as error:
+                print(f"sim: MQTT {error}; retrying in {delay:.1f}s", file=sys.stderr, flush=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(MAX_RECONNECT, delay * 2)
+
+
+async def serve(options: ExporterOptions, stop: asyncio.Event) -> None:
+    """Run the exporter until `stop` is set."""
+    from prometheus_client import start_http_server
+
+    exporter = SimExporter(build_simulator(options, datetime.now(timezone.utc)), options)
+    server, thread = start_http_server(
+        options.metrics_port, addr=options.metrics_host, registry=exporter.registry
+    )
+    port = server.server_port
+    print(f"sim: serving http://{options.metrics_host}:{port}/metrics", file=sys.stderr, flush=True)
+    tasks = [asyncio.create_task(exporter.run_model(stop))]
+    if options.mqtt_host is not None:
+        tasks.append(asyncio.create_task(exporter.run_publisher(stop)))
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def run(options: ExporterOptions) -> int:
+    """The `sim` command: serve until SIGINT or SIGTERM; 0 on a clean stop."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(options, stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as error:  # the metrics port is taken, most often
+        print(f"sim: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,153 @@
+"""The Prometheus source against a real Prometheus scraping the simulator exporter."""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+
+from cutover.config import QueriesSection
+from cutover.kpis import format_value
+from cutover.signals import SignalStatus
+from tests.realstack import health_text, limit_text, real_app, tile_text, until
+from tests.servers import ServerProcess, maestro_sim, prometheus
+
+__all__ = ["maestro_sim", "prometheus"]  # the fixtures, imported for pytest
+
+QUERIES = QueriesSection()
+NUMBER_WORDS = ("OK", "WARN", "BREACH")
+
+
+def prometheus_section(server: ServerProcess, **extra: object) -> dict[str, object]:
+    return {
+        "enabled": True,
+        "url": server.url,
+        "refresh": "300ms",
+        "max_age": "3s",
+        "timeout": "2s",
+        "backfill": "10m",
+        **extra,
+    }
+
+
+def ask(server: ServerProcess, query: str, at: float) -> float:
+    """What Prometheus itself says `query` is at `at`."""
+    answer = httpx.get(
+        f"{server.url}/api/v1/query", params={"query": query, "time": f"{at:.3f}"}
+    ).json()
+    assert answer["status"] == "success", answer
+    result = answer["data"]["result"]
+    assert len(result) == 1, result
+    return float(result[0]["value"][1])
+
+
+async def test_tiles_show_what_prometheus_returns(prometheus: ServerProcess) -> None:
+    app = real_app(sources__prometheus=prometheus_section(prometheus))
+    async with app.run_test(size=(160, 48)) as pilot:
+
+        def numbers_shown() -> bool:
+            return all(
+                tile_text(app, name).split()[-1] in NUMBER_WORDS
+                for name in ("queue_wait_p95", "success_rate")
+            )
+
+        await until(pilot, numbers_shown, "queue p95 and success rate from Prometheus")
+        assert "prometheus ok" in health_text(app)
+        for name in ("queue_wait_p95", "success_rate"):
+            signal = app.room.signals[name]
+            assert signal.status is SignalStatus.OK and signal.source == "prometheus"
+            expected = ask(prometheus, getattr(QUERIES, name), signal.at.timestamp())
+            assert signal.value is not None and math.isclose(signal.value, expected)
+        # Within one refresh of a fresh answer, the tile shows that answer.
+        first = app.room.signals["success_rate"].at
+        await until(
+            pilot,
+            lambda: app.room.signals["success_rate"].at > first,
+            "the next refresh",
+            deadline=2,
+        )
+        await pilot.pause(0.25)  # one UI refresh (200 ms) for the tile to repaint
+        for name, unit in (("queue_wait_p95", "s"), ("success_rate", "ratio")):
+            signal = app.room.signals[name]
+            expected = ask(prometheus, getattr(QUERIES, name), signal.at.timestamp())
+            shown = tile_text(app, name)
+            assert signal.value is not None and math.isclose(signal.value, expected)
+            assert shown.split()[0] in {
+                format_value(expected, unit),
+                format_value(app.room.signals[name].value, unit),
+            }, shown
+        # The sparklines were backfilled by a range query, not grown one poll at a time.
+        assert len(app.room.history["success_rate"]) > 1
+
+
+async def test_prometheus_down_shows_error_never_a_number_then_recovers(
+    prometheus: ServerProcess,
+) -> None:
+    app = real_app(sources__prometheus=prometheus_section(prometheus))
+    tiles = ("queue_wait_p95", "success_rate", "executor_saturation")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(
+            pilot,
+            lambda: all(tile_text(app, t).split()[-1] in NUMBER_WORDS for t in tiles),
+            "numbers on the tiles",
+        )
+        prometheus.stop()
+        try:
+            await until(
+                pilot,
+                lambda: all(tile_text(app, t).split()[-1] in ("ERROR", "STALE") for t in tiles),
+                "tiles to turn ERROR/STALE",
+                deadline=5,
+            )
+            for name in tiles:
+                assert tile_text(app, name).split()[0] == "—", "never the last number"
+                assert "connection refused" in limit_text(app, name)
+            assert "prometheus error: connection refused" in health_text(app)
+        finally:
+            prometheus.start()
+        await until(
+            pilot,
+            lambda: all(tile_text(app, t).split()[-1] in NUMBER_WORDS for t in tiles),
+            "the tiles to recover",
+            deadline=15,
+        )
+        assert "prometheus ok" in health_text(app)
+
+
+async def test_nan_nothing_several_series_and_errors_are_shown_as_such(
+    prometheus: ServerProcess,
+) -> None:
+    two_series = (
+        'label_replace(vector(1), "pool", "a", "", "")'
+        ' or label_replace(vector(2), "pool", "b", "", "")'
+    )
+    app = real_app(
+        sources__prometheus=prometheus_section(prometheus),
+        queries={
+            "queue_wait_p95": "vector(0) / vector(0)",
+            "success_rate": "maestro_no_such_metric",
+            "build_duration_mean": two_series,
+            "flake_rate": "sum(rate(maestro_jobs_total[5m]",
+            "cost_per_build": "scalar(vector(1)) / 0",
+        },
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        expected = {
+            "queue_wait_p95": "NaN",
+            "success_rate": "NO DATA",
+            "build_duration_mean": "ERROR",
+            "flake_rate": "ERROR",
+            "cost_per_build": "NaN",
+        }
+        await until(
+            pilot,
+            lambda: all(tile_text(app, n).endswith(" " + w) for n, w in expected.items()),
+            "each tile to show its state",
+        )
+        assert tile_text(app, "queue_wait_p95") == "nan NaN"
+        assert tile_text(app, "cost_per_build") == "inf NaN"
+        assert limit_text(app, "build_duration_mean") == "2 series, expected 1"
+        assert limit_text(app, "flake_rate").startswith("bad_data: ")
+        assert "parse error" in limit_text(app, "flake_rate")
+        # The server answered: these are the queries' states, not the source's.
+        assert "prometheus ok" in health_text(app)
