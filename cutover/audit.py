@@ -1,0 +1,354 @@
+"""The audit journal's entries and their hash chain. Pure: no I/O.
+
+The journal is JSON lines. Each line is one entry in canonical form (sorted keys, no spaces,
+UTF-8) and carries `prev`, the sha256 of the previous line's exact bytes (without its newline;
+64 zeros for the first line), and `hash`, the sha256 of the entry's own canonical form
+without `hash`. `prev` chains the lines, so a deleted or reordered line breaks the chain where
+it was; `hash` pins an edit to the edited line itself, the last one included.
+
+Deleting lines at the very end leaves a valid, shorter chain: no file can prove its own
+length. The head (`VerifyResult.head`, the last line's sha256) is what to compare against a
+copy kept elsewhere, such as the entries published on the MQTT audit topic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from cutover.actions import ActionKind, ActionPlan, Change, Precondition
+
+GENESIS = "0" * 64
+#: Fields every entry must have, with their JSON types, for the chain to be checked.
+_CHAIN_FIELDS: dict[str, type] = {"seq": int, "prev": str, "hash": str}
+
+
+class EntryKind(str, Enum):
+    """An intent is written before the effector runs; its result after."""
+
+    INTENT = "intent"
+    RESULT = "result"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who acted, and from where: enough to find the person behind a shared account."""
+
+    user: str
+    sudo_user: str = ""
+    #: The client address from `SSH_CONNECTION`, empty when not over SSH.
+    ssh_client: str = ""
+    host: str = ""
+    tmux_session: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "user": self.user,
+            "sudo_user": self.sudo_user,
+            "ssh_client": self.ssh_client,
+            "host": self.host,
+            "tmux_session": self.tmux_session,
+        }
+
+    def __str__(self) -> str:
+        extras = [
+            f"sudo from {self.sudo_user}" if self.sudo_user else "",
+            f"ssh {self.ssh_client}" if self.ssh_client else "",
+            f"on {self.host}" if self.host else "",
+            f"tmux {self.tmux_session}" if self.tmux_session else "",
+        ]
+        shown = ", ".join(extra for extra in extras if extra)
+        return f"{self.user} ({shown})" if shown else self.user
+
+
+def operator_identity(
+    environ: Mapping[str, str], hostname: str, user: str, tmux_name: str = ""
+) -> Operator:
+    """The operator as the environment describes them.
+
+    `tmux_name` is the session's name when the caller could ask tmux for it; the environment
+    only has `TMUX` (`socket,pid,session-index`) and `TMUX_PANE`, so without it the session is
+    named by its socket and index, or by the pane.
+    """
+    ssh = environ.get("SSH_CONNECTION", "").split()
+    tmux = environ.get("TMUX", "")
+    session = tmux_name
+    if not session and tmux:
+        parts = tmux.split(",")
+        session = parts[0]
+        if len(parts) >= 3 and parts[2]:
+            session += f" ${parts[2]}"
+    if not session:
+        session = environ.get("TMUX_PANE", "")
+    return Operator(
+        user=user,
+        sudo_user=environ.get("SUDO_USER", ""),
+        ssh_client=ssh[0] if ssh else "",
+        host=hostname,
+        tmux_session=session,
+    )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """What an entry says, before the journal gives it its place in the chain."""
+
+    kind: EntryKind
+    ts: datetime
+    action: ActionKind
+    target: str
+    changes: tuple[Change, ...]
+    operator: Operator
+    preconditions: tuple[Precondition, ...]
+    override: str = ""
+    #: `{"ok": bool, "message": str}` or `{"error": str}`; results only.
+    result: Mapping[str, Any] | None = None
+    intent_seq: int | None = None
+    #: Which effector carries the action out (sim, kubernetes, mqtt).
+    effector: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ts": rfc3339(self.ts),
+            "kind": self.kind.value,
+            "action": self.action.value,
+            "target": self.target,
+            "changes": [change_json(change) for change in self.changes],
+            "operator": self.operator.as_json(),
+            "preconditions": [precondition_json(check) for check in self.preconditions],
+            "override": self.override,
+        }
+        if self.effector:
+            body["effector"] = self.effector
+        if self.result is not None:
+            body["result"] = dict(self.result)
+        if self.intent_seq is not None:
+            body["intent_seq"] = self.intent_seq
+        return body
+
+
+def intent_record(
+    plan: ActionPlan,
+    operator: Operator,
+    checks: tuple[Precondition, ...],
+    override: str,
+    ts: datetime,
+    effector: str = "",
+) -> AuditRecord:
+    """The entry written, and made durable, before the effector is called."""
+    return AuditRecord(
+        EntryKind.INTENT,
+        ts,
+        plan.kind,
+        plan.target,
+        plan.changes,
+        operator,
+        checks,
+        override,
+        effector=effector,
+    )
+
+
+def result_record(
+    intent: AuditRecord,
+    seq: int,
+    result: Mapping[str, Any],
+    ts: datetime,
+    changes: tuple[Change, ...] | None = None,
+) -> AuditRecord:
+    """The entry written after the effector returned or raised, linked to its intent."""
+    return AuditRecord(
+        EntryKind.RESULT,
+        ts,
+        intent.action,
+        intent.target,
+        intent.changes if changes is None else changes,
+        intent.operator,
+        intent.preconditions,
+        intent.override,
+        result=result,
+        intent_seq=seq,
+        effector=intent.effector,
+    )
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An entry with its place in the chain, and the exact line the journal holds."""
+
+    seq: int
+    body: Mapping[str, Any]
+    #: The canonical JSON, without the newline; the next entry's `prev` is its sha256.
+    line: str
+
+    @property
+    def digest(self) -> str:
+        return line_digest(self.line.encode("utf-8"))
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC, to the millisecond, with a `Z`."""
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def change_json(change: Change) -> dict[str, str]:
+    return {
+        "target": change.target,
+        "field": change.field,
+        "before": change.before,
+        "after": change.after,
+    }
+
+
+def precondition_json(check: Precondition) -> dict[str, Any]:
+    return {"id": check.id, "title": check.title, "ok": check.ok, "detail": check.detail}
+
+
+def canonical(body: Mapping[str, Any]) -> str:
+    """The one serialisation the chain hashes: any other spelling of an entry is an edit."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def line_digest(line: bytes) -> str:
+    return hashlib.sha256(line).hexdigest()
+
+
+def _entry_hash(body: Mapping[str, Any]) -> str:
+    unsealed = {key: value for key, value in body.items() if key != "hash"}
+    return line_digest(canonical(unsealed).encode("utf-8"))
+
+
+def next_entry(record: AuditRecord, previous_line: bytes | None) -> AuditEntry:
+    """`record` sealed as the entry after `previous_line` (None: the first entry).
+
+    Raises ValueError when the previous line is not an entry, since the chain cannot be
+    continued from it.
+    """
+    if previous_line is None:
+        seq, prev = 1, GENESIS
+    else:
+        previous = _parse(previous_line)
+        if isinstance(previous, str):
+            raise ValueError(f"the last line is {previous}")
+        seq, prev = previous["seq"] + 1, line_digest(previous_line)
+    body = {**record.as_json(), "seq": seq, "prev": prev}
+    body["hash"] = _entry_hash(body)
+    return AuditEntry(seq, body, canonical(body))
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The chain's state: intact, or where it first breaks and why."""
+
+    entries: int
+    #: The first broken line, 1-based; None when the chain is intact.
+    broken_line: int | None = None
+    why: str = ""
+    #: The last line's sha256: compare it with a copy kept elsewhere to catch truncation.
+    head: str = GENESIS
+    last_seq: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_line is None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"chain intact, {self.entries} entries"
+        return f"BROKEN at line {self.broken_line}: {self.why}"
+
+
+def verify(lines: Iterable[bytes]) -> VerifyResult:
+    """Check every line and the chain between them; stop at the first broken line."""
+    prev, seq, count = GENESIS, 0, 0
+    for number, raw in enumerate(lines, start=1):
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        count = number
+        parsed = _parse(line)
+        if isinstance(parsed, str):
+            return VerifyResult(count, number, parsed, prev, seq)
+        if parsed["prev"] != prev:
+            why = (
+                "prev does not match the line before it: a line was deleted or reordered here"
+                if number > 1
+                else "the first line does not start the chain: lines before it were deleted"
+            )
+            return VerifyResult(count, number, why, prev, seq)
+        if parsed["seq"] != seq + 1:
+            return VerifyResult(
+                count, number, f"seq {parsed['seq']} out of order: expected {seq + 1}", prev, seq
+            )
+        prev, seq = line_digest(line), parsed["seq"]
+    return VerifyResult(count, None, "", prev, seq)
+
+
+def parse_entry(line: bytes) -> dict[str, Any] | str:
+    """An entry's fields, or why the line is not a sound entry (its chain aside)."""
+    return _parse(line[:-1] if line.endswith(b"\n") else line)
+
+
+def _parse(line: bytes) -> dict[str, Any] | str:
+    try:
+        body = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return "not JSON: the line was edited or cut short"
+    if not isinstance(body, dict):
+        return "not a JSON object"
+    for name, kind in _CHAIN_FIELDS.items():
+        value = body.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"not an audit entry: no {name}"
+    if canonical(body).encode("utf-8") != line:
+        return "not in canonical form: the line was edited"
+    if body["hash"] != _entry_hash(body):
+        return "hash does not match the content: the line was edited"
+    return body
+
+
+# Reading entries back, for `audit show` and the audit screen ----------------------------------
+
+
+def entry_operator(entry: Mapping[str, Any]) -> str:
+    """The operator of a journalled entry, with sudo, SSH client and host when present."""
+    operator = entry.get("operator")
+    if not isinstance(operator, Mapping):
+        return "?"
+    who = str(operator.get("user") or "?")
+    if operator.get("sudo_user"):
+        who += f" (sudo {operator['sudo_user']})"
+    if operator.get("ssh_client"):
+        who += f" from {operator['ssh_client']}"
+    if operator.get("host"):
+        who += f"@{operator['host']}"
+    return who
+
+
+def entry_changes(entry: Mapping[str, Any]) -> str:
+    changes = entry.get("changes")
+    if not isinstance(changes, list):
+        return ""
+    return ", ".join(
+        f"{c.get('target')} {c.get('field')} {c.get('before')}→{c.get('after')}"
+        for c in changes
+        if isinstance(c, Mapping)
+    )
+
+
+def entry_outcome(entry: Mapping[str, Any]) -> str:
+    """The result (ok, failed or error) and any override reason."""
+    parts = []
+    result = entry.get("result")
+    if isinstance(result, Mapping):
+        if "error" in result:
+            parts.append(f"ERROR: {result['error']}")
+        else:
+            parts.append(("ok: " if result.get("ok") else "FAILED: ") + str(result.get("message")))
+    if entry.get("override"):
+        parts.append(f"override: {entry['override']}")
+    return "  ".join(parts)
