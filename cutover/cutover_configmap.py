@@ -1,0 +1,137 @@
+"""The `maestro-cutover` ConfigMap: the shared cutover state every control room reads.
+
+Reading it into the freeze and wave states, and the data changes each action writes. Pure:
+the Kubernetes source and effector do the I/O. Every value in a ConfigMap is a string, so
+lists and objects are JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from cutover.freeze import FreezeState
+from cutover.waves import WaveState, WaveStatus, can_roll_back, promoted
+
+
+def _time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def paused_by_freeze(data: Mapping[str, str]) -> tuple[str, ...]:
+    """`paused_by_freeze`: the `namespace/name` of each rollout the freeze paused."""
+    try:
+        value = json.loads(data.get("paused_by_freeze") or "[]")
+    except ValueError:
+        return ()
+    return tuple(str(key) for key in value) if isinstance(value, list) else ()
+
+
+def freeze_state(data: Mapping[str, str], version: str) -> FreezeState:
+    """The freeze as the ConfigMap records it; `version` is its resourceVersion."""
+    return FreezeState(
+        frozen=data.get("frozen", "false").strip().lower() == "true",
+        by=data.get("frozen_by", ""),
+        reason=data.get("freeze_reason", ""),
+        at=_time(data.get("frozen_at", "")),
+        paused_by_freeze=paused_by_freeze(data),
+        version=version,
+    )
+
+
+def wave_records(data: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """`waves` as a dict of wave id to `{state, since, by}`; unreadable JSON reads as none."""
+    try:
+        value = json.loads(data.get("waves") or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): dict(v) for k, v in value.items() if isinstance(v, dict)}
+
+
+def wave_statuses(data: Mapping[str, str], version: str) -> tuple[WaveStatus, ...]:
+    """Each recorded wave. All of them carry the ConfigMap's resourceVersion, because every
+    wave state lives in that one object: a change to any of it is a change to each."""
+    statuses = []
+    for wave, record in wave_records(data).items():
+        try:
+            state = WaveState(str(record.get("state", "")))
+        except ValueError:
+            continue
+        statuses.append(
+            WaveStatus(
+                wave,
+                state,
+                _time(str(record.get("since") or "")),
+                str(record.get("by") or ""),
+                version,
+            )
+        )
+    return tuple(statuses)
+
+
+def freeze_data(by: str, reason: str, at: datetime) -> dict[str, str]:
+    """The keys a freeze writes; `paused_by_freeze` follows once the rollouts are paused."""
+    return {
+        "frozen": "true",
+        "frozen_by": by,
+        "frozen_at": rfc3339(at),
+        "freeze_reason": reason,
+        "paused_by_freeze": "[]",
+    }
+
+
+def paused_data(keys: list[str] | tuple[str, ...]) -> dict[str, str]:
+    return {"paused_by_freeze": json.dumps(sorted(keys))}
+
+
+def unfreeze_data() -> dict[str, str]:
+    return {
+        "frozen": "false",
+        "frozen_by": "",
+        "frozen_at": "",
+        "freeze_reason": "",
+        "paused_by_freeze": "[]",
+    }
+
+
+class WaveMoveError(ValueError):
+    """The wave cannot make the move: nothing to promote or roll back."""
+
+
+def wave_state(data: Mapping[str, str], wave: str) -> WaveState:
+    record = wave_records(data).get(wave, {})
+    try:
+        return WaveState(str(record.get("state", WaveState.PLANNED.value)))
+    except ValueError:
+        return WaveState.PLANNED
+
+
+def moved_waves(
+    data: Mapping[str, str], wave: str, roll_back: bool, by: str, at: datetime
+) -> tuple[WaveState, WaveState, dict[str, str]]:
+    """Move one wave (planned → canary → active → complete, or to rolled-back): its state
+    before and after, and the new `waves` value."""
+    before = wave_state(data, wave)
+    if roll_back:
+        if not can_roll_back(before):
+            raise WaveMoveError(f"{wave} is {before.value}: nothing to roll back")
+        after = WaveState.ROLLED_BACK
+    else:
+        step = promoted(before)
+        if step is None:
+            raise WaveMoveError(f"{wave} is {before.value}: nothing to promote")
+        after = step
+    records = wave_records(data)
+    records[wave] = {"state": after.value, "since": rfc3339(at), "by": by}
+    return before, after, {"waves": json.dumps(records, sort_keys=True)}

@@ -1,0 +1,354 @@
+"""The Kubernetes effector: freeze, unfreeze, wave moves and the plugin's rollout patches.
+
+Every write is a JSON merge patch carrying `metadata.resourceVersion` of the state the
+operator saw, so two control rooms acting at once cannot both win: the loser gets 409 and
+`TargetChanged`, and is never retried blindly. A 403 raises `ActionForbidden`. The client
+blocks, so each action runs in a thread (`asyncio.to_thread`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
+from cutover.argo import (
+    ABORT,
+    PAUSE,
+    RESUME,
+    RETRY,
+    RolloutPatch,
+    promote_full_patch,
+    promote_patch,
+    rollout_status,
+    with_version,
+)
+from cutover.cutover_configmap import (
+    WaveMoveError,
+    freeze_data,
+    moved_waves,
+    paused_by_freeze,
+    paused_data,
+    unfreeze_data,
+)
+from cutover.permissions import AccessCheck, ActionForbidden, Permissions, required_access
+from sources.kubeconfig import api_error
+
+if TYPE_CHECKING:
+    from cutover.config import KubernetesSection
+
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "rollouts"
+MERGE_PATCH = "application/merge-patch+json"
+#: Pausing for a freeze retries a conflict this often: the freeze's own intent is "pause
+#: whatever is moving", so a controller step in between is no reason to give up.
+FREEZE_ATTEMPTS = 3
+
+Obj = dict[str, Any]
+
+
+class KubernetesEffector:
+    """Carries out confirmed plans against the cluster with the plugin's own patches."""
+
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        client: Any,
+        section: KubernetesSection,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.client = client
+        self.section = section
+        self._now = now or (lambda: datetime.now(timezone.utc))
+
+    # ---- the Effector protocol ----------------------------------------------------------
+
+    async def apply(self, plan: ActionPlan) -> ActionOutcome:
+        return await asyncio.to_thread(self._apply, plan)
+
+    def _apply(self, plan: ActionPlan) -> ActionOutcome:
+        operator = plan.operator or "unknown"
+        kind = plan.kind
+        if kind is ActionKind.FREEZE:
+            return self._freeze(plan, operator)
+        if kind is ActionKind.UNFREEZE:
+            return self._unfreeze(plan)
+        if kind in (ActionKind.PROMOTE_WAVE, ActionKind.ROLL_BACK_WAVE):
+            return self._move_wave(plan, operator, kind is ActionKind.ROLL_BACK_WAVE)
+        seen = plan.seen_versions.get(plan.target, "")
+        if kind is ActionKind.PROMOTE_ROLLOUT:
+            return self._patch_seen(plan.title, plan.target, seen, promote_patch, plan.changes)
+        return self._patch_seen(plan.title, plan.target, seen, lambda _: ABORT, plan.changes)
+
+    # ---- the plugin's other verbs, for callers that have a rollout and its version -----
+
+    async def promote_full(self, key: str, seen: str) -> ActionOutcome:
+        """`kubectl argo rollouts promote --full`."""
+        return await asyncio.to_thread(
+            self._patch_seen, f"Promote {key} fully", key, seen, promote_full_patch, ()
+        )
+
+    async def pause(self, key: str, seen: str) -> ActionOutcome:
+        return await asyncio.to_thread(
+            self._patch_seen, f"Pause {key}", key, seen, lambda _: PAUSE, ()
+        )
+
+    async def retry(self, key: str, seen: str) -> ActionOutcome:
+        """`kubectl argo rollouts retry rollout`: clear the abort."""
+        return await asyncio.to_thread(
+            self._patch_seen, f"Retry {key}", key, seen, lambda _: RETRY, ()
+        )
+
+    # ---- rollouts -----------------------------------------------------------------------
+
+    def _patch_seen(
+        self,
+        title: str,
+        key: str,
+        seen: str,
+        choose: Callable[[Obj], RolloutPatch | None],
+        changes: tuple[Change, ...],
+    ) -> ActionOutcome:
+        """Read the rollout, refuse if it moved since `seen`, then send the chosen patch with
+        `seen` as its precondition."""
+        namespace, name = _split(key)
+        current = self._get_rollout(namespace, name)
+        version = str(current["metadata"].get("resourceVersion", ""))
+        if seen and version != seen:
+            raise TargetChanged(_changed(key, current))
+        patch = choose(current)
+        if patch is None:
+            return ActionOutcome(
+                False, f"{title}: nothing to do ({rollout_status(current).phase.value})"
+            )
+        self._patch_rollout(namespace, name, patch, seen or version, key)
+        return ActionOutcome(True, f"{title}: done ({_describe(patch)})", changes)
+
+    def _get_rollout(self, namespace: str, name: str) -> Obj:
+        from kubernetes import client
+
+        api = client.CustomObjectsApi(self.client)
+        what = f"get rollouts in {namespace}"
+        result = _call(
+            what,
+            f"{namespace}/{name}",
+            lambda: api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name),
+        )
+        return dict(result)
+
+    def _patch_rollout(
+        self, namespace: str, name: str, patch: RolloutPatch, version: str, key: str
+    ) -> Obj:
+        from kubernetes import client
+
+        api = client.CustomObjectsApi(self.client)
+        body = with_version(patch, version)
+        if patch.subresource == "status":
+            function = api.patch_namespaced_custom_object_status
+        else:
+            function = api.patch_namespaced_custom_object
+        what = f"patch {patch.endpoint} in {namespace}"
+        result = _call(
+            what,
+            key,
+            lambda: function(
+                GROUP, VERSION, namespace, PLURAL, name, body, _content_type=MERGE_PATCH
+            ),
+        )
+        return dict(result)
+
+    def _set_paused(self, key: str, paused: bool) -> bool:
+        """Pause or resume one rollout for a freeze; False when it already was so."""
+        namespace, name = _split(key)
+        for attempt in range(FREEZE_ATTEMPTS):
+            current = self._get_rollout(namespace, name)
+            if bool(current.get("spec", {}).get("paused")) == paused:
+                return False
+            version = str(current["metadata"]["resourceVersion"])
+            try:
+                self._patch_rollout(namespace, name, PAUSE if paused else RESUME, version, key)
+                return True
+            except TargetChanged:
+                if attempt == FREEZE_ATTEMPTS - 1:
+                    raise
+        return False
+
+    # ---- the cutover ConfigMap ----------------------------------------------------------
+
+    def _get_configmap(self) -> Obj:
+        from kubernetes import client
+
+        api = client.CoreV1Api(self.client)
+        namespace, name = self.section.configmap_namespace, self.section.configmap_name
+        response = _call(
+            f"get configmaps in {namespace}",
+            f"{namespace}/{name}",
+            lambda: api.read_namespaced_config_map(name, namespace, _preload_content=False),
+        )
+        return dict(json.loads(response.data))
+
+    def _patch_configmap(self, data: dict[str, str], version: str) -> Obj:
+        from kubernetes import client
+
+        api = client.CoreV1Api(self.client)
+        namespace, name = self.section.configmap_namespace, self.section.configmap_name
+        body = {"metadata": {"resourceVersion": version}, "data": data}
+        response = _call(
+            f"patch configmaps in {namespace}",
+            f"{namespace}/{name}",
+            lambda: api.patch_namespaced_config_map(
+                name, namespace, body, _content_type=MERGE_PATCH, _preload_content=False
+            ),
+        )
+        return dict(json.loads(response.data))
+
+    def _configmap_as_seen(self, seen: str) -> Obj:
+        configmap = self._get_configmap()
+        version = str(configmap["metadata"].get("resourceVersion", ""))
+        if seen and version != seen:
+            name = f"{self.section.configmap_namespace}/{self.section.configmap_name}"
+            raise TargetChanged(f"changed since you looked: {name} is now at {version}")
+        return configmap
+
+    def _freeze(self, plan: ActionPlan, operator: str) -> ActionOutcome:
+        seen = plan.seen_versions.get("freeze", "")
+        configmap = self._configmap_as_seen(seen)
+        if configmap.get("data", {}).get("frozen") == "true":
+            raise TargetChanged("changed since you looked: already frozen")
+        version = str(configmap["metadata"]["resourceVersion"])
+        # The ConfigMap first, with the precondition: of two freezes at once, one wins here.
+        written = self._patch_configmap(freeze_data(operator, plan.reason, self._now()), version)
+        wanted = [c.target for c in plan.changes if c.field == "paused" and c.after == "true"]
+        paused: list[str] = []
+        try:
+            for key in wanted:
+                if self._set_paused(key, True):
+                    paused.append(key)
+        finally:
+            # Record what this freeze paused even if a pause failed, so unfreeze resumes it.
+            self._record_paused(paused, str(written["metadata"]["resourceVersion"]))
+        skipped = sorted(set(wanted) - set(paused))
+        changes = [Change("cutover", "frozen", "false", "true")]
+        changes += [Change(key, "paused", "false", "true") for key in paused]
+        note = f"; already paused: {', '.join(skipped)}" if skipped else ""
+        return ActionOutcome(True, f"Frozen; paused {len(paused)} rollout(s){note}", tuple(changes))
+
+    def _record_paused(self, paused: list[str], version: str) -> None:
+        for attempt in range(FREEZE_ATTEMPTS):
+            try:
+                self._patch_configmap(paused_data(paused), version)
+                return
+            except TargetChanged:
+                # Another writer (a wave move) came in between; the list is ours to write.
+                if attempt == FREEZE_ATTEMPTS - 1:
+                    raise
+                version = str(self._get_configmap()["metadata"]["resourceVersion"])
+
+    def _unfreeze(self, plan: ActionPlan) -> ActionOutcome:
+        seen = plan.seen_versions.get("freeze", "")
+        configmap = self._configmap_as_seen(seen)
+        data = configmap.get("data") or {}
+        if data.get("frozen") != "true":
+            raise TargetChanged("changed since you looked: not frozen any more")
+        keys = paused_by_freeze(data)
+        self._patch_configmap(unfreeze_data(), str(configmap["metadata"]["resourceVersion"]))
+        resumed = [key for key in keys if self._resume_if_present(key)]
+        changes = [Change("cutover", "frozen", "true", "false")]
+        changes += [Change(key, "paused", "true", "false") for key in resumed]
+        return ActionOutcome(True, f"Unfrozen; resumed {len(resumed)} rollout(s)", tuple(changes))
+
+    def _resume_if_present(self, key: str) -> bool:
+        try:
+            return self._set_paused(key, False)
+        except LookupError:
+            return False  # deleted since the freeze: nothing to resume
+
+    def _move_wave(self, plan: ActionPlan, operator: str, roll_back: bool) -> ActionOutcome:
+        wave = plan.target
+        configmap = self._configmap_as_seen(plan.seen_versions.get(wave, ""))
+        try:
+            before, after, data = moved_waves(
+                configmap.get("data") or {}, wave, roll_back, operator, self._now()
+            )
+        except WaveMoveError as error:
+            return ActionOutcome(False, str(error))
+        self._patch_configmap(data, str(configmap["metadata"]["resourceVersion"]))
+        change = Change(wave, "state", before.value, after.value)
+        return ActionOutcome(True, f"{plan.title}: {before.value} → {after.value}", (change,))
+
+    # ---- permissions --------------------------------------------------------------------
+
+    def review_access(self) -> Permissions:
+        """A SelfSubjectAccessReview for each verb the actions need (blocking)."""
+        from kubernetes import client
+
+        api = client.AuthorizationV1Api(self.client)
+        section = self.section
+        checks = []
+        for verb, resource, namespace in required_access(
+            section.namespaces, section.configmap_namespace
+        ):
+            plural, _, subresource = resource.partition("/")
+            attributes = client.V1ResourceAttributes(
+                verb=verb,
+                group="" if plural == "configmaps" else GROUP,
+                resource=plural,
+                subresource=subresource or None,
+                namespace=namespace,
+            )
+            review = client.V1SelfSubjectAccessReview(
+                spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes)
+            )
+            answer = api.create_self_subject_access_review(review)
+            status = answer.status
+            checks.append(
+                AccessCheck(
+                    verb,
+                    resource,
+                    namespace,
+                    bool(status.allowed),
+                    str(status.reason or status.evaluation_error or ""),
+                )
+            )
+        return Permissions(tuple(checks), tuple(section.namespaces), section.configmap_namespace)
+
+
+def _split(key: str) -> tuple[str, str]:
+    namespace, _, name = key.partition("/")
+    return namespace, name
+
+
+def _describe(patch: RolloutPatch) -> str:
+    return f"{patch.endpoint} {json.dumps(patch.body, separators=(',', ':'))}"
+
+
+def _changed(key: str, current: Obj) -> str:
+    status = rollout_status(current)
+    return (
+        f"changed since you looked: {key} is now {status.phase.value}"
+        f" step {status.step}/{status.steps}"
+    )
+
+
+class RolloutMissing(LookupError):
+    """The object is not there (404)."""
+
+
+def _call(what: str, target: str, request: Callable[[], Any]) -> Any:
+    """One API call, its failures said in the cutover's words."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return request()
+    except ApiException as error:
+        status, message = api_error(error)
+        if status == 409:
+            raise TargetChanged(f"changed since you looked: {target} ({message})") from None
+        if status == 403:
+            raise ActionForbidden(f"forbidden: {what}") from None
+        if status == 404:
+            raise RolloutMissing(f"{target}: not found") from None
+        raise RuntimeError(f"{what}: {status} {message}") from None

@@ -1,0 +1,433 @@
+"""The Kubernetes source: Argo Rollouts of Maestro, their AnalysisRuns, and the shared
+`maestro-cutover` ConfigMap, listed and then watched.
+
+The official client blocks, so each watch runs in its own daemon thread that only posts
+what it read back to the event loop; the loop owns the state and delivers updates. A watch
+asks for bookmarks, ends every `timeout_seconds` and resumes from the last resourceVersion
+it saw, so a dropped connection loses nothing; a `410 Expired` means that version is gone,
+and the watch lists again before watching on. Failures back off exponentially.
+
+The `kubernetes` package is imported only when this source is built (`build_kubernetes`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
+
+from cutover.argo import rollout_status
+from cutover.cutover_configmap import freeze_state, wave_statuses
+from cutover.freeze import FreezeState
+from cutover.permissions import Permissions, PermissionsUpdate
+from cutover.updates import (
+    FreezeUpdate,
+    HealthState,
+    RolloutsUpdate,
+    SourceHealth,
+    Update,
+    WavesUpdate,
+)
+from sources.base import Deliver
+from sources.kubeconfig import api_client, api_error
+
+if TYPE_CHECKING:
+    from cutover.config import Config, KubernetesSection
+    from sources.kubernetes_effector import KubernetesEffector
+
+GROUP, VERSION = "argoproj.io", "v1alpha1"
+ROLLOUTS, ANALYSISRUNS, CONFIGMAP = "rollouts", "analysisruns", "configmap"
+#: Only the step analyses matter to the board; background and experiment runs do not.
+STEP_RUNS = "rollout-type=Step"
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WatchTuning:
+    """How the watches talk to the API server. Tests shorten every interval."""
+
+    #: The server ends each watch after this long; the source then watches on.
+    timeout_seconds: int = 30
+    #: Connect timeout; the read timeout is the watch's own timeout plus this.
+    request_timeout: float = 10.0
+    backoff_min: float = 0.5
+    backoff_max: float = 30.0
+
+
+@dataclass(frozen=True)
+class _Listed:
+    stream: tuple[str, str]
+    items: tuple[Obj, ...]
+
+
+@dataclass(frozen=True)
+class _Changed:
+    stream: tuple[str, str]
+    type: str
+    obj: Obj
+
+
+@dataclass(frozen=True)
+class _Alive:
+    stream: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class _Failed:
+    stream: tuple[str, str]
+    reason: str
+
+
+@dataclass
+class _Streams:
+    """What the loop knows, by stream: objects by name, and each stream's last word."""
+
+    objects: dict[tuple[str, str], dict[str, Obj]] = field(default_factory=dict)
+    failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    listed: set[tuple[str, str]] = field(default_factory=set)
+
+
+class KubernetesSource:
+    """Watches Argo Rollouts, their step AnalysisRuns and the cutover ConfigMap."""
+
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        client: Any,
+        section: KubernetesSection,
+        *,
+        tuning: WatchTuning | None = None,
+        review: Callable[[], Permissions] | None = None,
+    ) -> None:
+        self.client = client
+        self.section = section
+        self.tuning = tuning or WatchTuning(
+            timeout_seconds=max(1, int(section.refresh.total_seconds()))
+        )
+        self._review = review
+        self._stop = threading.Event()
+        self._responses: set[Any] = set()
+        self._lock = threading.Lock()
+        self._state = _Streams()
+
+    # ---- the loop side ------------------------------------------------------------------
+
+    async def run(self, deliver: Deliver) -> None:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        self._stop.clear()
+
+        def post(item: object) -> None:
+            # Called from the watch threads; the queue belongs to the loop.
+            if not loop.is_closed():
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        deliver([SourceHealth(self.name, HealthState.CONNECTING, _now())])
+        threads = [
+            threading.Thread(
+                target=self._watch,
+                args=(stream, post),
+                daemon=True,
+                name=f"kube-watch-{stream[0]}-{stream[1]}",
+            )
+            for stream in self.streams()
+        ]
+        if self._review is not None:
+            threads.append(threading.Thread(target=self._permissions, args=(post,), daemon=True))
+        for thread in threads:
+            thread.start()
+        try:
+            while True:
+                batch = [await queue.get()]
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                updates = self._take(batch)
+                if updates:
+                    deliver(updates)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """End every watch now: the blocked reads are woken by shutting their sockets."""
+        self._stop.set()
+        with self._lock:
+            responses = list(self._responses)
+        for response in responses:
+            _shut(response)
+
+    def streams(self) -> list[tuple[str, str]]:
+        section = self.section
+        streams = [(ROLLOUTS, ns) for ns in section.namespaces]
+        streams += [(ANALYSISRUNS, ns) for ns in section.namespaces]
+        streams.append((CONFIGMAP, section.configmap_namespace))
+        return streams
+
+    def _take(self, batch: Sequence[object]) -> list[Update]:
+        """Fold what the threads read into the state; the updates it makes, coalesced."""
+        state = self._state
+        touched: set[str] = set()
+        health_changed = False
+        extra: list[Update] = []
+        for item in batch:
+            if isinstance(item, PermissionsUpdate):
+                # Not yet a member of `Update`: the lead adds it to the union (see report).
+                extra.append(cast(Update, item))
+                continue
+            if not isinstance(item, _Listed | _Changed | _Alive | _Failed):
+                continue
+            stream = item.stream
+            if isinstance(item, _Failed):
+                health_changed |= state.failures.get(stream) != item.reason
+                state.failures[stream] = item.reason
+                continue
+            if stream in state.failures:
+                del state.failures[stream]
+                health_changed = True
+            if isinstance(item, _Alive):
+                health_changed = True  # a heartbeat: the room hears the source is current
+                continue
+            objects = state.objects.setdefault(stream, {})
+            if isinstance(item, _Listed):
+                state.listed.add(stream)
+                objects.clear()
+                objects.update({_name(obj): obj for obj in item.items})
+                health_changed = True
+            elif item.type == "DELETED":
+                objects.pop(_name(item.obj), None)
+            else:
+                objects[_name(item.obj)] = item.obj
+            touched.add(stream[0])
+        updates: list[Update] = []
+        now = _now()
+        if touched & {ROLLOUTS, ANALYSISRUNS} and self._listed(ROLLOUTS):
+            updates.append(RolloutsUpdate(self.name, self.rollouts(), now))
+        if CONFIGMAP in touched:
+            updates.extend(self.cutover_state(now))
+        if health_changed:
+            updates.append(self.health(now))
+        return updates + extra
+
+    def _listed(self, kind: str) -> bool:
+        return all(s in self._state.listed for s in self.streams() if s[0] == kind)
+
+    def rollouts(self) -> tuple[Any, ...]:
+        objects = self._state.objects
+        statuses = []
+        for namespace in self.section.namespaces:
+            runs = list(objects.get((ANALYSISRUNS, namespace), {}).values())
+            for obj in objects.get((ROLLOUTS, namespace), {}).values():
+                statuses.append(rollout_status(obj, runs))
+        return tuple(sorted(statuses, key=lambda s: s.key))
+
+    def cutover_state(self, now: datetime) -> list[Update]:
+        """The freeze and the recorded wave states from the ConfigMap. Repository states and
+        shadow pass rates come from Prometheus, so they are left empty here."""
+        stream = (CONFIGMAP, self.section.configmap_namespace)
+        configmap = self._state.objects.get(stream, {}).get(self.section.configmap_name)
+        if configmap is None:
+            return [
+                FreezeUpdate(self.name, FreezeState(False), now),
+                WavesUpdate(self.name, (), {}, {}, now),
+            ]
+        data = configmap.get("data") or {}
+        version = str(configmap.get("metadata", {}).get("resourceVersion", ""))
+        return [
+            FreezeUpdate(self.name, freeze_state(data, version), now),
+            WavesUpdate(self.name, wave_statuses(data, version), {}, {}, now),
+        ]
+
+    def health(self, now: datetime) -> SourceHealth:
+        failures = self._state.failures
+        if failures:
+            stream = sorted(failures)[0]
+            return SourceHealth(self.name, HealthState.ERROR, now, failures[stream])
+        if all(s in self._state.listed for s in self.streams()):
+            return SourceHealth(self.name, HealthState.CONNECTED, now)
+        return SourceHealth(self.name, HealthState.CONNECTING, now)
+
+    # ---- the thread side ----------------------------------------------------------------
+
+    def _list_function(self, stream: tuple[str, str]) -> tuple[Callable[..., Any], dict[str, str]]:
+        from kubernetes import client
+
+        kind, namespace = stream
+        if kind == CONFIGMAP:
+            core = client.CoreV1Api(self.client)
+            selector = {"field_selector": f"metadata.name={self.section.configmap_name}"}
+            return partial(core.list_namespaced_config_map, namespace), selector
+        custom = client.CustomObjectsApi(self.client)
+        function = partial(custom.list_namespaced_custom_object, GROUP, VERSION, namespace, kind)
+        label = self.section.label_selector if kind == ROLLOUTS else STEP_RUNS
+        return function, ({"label_selector": label} if label else {})
+
+    def _watch(self, stream: tuple[str, str], post: Callable[[object], None]) -> None:
+        """List, then watch from the list's resourceVersion, until the source stops."""
+        tuning = self.tuning
+        function, selector = self._list_function(stream)
+        timeouts = (tuning.request_timeout, tuning.timeout_seconds + tuning.request_timeout)
+        version: str | None = None
+        delay = tuning.backoff_min
+        while not self._stop.is_set():
+            connected = False
+            try:
+                if version is None:
+                    response = function(
+                        **selector, _preload_content=False, _request_timeout=timeouts
+                    )
+                    listing = _json(response)
+                    version = str(listing.get("metadata", {}).get("resourceVersion", ""))
+                    post(_Listed(stream, tuple(listing.get("items") or ())))
+                response = function(
+                    **selector,
+                    watch=True,
+                    resource_version=version,
+                    allow_watch_bookmarks=True,
+                    timeout_seconds=tuning.timeout_seconds,
+                    _preload_content=False,
+                    _request_timeout=timeouts,
+                )
+                connected = True
+                post(_Alive(stream))
+                delay = tuning.backoff_min
+                version = self._follow(stream, response, version, post)
+                # The server ended the watch at its timeout: watch on from `version`.
+            except _Expired:
+                version = None  # that version is gone: list again, then watch on
+            except Exception as error:
+                if self._stop.is_set():
+                    return
+                if connected and not isinstance(error, _HttpError):
+                    # A watch cut mid-stream (a proxy's idle timeout, a restart) is routine:
+                    # watch again shortly from the last version; nothing is lost.
+                    if self._stop.wait(tuning.backoff_min):
+                        return
+                    continue
+                status, message = api_error(error)
+                post(_Failed(stream, _reason(stream, status, message, error)))
+                # Waiting on the stop event, so stopping never waits out a backoff.
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, tuning.backoff_max)
+
+    def _follow(
+        self, stream: tuple[str, str], response: Any, version: str, post: Callable[[object], None]
+    ) -> str:
+        """Read one watch response to its end; the last resourceVersion seen."""
+        from kubernetes.watch.watch import iter_resp_lines
+
+        status = int(getattr(response, "status", 200))
+        if not 200 <= status <= 299:
+            body = response.data
+            response.release_conn()
+            raise _HttpError(status, body)
+        with self._lock:
+            self._responses.add(response)
+        try:
+            if self._stop.is_set():
+                return version
+            for line in iter_resp_lines(response):
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                kind, obj = event.get("type"), event.get("object") or {}
+                if kind == "ERROR":
+                    if obj.get("code") == 410:
+                        raise _Expired(obj.get("message", ""))
+                    raise _HttpError(int(obj.get("code") or 500), json.dumps(obj).encode())
+                seen = (obj.get("metadata") or {}).get("resourceVersion")
+                if seen:
+                    version = str(seen)
+                if kind == "BOOKMARK":
+                    post(_Alive(stream))
+                else:
+                    post(_Changed(stream, str(kind), obj))
+            return version
+        finally:
+            with self._lock:
+                self._responses.discard(response)
+            response.release_conn()
+
+    def _permissions(self, post: Callable[[object], None]) -> None:
+        assert self._review is not None
+        try:
+            permissions = self._review()
+        except Exception as error:
+            status, message = api_error(error)
+            permissions = Permissions(error=f"access review failed: {status or ''} {message}")
+        post(PermissionsUpdate(self.name, permissions, _now()))
+
+
+class _Expired(Exception):
+    """The watch's resourceVersion is older than the server keeps (410 Expired)."""
+
+
+class _HttpError(Exception):
+    """A non-2xx answer to a streamed request, shaped as the client's ApiException."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(f"{status}")
+        self.status = status
+        self.body = body
+
+
+def _json(response: Any) -> Obj:
+    status = int(getattr(response, "status", 200))
+    if not 200 <= status <= 299:
+        raise _HttpError(status, response.data)
+    value = json.loads(response.data)
+    return value if isinstance(value, dict) else {}
+
+
+def _shut(response: Any) -> None:
+    """Wake a thread blocked reading this response by shutting its socket."""
+    with contextlib.suppress(Exception):
+        sock = getattr(getattr(response, "connection", None), "sock", None)
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
+
+
+def _reason(stream: tuple[str, str], status: int, message: str, error: Exception) -> str:
+    kind, namespace = stream
+    what = "configmaps" if kind == CONFIGMAP else kind
+    if status == 403:
+        return f"forbidden: watch {what} in {namespace}"
+    if status == 401:
+        return f"unauthorized: check the kubeconfig's credentials ({message})"
+    if status:
+        return f"{what} in {namespace}: {status} {message}"
+    return f"{what} in {namespace}: {type(error).__name__}: {error}"[:200]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def build_kubernetes(
+    config: Config, context: str | None = None, *, tuning: WatchTuning | None = None
+) -> tuple[KubernetesSource, KubernetesEffector]:
+    """The source and effector for `[sources.kubernetes]`, sharing one API client.
+
+    `context` (the `--context` flag) wins over `sources.kubernetes.context`. Raises
+    `KubernetesConfigError` with a clear message when the cluster cannot be reached.
+    """
+    from sources.kubernetes_effector import KubernetesEffector
+
+    section = config.sources.kubernetes
+    client = api_client(section.kubeconfig, context or section.context)
+    effector = KubernetesEffector(client, section)
+    source = KubernetesSource(client, section, tuning=tuning, review=effector.review_access)
+    return source, effector

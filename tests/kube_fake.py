@@ -1,0 +1,790 @@
+"""A loopback fake of the Kubernetes API server, for tests only.
+
+No API server can be installed here, so this one speaks the real REST and watch protocol to
+the real `kubernetes` client: list and watch (chunked `{"type", "object"}` lines) of Argo
+Rollouts, AnalysisRuns and ConfigMaps with a global resourceVersion, BOOKMARK events,
+`timeoutSeconds`, `410 Expired` for a resourceVersion older than the kept history, JSON merge
+patches on the resource and on `/status` with the `metadata.resourceVersion` precondition
+(409 when stale), 403 per verb and user, SelfSubjectAccessReview, and a small Argo-like
+controller that walks canary steps when a test asks it to.
+
+Every thread is a daemon and `stop()` closes every open watch, so a failing test never hangs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ROLLOUTS = "rollouts"
+ANALYSISRUNS = "analysisruns"
+CONFIGMAPS = "configmaps"
+
+_GROUPS = {ROLLOUTS: "argoproj.io", ANALYSISRUNS: "argoproj.io", CONFIGMAPS: ""}
+_KINDS = {ROLLOUTS: "Rollout", ANALYSISRUNS: "AnalysisRun", CONFIGMAPS: "ConfigMap"}
+_API_VERSIONS = {
+    ROLLOUTS: "argoproj.io/v1alpha1",
+    ANALYSISRUNS: "argoproj.io/v1alpha1",
+    CONFIGMAPS: "v1",
+}
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    content_type: str
+    body: Any
+    user: str
+    status: int = 0
+
+    @property
+    def subresource(self) -> str:
+        parts = self.path.rstrip("/").split("/")
+        return parts[-1] if len(parts) >= 2 and parts[-1] == "status" else ""
+
+
+@dataclass
+class _Event:
+    rv: int
+    resource: str
+    namespace: str
+    type: str
+    obj: Obj
+
+
+@dataclass
+class _Watch:
+    sock: socket.socket
+    dropped: bool = False
+    bookmark: bool = field(default=False)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: objects merge, null deletes, everything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _matches_labels(obj: Obj, selector: str) -> bool:
+    labels = obj.get("metadata", {}).get("labels") or {}
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" in term:
+            key, value = term.replace("==", "=").split("=", 1)
+            if labels.get(key.strip()) != value.strip():
+                return False
+        elif term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+def _matches_fields(obj: Obj, selector: str) -> bool:
+    meta = obj.get("metadata", {})
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        key, _, value = term.replace("==", "=").partition("=")
+        actual = {"metadata.name": meta.get("name"), "metadata.namespace": meta.get("namespace")}
+        if actual.get(key) != value:
+            return False
+    return True
+
+
+def status_body(code: int, reason: str, message: str, **details: Any) -> Obj:
+    """A `metav1.Status` failure, as the API server sends it."""
+    body: Obj = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        body["details"] = details
+    return body
+
+
+class FakeKube:
+    """The fake API server: objects, history, rules, and the Argo-like controller."""
+
+    def __init__(self, *, history: int = 200, bookmark_every: float = 0.2) -> None:
+        self._cond = threading.Condition()
+        self._rv = 100
+        self._objects: dict[tuple[str, str, str], Obj] = {}
+        self._history: deque[_Event] = deque(maxlen=history)
+        #: Watches asking for a resourceVersion below this one get 410 Expired.
+        self._oldest = self._rv
+        self._watches: list[_Watch] = []
+        self._closing = False
+        self.bookmark_every = bookmark_every
+        self.requests: list[Recorded] = []
+        self.tokens: dict[str, str] = {"operator-token": "operator", "viewer-token": "viewer"}
+        #: (user or "*", verb, resource with subresource, namespace or "*")
+        self._forbidden: set[tuple[str, str, str, str]] = set()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- life cycle -------------------------------------------------------------------
+
+    def start(self) -> str:
+        fake = self
+
+        class Handler(_Handler):
+            kube = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self.drop_watches()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def write_kubeconfig(self, path: Path) -> Path:
+        """A kubeconfig with an `operator` and a `viewer` context (http, bearer tokens), and
+        a `nowhere` context whose server refuses connections."""
+        users = {user: token for token, user in self.tokens.items()}
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": "fake", "cluster": {"server": self.url}},
+                {"name": "nowhere", "cluster": {"server": "http://127.0.0.1:9"}},
+            ],
+            "users": [{"name": user, "user": {"token": token}} for user, token in users.items()],
+            "contexts": [
+                {"name": "operator", "context": {"cluster": "fake", "user": "operator"}},
+                {"name": "viewer", "context": {"cluster": "fake", "user": "viewer"}},
+                {"name": "nowhere", "context": {"cluster": "nowhere", "user": "operator"}},
+            ],
+            "current-context": "operator",
+        }
+        path.write_text(json.dumps(config))  # JSON is YAML
+        return path
+
+    # ---- rules --------------------------------------------------------------------------
+
+    def forbid(self, verb: str, resource: str, namespace: str = "*", user: str = "*") -> None:
+        """Answer 403 to `verb` on `resource` (e.g. "rollouts/status") for `user`."""
+        self._forbidden.add((user, verb, resource, namespace))
+
+    def allow(self, verb: str, resource: str, namespace: str = "*", user: str = "*") -> None:
+        self._forbidden.discard((user, verb, resource, namespace))
+
+    def allowed(self, user: str, verb: str, resource: str, namespace: str) -> bool:
+        for u, v, r, n in self._forbidden:
+            if u in ("*", user) and v == verb and r == resource and n in ("*", namespace):
+                return False
+        return True
+
+    # ---- objects ------------------------------------------------------------------------
+
+    @property
+    def resource_version(self) -> int:
+        with self._cond:
+            return self._rv
+
+    def get(self, resource: str, namespace: str, name: str) -> Obj:
+        with self._cond:
+            return copy.deepcopy(self._objects[(resource, namespace, name)])
+
+    def put(self, resource: str, obj: Obj) -> Obj:
+        """Create or replace an object (as a test's `kubectl apply`), emitting its event."""
+        obj = copy.deepcopy(obj)
+        obj.setdefault("apiVersion", _API_VERSIONS[resource])
+        obj.setdefault("kind", _KINDS[resource])
+        meta = obj.setdefault("metadata", {})
+        key = (resource, meta["namespace"], meta["name"])
+        with self._cond:
+            before = self._objects.get(key)
+            meta.setdefault("uid", f"uid-{meta['namespace']}-{meta['name']}")
+            meta.setdefault("generation", 1)
+            return self._store(key, obj, "ADDED" if before is None else "MODIFIED")
+
+    def modify(
+        self, resource: str, namespace: str, name: str, change: Callable[[Obj], None]
+    ) -> Obj:
+        """Change an object in place (as another writer would), emitting MODIFIED."""
+        with self._cond:
+            obj = copy.deepcopy(self._objects[(resource, namespace, name)])
+            change(obj)
+            return self._store((resource, namespace, name), obj, "MODIFIED")
+
+    def delete(self, resource: str, namespace: str, name: str) -> None:
+        with self._cond:
+            obj = self._objects.pop((resource, namespace, name))
+            self._rv += 1
+            obj["metadata"]["resourceVersion"] = str(self._rv)
+            self._history.append(_Event(self._rv, resource, namespace, "DELETED", obj))
+            self._forget_old()
+            self._cond.notify_all()
+
+    def _store(self, key: tuple[str, str, str], obj: Obj, kind: str) -> Obj:
+        self._rv += 1
+        obj["metadata"]["resourceVersion"] = str(self._rv)
+        self._objects[key] = obj
+        self._history.append(_Event(self._rv, key[0], key[1], kind, copy.deepcopy(obj)))
+        self._forget_old()
+        self._cond.notify_all()
+        return copy.deepcopy(obj)
+
+    def _forget_old(self) -> None:
+        if len(self._history) == self._history.maxlen:
+            self._oldest = max(self._oldest, self._history[0].rv - 1)
+
+    def compact(self) -> None:
+        """Forget all history, as etcd compaction does: older resourceVersions expire."""
+        with self._cond:
+            self._history.clear()
+            self._oldest = self._rv
+
+    def drop_watches(self) -> None:
+        """Cut every open watch connection mid-stream, as a load balancer restart does."""
+        with self._cond:
+            watches = list(self._watches)
+            for watch in watches:
+                watch.dropped = True
+            self._cond.notify_all()
+        for watch in watches:
+            with contextlib.suppress(OSError):
+                watch.sock.shutdown(socket.SHUT_RDWR)
+
+    @property
+    def open_watches(self) -> int:
+        with self._cond:
+            return len(self._watches)
+
+    def patches(self, name: str | None = None) -> list[Recorded]:
+        return [
+            r
+            for r in self.requests
+            if r.method == "PATCH"
+            and (name is None or r.path.rstrip("/").removesuffix("/status").endswith(f"/{name}"))
+        ]
+
+    # ---- the Argo-like controller -----------------------------------------------------
+
+    def reconcile(self, namespace: str, name: str) -> bool:
+        """One move of the Argo controller on one rollout; True when something changed."""
+        with self._cond:
+            key = (ROLLOUTS, namespace, name)
+            obj = copy.deepcopy(self._objects[key])
+            before = json.dumps(obj, sort_keys=True)
+            self._reconcile(obj)
+            if json.dumps(obj, sort_keys=True) == before:
+                return False
+            self._store(key, obj, "MODIFIED")
+            return True
+
+    def settle(self, namespace: str, name: str, limit: int = 50) -> None:
+        """Reconcile until the rollout stops moving (blocked on a pause, analysis or done)."""
+        for _ in range(limit):
+            if not self.reconcile(namespace, name):
+                return
+
+    def set_analysis(self, namespace: str, run: str, phase: str, message: str = "") -> None:
+        """The analysis controller's verdict on a run: Successful, Failed or Inconclusive."""
+
+        def change(obj: Obj) -> None:
+            obj.setdefault("status", {})["phase"] = phase
+            if message:
+                obj["status"]["message"] = message
+
+        self.modify(ANALYSISRUNS, namespace, run, change)
+
+    def _reconcile(self, obj: Obj) -> None:
+        spec, status = obj.get("spec", {}), obj.setdefault("status", {})
+        steps = spec.get("strategy", {}).get("canary", {}).get("steps") or []
+        status["observedGeneration"] = str(obj["metadata"].get("generation", 1))
+        canary = status.setdefault("canary", {})
+        index = status.get("currentStepIndex", 0)
+        status.setdefault("currentStepIndex", index)
+        if status.get("abort"):
+            status.pop("pauseConditions", None)
+            status["controllerPause"] = False
+            canary["weights"] = _weights(0)
+            status["phase"] = "Degraded"
+            status["message"] = "RolloutAborted: Rollout aborted update to revision 2"
+            status["conditions"] = [
+                {
+                    "type": "Progressing",
+                    "status": "False",
+                    "reason": "RolloutAborted",
+                    "message": "Rollout aborted update to revision 2",
+                }
+            ]
+            return
+        status.pop("conditions", None)
+        if status.get("promoteFull"):
+            status.pop("promoteFull")
+            status.pop("pauseConditions", None)
+            status["controllerPause"] = False
+            index = status["currentStepIndex"] = len(steps)
+        if spec.get("paused"):
+            status["phase"], status["message"] = "Paused", "manually paused"
+            return
+        if status.get("pauseConditions"):
+            status["controllerPause"] = True
+            status["phase"] = "Paused"
+            status["message"] = status["pauseConditions"][0]["reason"]
+            return
+        if status.get("controllerPause"):
+            # The pause conditions were cleared by a promote: the pause step is over.
+            status["controllerPause"] = False
+            if index < len(steps) and "pause" in steps[index]:
+                index = status["currentStepIndex"] = index + 1
+                status["phase"], status["message"] = (
+                    "Progressing",
+                    "more replicas need to be updated",
+                )
+                return
+        if index >= len(steps):
+            status["stableRS"] = status.get("currentPodHash", "")
+            canary["weights"] = _weights(100)
+            canary.pop("currentStepAnalysisRunStatus", None)
+            status["phase"], status["message"] = "Healthy", ""
+            return
+        step = steps[index]
+        status["phase"], status["message"] = "Progressing", "more replicas need to be updated"
+        if "setWeight" in step:
+            canary["weights"] = _weights(int(step["setWeight"]))
+            status["currentStepIndex"] = index + 1
+        elif "pause" in step:
+            status["pauseConditions"] = [{"reason": "CanaryPauseStep", "startTime": _now()}]
+            status["controllerPause"] = True
+            status["phase"], status["message"] = "Paused", "CanaryPauseStep"
+        elif "analysis" in step:
+            self._step_analysis(obj, index, canary, status)
+
+    def _step_analysis(self, obj: Obj, index: int, canary: Obj, status: Obj) -> None:
+        meta = obj["metadata"]
+        run_name = f"{meta['name']}-{status.get('currentPodHash', 'hash')}-{index}"
+        current = canary.get("currentStepAnalysisRunStatus") or {}
+        key = (ANALYSISRUNS, meta["namespace"], run_name)
+        run = self._objects.get(key)
+        if run is None:
+            self._store(
+                key,
+                {
+                    "apiVersion": _API_VERSIONS[ANALYSISRUNS],
+                    "kind": "AnalysisRun",
+                    "metadata": {
+                        "name": run_name,
+                        "namespace": meta["namespace"],
+                        "labels": {"rollout-type": "Step", "step-index": str(index)},
+                        "ownerReferences": [
+                            {"kind": "Rollout", "name": meta["name"], "uid": meta.get("uid", "")}
+                        ],
+                    },
+                    "status": {"phase": "Running"},
+                },
+                "ADDED",
+            )
+            canary["currentStepAnalysisRunStatus"] = {"name": run_name, "status": "Running"}
+            return
+        phase = run.get("status", {}).get("phase", "Running")
+        if current.get("status") != phase:
+            canary["currentStepAnalysisRunStatus"] = {"name": run_name, "status": phase}
+        if phase == "Successful":
+            status["currentStepIndex"] = index + 1
+        elif phase in ("Failed", "Error"):
+            status["abort"] = True
+        elif phase == "Inconclusive":
+            status["pauseConditions"] = [{"reason": "InconclusiveAnalysis", "startTime": _now()}]
+            status["controllerPause"] = True
+            status["phase"], status["message"] = "Paused", "InconclusiveAnalysis"
+
+    # ---- serving ------------------------------------------------------------------------
+
+    def _list(self, resource: str, namespace: str, query: Mapping[str, str]) -> Obj:
+        with self._cond:
+            items = [
+                copy.deepcopy(o)
+                for (r, ns, _), o in sorted(self._objects.items())
+                if r == resource and ns == namespace and self._selected(o, query)
+            ]
+            rv = self._rv
+        return {
+            "apiVersion": _API_VERSIONS[resource],
+            "kind": f"{_KINDS[resource]}List",
+            "metadata": {"resourceVersion": str(rv)},
+            "items": items,
+        }
+
+    @staticmethod
+    def _selected(obj: Obj, query: Mapping[str, str]) -> bool:
+        return _matches_labels(obj, query.get("labelSelector", "")) and _matches_fields(
+            obj, query.get("fieldSelector", "")
+        )
+
+    def _watch_events(
+        self, resource: str, namespace: str, query: Mapping[str, str], watch: _Watch
+    ) -> Iterator[Obj | None]:
+        """The watch's events as they happen; None is a chance to notice a dropped client."""
+        timeout = float(query.get("timeoutSeconds", "1800"))
+        deadline = time.monotonic() + timeout
+        bookmarks = query.get("allowWatchBookmarks") == "true"
+        requested = query.get("resourceVersion", "")
+        with self._cond:
+            if requested in ("", "0"):
+                cursor = self._rv
+                initial = [
+                    copy.deepcopy(o)
+                    for (r, ns, _), o in sorted(self._objects.items())
+                    if r == resource and ns == namespace and self._selected(o, query)
+                ]
+            else:
+                cursor, initial = int(requested), []
+                if cursor < self._oldest:
+                    message = f"too old resource version: {cursor} ({self._oldest + 1})"
+                    yield {"type": "ERROR", "object": status_body(410, "Expired", message)}
+                    return
+        for obj in initial:
+            yield {"type": "ADDED", "object": obj}
+        next_bookmark = time.monotonic() + self.bookmark_every
+        while True:
+            with self._cond:
+                if cursor < self._oldest:
+                    message = f"too old resource version: {cursor} ({self._oldest + 1})"
+                    yield {"type": "ERROR", "object": status_body(410, "Expired", message)}
+                    return
+                pending = [e for e in self._history if e.rv > cursor]
+                if not pending and not (self._closing or watch.dropped):
+                    wait = min(deadline, next_bookmark) - time.monotonic()
+                    self._cond.wait(timeout=max(0.0, min(wait, 0.1)))
+                    pending = [e for e in self._history if e.rv > cursor]
+                if self._closing or watch.dropped:
+                    return
+                current = self._rv
+            for event in pending:
+                cursor = event.rv
+                if (event.resource, event.namespace) == (resource, namespace) and (
+                    self._selected(event.obj, query)
+                ):
+                    yield {"type": event.type, "object": copy.deepcopy(event.obj)}
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if bookmarks and now >= next_bookmark:
+                cursor = max(cursor, current)
+                yield {
+                    "type": "BOOKMARK",
+                    "object": {
+                        "kind": _KINDS[resource],
+                        "apiVersion": _API_VERSIONS[resource],
+                        "metadata": {"resourceVersion": str(cursor)},
+                    },
+                }
+                next_bookmark = now + self.bookmark_every
+            yield None
+
+    def _patch(
+        self, resource: str, namespace: str, name: str, subresource: str, body: Obj
+    ) -> tuple[int, Obj]:
+        with self._cond:
+            key = (resource, namespace, name)
+            current = self._objects.get(key)
+            if current is None:
+                return 404, status_body(404, "NotFound", f'{resource} "{name}" not found')
+            body = copy.deepcopy(body)
+            wanted = (body.get("metadata") or {}).pop("resourceVersion", None)
+            if wanted is not None and wanted != current["metadata"]["resourceVersion"]:
+                group = _GROUPS[resource]
+                qualified = f"{resource}.{group}" if group else resource
+                message = (
+                    f'Operation cannot be fulfilled on {qualified} "{name}": the object has been'
+                    " modified; please apply your changes to the latest version and try again"
+                )
+                return 409, status_body(409, "Conflict", message, name=name, kind=resource)
+            if resource != CONFIGMAPS:
+                # A CRD with the status subresource: each endpoint changes only its own part.
+                if subresource == "status":
+                    body = {"status": body.get("status"), "metadata": body.get("metadata")}
+                else:
+                    body.pop("status", None)
+            if not body.get("metadata"):
+                body.pop("metadata", None)
+            updated = merge_patch(current, body)
+            if updated.get("spec") != current.get("spec"):
+                updated["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
+            return 200, self._store(key, updated, "MODIFIED")
+
+    def _access_review(self, user: str, body: Obj) -> Obj:
+        attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
+        resource = attrs.get("resource", "")
+        if attrs.get("subresource"):
+            resource += "/" + attrs["subresource"]
+        namespace = attrs.get("namespace", "")
+        ok = self.allowed(user, attrs.get("verb", ""), resource, namespace)
+        reason = (
+            f'RBAC: allowed by RoleBinding "maestro-{user}/{namespace}"'
+            if ok
+            else f"no RBAC rule lets {user} {attrs.get('verb')} {resource} in {namespace}"
+        )
+        return {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "metadata": {},
+            "spec": body.get("spec", {}),
+            "status": {"allowed": ok, "reason": reason, **({} if ok else {"denied": False})},
+        }
+
+
+def _weights(canary: int) -> Obj:
+    return {
+        "canary": {"weight": canary, "podTemplateHash": "canary"},
+        "stable": {"weight": 100 - canary, "podTemplateHash": "stable"},
+    }
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+_VERBS = {"GET": "get", "PATCH": "patch", "POST": "create", "DELETE": "delete"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    kube: FakeKube
+    protocol_version = "HTTP/1.1"
+    _request: tuple[Any, ...] = ()
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet in test output
+        pass
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def _record(self, status: int) -> None:
+        # Recorded before the reply leaves, so a test that has its answer sees the request.
+        with self.kube._cond:
+            self.kube.requests.append(Recorded(*self._request, status=status))
+
+    def _send(self, code: int, body: Obj) -> None:
+        self._record(code)
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _serve(self, method: str) -> None:
+        kube = self.kube
+        split = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        user = kube.tokens.get(token, "")
+        content_type = self.headers.get("Content-Type", "")
+        self._request = (method, split.path, query, content_type, body, user)
+        self._route(method, split.path, query, body, user, content_type)
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        body: Any,
+        user: str,
+        content_type: str,
+    ) -> int:
+        if not user:
+            self._send(401, status_body(401, "Unauthorized", "Unauthorized"))
+            return 401
+        if method == "POST" and path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+            self._send(201, self.kube._access_review(user, body or {}))
+            return 201
+        parts = path.strip("/").split("/")
+        # /api/v1/namespaces/NS/configmaps[/NAME] or /apis/argoproj.io/v1alpha1/namespaces/NS/...
+        if parts[:2] == ["api", "v1"]:
+            rest = parts[2:]
+        elif parts[:3] == ["apis", "argoproj.io", "v1alpha1"]:
+            rest = parts[3:]
+        else:
+            self._send(404, status_body(404, "NotFound", f"no route {path}"))
+            return 404
+        if len(rest) < 3 or rest[0] != "namespaces" or rest[2] not in _KINDS:
+            self._send(404, status_body(404, "NotFound", f"no route {path}"))
+            return 404
+        namespace, resource = rest[1], rest[2]
+        name = rest[3] if len(rest) > 3 else ""
+        subresource = rest[4] if len(rest) > 4 else ""
+        verb = _VERBS.get(method, method.lower())
+        if method == "GET" and not name:
+            verb = "watch" if query.get("watch") == "true" else "list"
+        target = f"{resource}/{subresource}" if subresource else resource
+        if not self.kube.allowed(user, verb, target, namespace):
+            group = _GROUPS[resource] or '""'
+            message = (
+                f'{resource} is forbidden: User "{user}" cannot {verb} resource "{target}"'
+                f' in API group "{group}" in the namespace "{namespace}"'
+            )
+            self._send(403, status_body(403, "Forbidden", message, kind=resource, name=name))
+            return 403
+        if method == "GET" and not name:
+            if verb == "watch":
+                self._stream(resource, namespace, query)
+                return 200
+            self._send(200, self.kube._list(resource, namespace, query))
+            return 200
+        if method == "GET":
+            try:
+                self._send(200, self.kube.get(resource, namespace, name))
+                return 200
+            except KeyError:
+                self._send(404, status_body(404, "NotFound", f'{resource} "{name}" not found'))
+                return 404
+        if method == "PATCH":
+            if content_type != "application/merge-patch+json":
+                self._send(415, status_body(415, "UnsupportedMediaType", content_type))
+                return 415
+            code, result = self.kube._patch(resource, namespace, name, subresource, body or {})
+            self._send(code, result)
+            return code
+        self._send(405, status_body(405, "MethodNotAllowed", method))
+        return 405
+
+    def _stream(self, resource: str, namespace: str, query: Mapping[str, str]) -> None:
+        kube = self.kube
+        self._record(200)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        watch = _Watch(self.connection)
+        with kube._cond:
+            kube._watches.append(watch)
+        try:
+            for event in kube._watch_events(resource, namespace, query, watch):
+                if event is None:
+                    continue
+                line = json.dumps(event).encode() + b"\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                self.wfile.flush()
+            if not watch.dropped:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+        except OSError:
+            pass
+        finally:
+            with kube._cond:
+                kube._watches.remove(watch)
+            if watch.dropped:
+                self.close_connection = True
+
+
+def canary_rollout(
+    name: str,
+    namespace: str = "maestro-system",
+    *,
+    steps: list[Obj] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Obj:
+    """An Argo Rollout of the Maestro control plane, before the controller has seen it."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "generation": 1,
+            "labels": dict(labels or {"app.kubernetes.io/part-of": "maestro"}),
+        },
+        "spec": {
+            "replicas": 3,
+            "strategy": {"canary": {"steps": steps if steps is not None else MAESTRO_STEPS}},
+        },
+        "status": {"currentPodHash": "canary", "stableRS": "stable", "currentStepIndex": 0},
+    }
+
+
+#: The plan's canary: 10 → pause → 25 → (promote) → analysis → 50 → 100.
+MAESTRO_STEPS: list[Obj] = [
+    {"setWeight": 10},
+    {"pause": {"duration": "2m"}},
+    {"setWeight": 25},
+    {"pause": {}},
+    {"analysis": {"templates": [{"templateName": "success-rate"}]}},
+    {"setWeight": 50},
+    {"pause": {"duration": "5m"}},
+    {"setWeight": 100},
+]
+
+
+def cutover_configmap(
+    namespace: str = "maestro-system", name: str = "maestro-cutover", **data: str
+) -> Obj:
+    """The shared `maestro-cutover` ConfigMap, unfrozen unless `data` says otherwise."""
+    base = {
+        "frozen": "false",
+        "frozen_by": "",
+        "frozen_at": "",
+        "freeze_reason": "",
+        "paused_by_freeze": "[]",
+        "waves": "{}",
+        "signoffs": "{}",
+    }
+    base.update(data)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": base,
+    }
