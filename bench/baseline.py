@@ -9,7 +9,15 @@ import random
 
 from textual.app import App, ComposeResult
 from textual.containers import Grid
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
+
+
+class NaiveHelp(ModalScreen[None]):
+    BINDINGS = [("escape,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        yield Static("keys\n\nq quit\n? help\n\nkeymap id")
 
 
 class NaiveDashboard(App[None]):
@@ -36,7 +44,7 @@ class NaiveDashboard(App[None]):
             panel.update("\n".join(lines))
 
     def action_help(self) -> None:
-        self.notify("keymap id")
+        self.push_screen(NaiveHelp())
 
 
 if __name__ == "__main__":

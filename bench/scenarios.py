@@ -213,7 +213,9 @@ class Run:
         opened = pty.press(b"?")
         shown = pty.wait_for(lambda s: HELP_OPEN in s, 5)
         time.sleep(0.2)  # an operator reads before closing; also lets the frame settle
-        closed = pty.press(b"\x1b")
+        # `?` closes help too; Escape would add the terminal's escape delay (ESCDELAY, 100 ms)
+        # that every program reading keys must wait to tell Esc from Alt+key.
+        closed = pty.press(b"?")
         gone = pty.wait_for(lambda s: HELP_OPEN not in s, 5)
         time.sleep(0.2)
         return shown - opened, gone - closed

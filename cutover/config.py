@@ -221,7 +221,8 @@ class MqttSection(Section):
     refresh: Duration = timedelta(milliseconds=250)
     max_age: Duration = timedelta(seconds=120)
     keepalive: Duration = timedelta(seconds=15)
-    events_topic: str = "maestro/events/+"
+    #: `#`, not `+`: a repository name such as `payments/svc-api` spans two topic levels.
+    events_topic: str = "maestro/events/#"
     platform_topic: str = "maestro/platform"
     freeze_topic: str = "maestro/cutover/freeze"
     operators_topic: str = "maestro/cutover/operators"
@@ -318,6 +319,7 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "filter_events",
     "all_events",
     "help",
+    "diagnostics",
     "quit",
     "command_palette",
 )

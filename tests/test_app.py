@@ -10,9 +10,9 @@ from cutover.waves import WaveState
 from tests.conftest import AppFactory
 from tui.app import ControlRoomApp
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.help import HelpScreen
 from widgets.events import EventStream
 from widgets.header import FreezeBanner, HealthRow
+from widgets.help import HelpOverlay
 from widgets.kpi import KpiTile
 from widgets.rollouts import RolloutBoard
 from widgets.triggers import TriggerBoard
@@ -162,15 +162,16 @@ async def test_help_and_palette_list_every_action(make_app: AppFactory) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await started(app, pilot)
         await pilot.press("question_mark")
-        screen = app.screen
-        assert isinstance(screen, HelpScreen)
-        assert screen.query_one("#help-keys").region.width > 40, "the key table is drawn"
-        ids = {binding_id for _, _, binding_id in screen.rows}
+        overlay = app.query_one(HelpOverlay)
+        assert overlay.is_open
+        assert overlay.query_one("#help-keys").region.width > 40, "the key table is drawn"
+        ids = {binding_id for _, _, binding_id in overlay.rows}
         assert ids >= {
             "freeze", "unfreeze", "promote", "abort", "next_board", "filter_events",
             "help", "quit", "command_palette",
         }  # fmt: skip
         await pilot.press("escape")
+        assert not overlay.is_open
         titles = [command.title for command in app.get_system_commands(app.screen)]
         for title in ("Freeze the cutover", "Unfreeze the cutover", "Filter events"):
             assert title in titles

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from cutover.actions import (
@@ -39,9 +39,11 @@ from cutover.updates import EventsUpdate, HealthState, SourceHealth, Update
 from sources.base import Clock, Source
 from tui.bindings import CONTROL_ROOM_BINDINGS
 from tui.screens.confirm import Confirmed, ConfirmScreen
-from tui.screens.help import HelpScreen
+from tui.screens.diagnostics import DiagnosticsScreen
 from widgets.events import EventStream
 from widgets.header import CutoverHeader, FreezeBanner, HealthRow
+from widgets.help import HelpOverlay
+from widgets.keys import KeyHints
 from widgets.kpi import KpiTile
 from widgets.rollouts import RolloutBoard
 from widgets.triggers import TriggerBoard
@@ -129,7 +131,8 @@ class ControlRoomApp(App[None]):
                 yield Static("Rollouts", classes="panel-title")
                 yield RolloutBoard(id="rollout-board")
             yield EventStream(self.ui.event_lines, id="events")
-        yield Footer()
+        yield HelpOverlay(id="help")
+        yield KeyHints(id="keys")
 
     def on_mount(self) -> None:
         now = self.clock.now()
@@ -140,6 +143,7 @@ class ControlRoomApp(App[None]):
         # Events arrive in bursts; drain them into the stream a few times a second.
         self.set_interval(0.25, self.drain_events)
         self.refresh_view()
+        self.query_one(KeyHints).show(self.footer_keys())
         self.query_one("#wave-board").focus()
 
     def run_source(self, source: Source) -> Worker[None]:
@@ -238,8 +242,8 @@ class ControlRoomApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys act on the dashboard only; a confirmation or help screen has its own keys.
-        if action in ACTIONS | {"next_board", "filter_events", "all_events", "help"}:
-            return not self.screen.is_modal
+        if action in ACTIONS | {"next_board", "filter_events", "all_events", "help", "diagnostics"}:
+            return len(self.screen_stack) == 1
         return True
 
     def action_freeze(self) -> None:
@@ -345,8 +349,34 @@ class ControlRoomApp(App[None]):
     def action_all_events(self) -> None:
         self.query_one(EventStream).toggle_everything()
 
+    def action_diagnostics(self) -> None:
+        self.push_screen(DiagnosticsScreen(self.room.diagnostics))
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.key_rows(), self._help_notes()))
+        overlay = self.query_one(HelpOverlay)
+        if overlay.is_open:
+            overlay.close()
+        else:
+            overlay.open(self.key_rows(), self._help_notes())
+
+    def action_close_help(self) -> None:
+        self.query_one(HelpOverlay).close()
+
+    async def action_quit(self) -> None:
+        overlay = self.query_one(HelpOverlay)
+        if overlay.is_open:
+            overlay.close()  # q closes help first, as it would a help screen
+            return
+        await super().action_quit()
+
+    def footer_keys(self) -> list[tuple[str, str]]:
+        """The keys the bottom line shows, with their current mapping."""
+        shown = []
+        for binding in CONTROL_ROOM_BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.show or binding.id == "command_palette":
+                shown.append((self._keymap.get(binding.id or "", binding.key), binding.description))
+        return shown
 
     def key_rows(self) -> list[tuple[str, str, str]]:
         """Every control-room binding with its current keys, description and id."""

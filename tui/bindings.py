@@ -23,7 +23,11 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
             tooltip="List every build event, or only failures and platform events"),
     Binding("question_mark", "help", "Help", id="help", key_display="?",
             tooltip="Show every key"),
+    Binding("d", "diagnostics", "Diagnostics", id="diagnostics", show=False,
+            tooltip="Diagnostics: message counters and rejected payloads"),
     Binding("q", "quit", "Quit", id="quit", tooltip="Quit the control room"),
+    Binding("escape", "close_help", "Close help", id="close_help", show=False,
+            tooltip="Close help"),
     Binding("ctrl+p", "command_palette", "Palette", id="command_palette", priority=True,
             show=False, tooltip="Command palette: every action by name"),
 ]  # fmt: skip

@@ -36,7 +36,7 @@ class CutoverHeader(Static):
         if clock.next is not None and clock.until_next is not None:
             line.append(f" next {clock.next.label} in {format_duration(clock.until_next)}")
         if not compact:
-            line.append(f" · {view.now:%Y-%m-%d %H:%M:%S %Z}", style="dim")
+            line.append(f" · {view.now:%Y-%m-%d %H:%M %Z}", style="dim")
         key = line.plain
         if key != self._shown:
             self._shown = key

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
 Cell = str | Text
+
+
+def cell_width(cell: Cell) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 class KeyedTable(DataTable[Cell]):
@@ -53,5 +58,7 @@ class KeyedTable(DataTable[Cell]):
             elif before != cells:
                 for column, old, new in zip(column_keys, before, cells, strict=True):
                     if old != new:
-                        self.update_cell(key, column, new, update_width=True)
+                        # Widening a column relayouts the table; most changes fit as they are.
+                        wider = cell_width(new) > self.columns[ColumnKey(column)].content_width
+                        self.update_cell(key, column, new, update_width=wider)
             self._rows[key] = cells

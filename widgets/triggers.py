@@ -43,12 +43,15 @@ def trigger_row(status: TriggerStatus, now: datetime) -> tuple[Cell, ...]:
     if status.state is TriggerState.UNKNOWN and status.reason:
         value = status.reason
     held = status.duration(now)
+    # Seconds matter while a trigger is pending or firing; otherwise minutes will do, and
+    # the row is not repainted every second.
+    precision = 2 if status.alarming else 1
     return (
         spec.title,
         Text(mark, style=style),
         value,
         threshold_text(spec),
-        format_duration(held) if held is not None else "—",
+        format_duration(held, parts=precision) if held is not None else "—",
         f"{status.since:%H:%M}" if status.since else "—",
     )
 
