@@ -318,6 +318,7 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "next_board",
     "filter_events",
     "all_events",
+    "audit",
     "help",
     "diagnostics",
     "quit",

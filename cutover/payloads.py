@@ -14,6 +14,7 @@ from typing import Any
 
 from cutover.events import BuildEvent, PlatformEvent
 from cutover.freeze import UNFROZEN, FreezeState
+from cutover.presence import Presence
 
 #: Anything larger is dropped unread.
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -153,6 +154,18 @@ def parse_freeze(payload: bytes) -> FreezeState:
         by=_text(document, "by"),
         reason=_text(document, "reason"),
         at=_time(document, "at"),
+    )
+
+
+def parse_presence(operator_id: str, payload: bytes) -> Presence:
+    """A `maestro/cutover/operators/<id>` payload."""
+    document = _document(payload)
+    return Presence(
+        operator_id=operator_id,
+        operator=_text(document, "operator"),
+        host=_text(document, "host"),
+        since=_time(document, "since"),
+        mode=_one_of(document, "mode", frozenset({"read-only", "operator"})),
     )
 
 

@@ -11,6 +11,8 @@ from cutover.clock import ClockReading, read_clock
 from cutover.events import BuildEvent, PlatformEvent
 from cutover.freeze import UNFROZEN, FreezeState
 from cutover.kpis import KpiSpec, KpiVerdict
+from cutover.permissions import Permissions, PermissionsUpdate
+from cutover.presence import Presence
 from cutover.rollouts import RolloutStatus
 from cutover.signals import Signal, SignalStatus, missing
 from cutover.triggers import RollbackTrigger, TriggerSpec, TriggerState, TriggerStatus
@@ -22,6 +24,7 @@ from cutover.updates import (
     HealthState,
     HistoryBackfill,
     PayloadDiagnostics,
+    PresenceUpdate,
     RolloutsUpdate,
     SignalUpdate,
     SourceHealth,
@@ -102,6 +105,10 @@ class RoomView:
     green_since: datetime | None
     green_period: timedelta
     stale_sources: frozenset[str] = field(default_factory=frozenset)
+    #: Other control rooms watching, as they announce themselves.
+    operators: tuple[Presence, ...] = ()
+    #: What this operator may do on the cluster; None where no cluster answers for it.
+    permissions: Permissions | None = None
 
     def rollout(self, key: str) -> RolloutStatus | None:
         return next((r for r in self.rollouts if r.key == key), None)
@@ -154,6 +161,8 @@ class ControlRoom:
         self.event_counts: Counter[str] = Counter()
         self.events_total = 0
         self.diagnostics: dict[str, PayloadDiagnostics] = {}
+        self.operators: tuple[Presence, ...] = ()
+        self.permissions: Permissions | None = None
 
     def register_source(self, source: str, now: datetime) -> None:
         """A configured source, shown as connecting until it delivers."""
@@ -191,6 +200,11 @@ class ControlRoom:
                 self._heard(update.source, update.at)
         elif isinstance(update, PayloadDiagnostics):
             self.diagnostics[update.source] = update
+        elif isinstance(update, PresenceUpdate):
+            self.operators = update.operators
+        elif isinstance(update, PermissionsUpdate):
+            self.permissions = update.permissions
+            self._heard(update.source, update.at)
 
     def _signal(self, signal: Signal) -> None:
         self.signals[signal.name] = signal
@@ -202,8 +216,12 @@ class ControlRoom:
 
     def _waves(self, update: WavesUpdate) -> None:
         self.wave_statuses = {status.wave: status for status in update.statuses}
-        self.repo_states = dict(update.repo_states)
-        self.shadow_pass = dict(update.shadow_pass)
+        # The ConfigMap carries wave states only; repo states and shadow pass rates come
+        # from Prometheus (WaveMetricsUpdate) or with the states from the simulator.
+        if update.repo_states:
+            self.repo_states = dict(update.repo_states)
+        if update.shadow_pass:
+            self.shadow_pass = dict(update.shadow_pass)
         self.waves_source = update.source
         if update.green_since is not None and self.green.since is None:
             # The platform's record of how long it has been green, from before we watched.
@@ -213,7 +231,7 @@ class ControlRoom:
     def _events(self, update: EventsUpdate) -> None:
         for event in update.events:
             self.event_counts[event.event] += 1
-        self.events_total += len(update.events)
+        self.events_total += update.count
         if update.events:
             last = update.events[-1]
             if isinstance(last, BuildEvent | PlatformEvent):
@@ -300,6 +318,8 @@ class ControlRoom:
             green_since=self.green.since,
             green_period=self.settings.green_period,
             stale_sources=stale,
+            operators=self.operators,
+            permissions=self.permissions,
         )
 
     def _kpi(self, spec: KpiSpec, now: datetime) -> KpiReading:

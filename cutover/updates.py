@@ -9,6 +9,8 @@ from enum import Enum
 
 from cutover.events import StreamEvent
 from cutover.freeze import FreezeState
+from cutover.permissions import PermissionsUpdate
+from cutover.presence import PeerAction, Presence
 from cutover.rollouts import RolloutStatus
 from cutover.signals import Signal
 from cutover.waves import RepoState, WaveStatus
@@ -92,10 +94,16 @@ class FreezeUpdate:
 
 @dataclass(frozen=True)
 class EventsUpdate:
-    """A batch of stream events, oldest first."""
+    """A batch of stream events, oldest first; `dropped` more arrived in a burst and were
+    let go of by a bounded buffer: counted, never shown."""
 
     source: str
     events: tuple[StreamEvent, ...]
+    dropped: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.events) + self.dropped
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,24 @@ class SourceHealth:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class PresenceUpdate:
+    """Every other control room announcing itself, as of `at`."""
+
+    source: str
+    operators: tuple[Presence, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PeerActionUpdate:
+    """Actions other control rooms journalled since the last update."""
+
+    source: str
+    actions: tuple[PeerAction, ...]
+    at: datetime
+
+
 Update = (
     SignalUpdate
     | HistoryBackfill
@@ -158,4 +184,7 @@ Update = (
     | EventsUpdate
     | SourceHealth
     | PayloadDiagnostics
+    | PresenceUpdate
+    | PeerActionUpdate
+    | PermissionsUpdate
 )

@@ -35,12 +35,17 @@ from cutover.payloads import (
     parse_build_event,
     parse_freeze,
     parse_platform_event,
+    parse_presence,
+    rfc3339,
 )
+from cutover.presence import PeerAction, Presence
 from cutover.updates import (
     EventsUpdate,
     FreezeUpdate,
     HealthState,
     PayloadDiagnostics,
+    PeerActionUpdate,
+    PresenceUpdate,
     RejectedPayload,
     SourceHealth,
     Update,
@@ -84,6 +89,8 @@ class MqttSettings:
     events_topic: str = "maestro/events/#"
     platform_topic: str = "maestro/platform"
     freeze_topic: str = "maestro/cutover/freeze"
+    operators_topic: str = "maestro/cutover/operators"
+    audit_topic: str = "maestro/cutover/audit"
 
     @classmethod
     def from_config(
@@ -115,6 +122,8 @@ class MqttSettings:
             events_topic=section.events_topic,
             platform_topic=section.platform_topic,
             freeze_topic=section.freeze_topic,
+            operators_topic=section.operators_topic,
+            audit_topic=section.audit_topic,
         )
 
 
@@ -158,6 +167,24 @@ class MqttSource:
         self._events: deque[StreamEvent] = deque(maxlen=buffer)
         self._freeze: FreezeUpdate | None = None
         self._reported: tuple[int, int] = (-1, -1)
+        self._dropped_since_drain = 0
+        #: This control room, announced retained while connected, cleared by the last will.
+        self.me: Presence | None = None
+        self.others: dict[str, Presence] = {}
+        self._others_changed = False
+        self._peer_actions: deque[PeerAction] = deque(maxlen=RECENT_REJECTED)
+        self.me_as_audited: tuple[str, str] | None = None
+
+    def present_as(self, me: Presence, audited_as: tuple[str, str]) -> None:
+        """Announce this control room on the operators topic from the next connection on;
+        `audited_as` is (user, host) as this room's audit entries name it, so its own
+        actions heard back on the audit topic are not reported as another's."""
+        self.me = me
+        self.me_as_audited = audited_as
+
+    @property
+    def presence_topic(self) -> str | None:
+        return None if self.me is None else f"{self.settings.operators_topic}/{self.me.operator_id}"
 
     @classmethod
     def from_config(
@@ -169,6 +196,8 @@ class MqttSource:
 
     def receive(self, topic: str, payload: bytes) -> None:
         """Validate one message and keep what it means; count it either way."""
+        if topic == self.presence_topic:
+            return  # our own presence, heard back: not a message to count
         self.received += 1
         settings = self.settings
         try:
@@ -179,6 +208,12 @@ class MqttSource:
                 self._keep(parse_platform_event(payload))
             elif aiomqtt.Topic(topic).matches(settings.events_topic):
                 self._keep(parse_build_event(payload))
+            elif self.me is not None and aiomqtt.Topic(topic).matches(
+                f"{settings.operators_topic}/+"
+            ):
+                self._presence(topic, payload)
+            elif self.me is not None and aiomqtt.Topic(topic).matches(settings.audit_topic):
+                self._peer_action(payload)
             else:
                 return  # a topic we did not ask for (a broker's bridge, say): not ours to judge
         except PayloadRejected as rejected:
@@ -193,14 +228,40 @@ class MqttSource:
     def _keep(self, event: StreamEvent) -> None:
         if len(self._events) == self._events.maxlen:
             self.dropped_for_display += 1
+            self._dropped_since_drain += 1
         self._events.append(event)
+
+    def _presence(self, topic: str, payload: bytes) -> None:
+        operator_id = topic.rsplit("/", 1)[-1]
+        if self.me is not None and operator_id == self.me.operator_id:
+            return
+        if not payload:  # cleared: a last will, or a clean goodbye
+            self._others_changed |= self.others.pop(operator_id, None) is not None
+            return
+        self.others[operator_id] = parse_presence(operator_id, payload)
+        self._others_changed = True
+
+    def _peer_action(self, payload: bytes) -> None:
+        try:
+            action = PeerAction.from_entry(json.loads(payload))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise PayloadRejected("not an audit entry", str(error)) from error
+        if (action.operator, action.host) != self.me_as_audited:
+            self._peer_actions.append(action)
 
     def drain(self) -> list[Update]:
         """What arrived since the last drain, as updates."""
         updates: list[Update] = []
-        if self._events:
-            updates.append(EventsUpdate(SOURCE, tuple(self._events)))
+        if self._events or self._dropped_since_drain:
+            updates.append(EventsUpdate(SOURCE, tuple(self._events), self._dropped_since_drain))
             self._events.clear()
+            self._dropped_since_drain = 0
+        if self._others_changed:
+            self._others_changed = False
+            updates.append(PresenceUpdate(SOURCE, tuple(self.others.values()), self.now()))
+        if self._peer_actions:
+            updates.append(PeerActionUpdate(SOURCE, tuple(self._peer_actions), self.now()))
+            self._peer_actions.clear()
         if self._freeze is not None:
             updates.append(self._freeze)
             self._freeze = None
@@ -226,6 +287,9 @@ class MqttSource:
     def _client(self) -> aiomqtt.Client:
         s = self.settings
         tls = aiomqtt.TLSParameters(ca_certs=s.ca_bundle) if s.tls else None
+        topic = self.presence_topic
+        # An empty retained message clears our presence when the connection dies unclean.
+        will = None if topic is None else aiomqtt.Will(topic, b"", qos=QOS, retain=True)
         return aiomqtt.Client(
             s.host,
             s.port,
@@ -236,6 +300,7 @@ class MqttSource:
             keepalive=max(1, int(s.keepalive.total_seconds())),
             tls_params=tls,
             timeout=max(5.0, s.keepalive.total_seconds()),
+            will=will,
         )
 
     def backoff(self) -> float:
@@ -266,14 +331,33 @@ class MqttSource:
     async def _session(self, deliver: Deliver) -> None:
         s = self.settings
         async with self._client() as client:
-            for topic in (s.events_topic, s.platform_topic, s.freeze_topic):
+            topics = [s.events_topic, s.platform_topic, s.freeze_topic]
+            if self.me is not None:
+                topics += [f"{s.operators_topic}/+", s.audit_topic]
+            for topic in topics:
                 await client.subscribe(topic, qos=QOS)
             self.client = client
             self.connections += 1
             self.attempts = 0
             deliver([SourceHealth(SOURCE, HealthState.CONNECTED, self.now())])
-            async for message in client.messages:
-                self.receive(str(message.topic), _payload_bytes(message.payload))
+            presence = self.presence_topic
+            if presence is not None and self.me is not None:
+                body = self.me.payload(rfc3339(self.me.since))
+                await client.publish(presence, json.dumps(body).encode(), qos=QOS, retain=True)
+            try:
+                async for message in client.messages:
+                    self.receive(str(message.topic), _payload_bytes(message.payload))
+            except asyncio.CancelledError:
+                if presence is not None:
+                    # Leaving cleanly: the will only fires on an unclean end, so say goodbye.
+                    # At QoS 0, with no wait for an acknowledgement: the DISCONNECT that
+                    # follows on the same connection is handled after it, and a slow broker
+                    # never keeps this connection (and its session's messages) alive.
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(
+                            client.publish(presence, b"", qos=0, retain=True), 0.2
+                        )
+                raise
         # The iterator only ends when the connection does.
         raise aiomqtt.MqttError("disconnected")
 

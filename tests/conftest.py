@@ -3,7 +3,9 @@ simulator's clock held still so tests step it by hand."""
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 
 from cutover.config import Config
 from tui.app import ControlRoomApp
-from tui.cli import build_app
+from tui.build import build_app
 from tui.configfile import LoadedConfig
 
 if sys.version_info >= (3, 11):
@@ -22,6 +24,9 @@ else:
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.toml"
+
+# No test writes to the real home: the default audit journal lives under XDG_STATE_HOME.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="maestro-tests-state-")
 
 
 def config_document(**sections: dict[str, Any]) -> dict[str, Any]:
@@ -39,13 +44,18 @@ AppFactory = Callable[..., ControlRoomApp]
 
 
 @pytest.fixture
-def make_app() -> AppFactory:
-    """Build the app on the simulator with its clock held still (time_scale 0)."""
+def make_app(tmp_path: Path) -> AppFactory:
+    """Build the app on the simulator with its clock held still (time_scale 0), its audit
+    journal in the test's own folder."""
 
     def factory(
         *, read_only: bool = False, sim: dict[str, Any] | None = None, **sections: Any
     ) -> ControlRoomApp:
-        overrides = {"sources__sim": {"time_scale": 0, **(sim or {})}, **sections}
+        overrides = {
+            "sources__sim": {"time_scale": 0, **(sim or {})},
+            "audit": {"path": str(tmp_path / "audit.jsonl")},
+            **sections,
+        }
         config = Config.model_validate(config_document(**overrides))
         return build_app(LoadedConfig(config, CONFIG), read_only=read_only, operator="tester")
 

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from cutover.config import Config
 from tests.conftest import CONFIG, config_document
 from tui.app import ControlRoomApp
-from tui.cli import build_app
+from tui.build import build_app
 from tui.configfile import LoadedConfig
 from widgets.header import HealthRow
 from widgets.kpi import KpiTile

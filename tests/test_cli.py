@@ -96,13 +96,17 @@ def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         find_config(None, {"XDG_CONFIG_HOME": str(tmp_path)})
 
 
-def test_kubernetes_is_refused_until_its_client_lands(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_cluster_out_of_reach_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     marker = "# Argo Rollouts of Maestro itself, and the shared `maestro-cutover` ConfigMap.\n"
     path = bad_config(tmp_path, marker + "enabled = false", marker + "enabled = true")
     assert main(["--config", str(path)]) == 2
-    assert "sources.kubernetes.enabled" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert str(path) in error
+    assert "sources.kubernetes" in error and "kubeconfig" in error
 
 
 def test_a_missing_secret_is_a_config_error_naming_the_key(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
 from functools import partial
 
 from textual import on, work
@@ -30,14 +34,19 @@ from cutover.actions import (
     plan_roll_back_wave,
     plan_unfreeze,
 )
-from cutover.config import ActionsSection, UiSection
+from cutover.audit import Operator
+from cutover.config import ActionsSection, AnnounceSection, UiSection
 from cutover.events import StreamEvent
-from cutover.pipeline import ActionPipeline, ActionRefused
+from cutover.permissions import action_permitted
+from cutover.pipeline import ActionPipeline, ActionRefused, Announce
+from cutover.presence import Presence
 from cutover.room import ControlRoom, RoomSettings, RoomView
 from cutover.triggers import TriggerState
-from cutover.updates import EventsUpdate, HealthState, SourceHealth, Update
+from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
+from sources.journal import AuditJournal
 from tui.bindings import CONTROL_ROOM_BINDINGS
+from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
 from widgets.events import EventStream
@@ -52,6 +61,10 @@ from widgets.waves import WaveBoard
 #: The boards `tab` cycles through, in order.
 BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream RichLog")
 ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
+#: Keys that act on the dashboard itself, off while another screen is open.
+DASHBOARD_KEYS = frozenset(
+    {"next_board", "filter_events", "all_events", "help", "diagnostics", "audit"}
+)
 
 
 class SourceUpdates(Message):
@@ -85,6 +98,10 @@ class ControlRoomApp(App[None]):
         after_action: Callable[[], Sequence[Update]] | None = None,
         notes: Sequence[str] = (),
         workbook_problems: Sequence[str] = (),
+        journal: AuditJournal | None = None,
+        audit_operator: Operator | None = None,
+        announcers: Sequence[Announce] = (),
+        announce: AnnounceSection | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -94,7 +111,16 @@ class ControlRoomApp(App[None]):
         self.operator = operator
         self.ui = ui
         self.actions_config = actions
-        self.pipeline = ActionPipeline(effector, read_only=read_only or actions.read_only)
+        self.journal = journal
+        self.audit_operator = audit_operator
+        self.read_only_mode = read_only or actions.read_only or effector is None
+        self.pipeline = ActionPipeline(
+            effector,
+            read_only=read_only or actions.read_only,
+            announcers=[*announcers, *self._mqtt_announcers(announce or AnnounceSection())],
+            journal=journal,
+            operator=audit_operator,
+        )
         self._after_action = after_action
         self.notes = tuple(notes)
         self.workbook_problems = tuple(workbook_problems)
@@ -105,9 +131,39 @@ class ControlRoomApp(App[None]):
         self._unheard: set[str] = {source.name for source in self.sources}
         self._target_board = "#wave-board"
         self._firing: set[str] = set()
+        self._frozen: bool | None = None
+        self._alerted: dict[str, float] = {}
         self.theme = ui.theme
         if ui.keymap:
             self.set_keymap(ui.keymap)
+
+    def _mqtt_announcers(self, announce: AnnounceSection) -> list[Announce]:
+        """Presence, and the freeze and audit announcements, on the MQTT source's connection."""
+        from sources.mqtt import MqttSource
+        from sources.mqtt_announce import MqttAnnouncer
+
+        found: list[Announce] = []
+        for source in self.sources:
+            if not isinstance(source, MqttSource):
+                continue
+            if announce.mqtt_presence:
+                me = self.audit_operator
+                user, host = (me.user, me.host) if me else (self.operator, socket.gethostname())
+                source.present_as(
+                    Presence(
+                        operator_id=f"{user}-{host}-{os.getpid()}",
+                        operator=self.operator,
+                        host=host,
+                        since=datetime.now(timezone.utc),
+                        mode="read-only" if self.read_only_mode else "operator",
+                    ),
+                    audited_as=(user, host),
+                )
+            if announce.mqtt_freeze or announce.mqtt_audit:
+                found.append(
+                    MqttAnnouncer(source, freeze=announce.mqtt_freeze, audit=announce.mqtt_audit)
+                )
+        return found
 
     @property
     def mode(self) -> str:
@@ -168,7 +224,10 @@ class ControlRoomApp(App[None]):
             self.room.apply(update)
             if isinstance(update, EventsUpdate):
                 self._pending.extend(update.events)
-                self.received[update.source] += len(update.events)
+                self.received[update.source] += update.count
+            elif isinstance(update, PeerActionUpdate):
+                for action in update.actions:
+                    self.notify(action.text, title="Another operator", timeout=10)
             source = getattr(update, "source", None)
             if source in self._unheard:
                 self._unheard.discard(source)
@@ -203,7 +262,7 @@ class ControlRoomApp(App[None]):
         with self.batch_update():
             self.query_one(CutoverHeader).show(view)
             self.query_one(FreezeBanner).show(view.freeze)
-            self.query_one(HealthRow).show(view.health, self.notes)
+            self.query_one(HealthRow).show(view.health, self.notes + self._situation(view))
             for tile, reading in zip(self.query(KpiTile), view.kpis, strict=True):
                 tile.show(reading)
             self.query_one(TriggerBoard).show(view.triggers, view.now)
@@ -212,18 +271,48 @@ class ControlRoomApp(App[None]):
         self._announce_firing(view)
 
     def _announce_firing(self, view: RoomView) -> None:
+        """A toast and the bell when a trigger starts firing or the freeze changes; each
+        kind at most once per `notify_interval`, so a flapping signal rings once."""
         firing = {t.spec.id for t in view.triggers if t.state is TriggerState.FIRING}
         for status in view.triggers:
             if status.spec.id in firing - self._firing:
-                self.notify(
+                self._alert(
+                    f"trigger:{status.spec.id}",
                     f"{status.spec.title} is firing. Playbook: freeze (f), then follow the steps.",
-                    title="Rollback trigger firing",
-                    severity="error",
-                    timeout=10,
+                    "Rollback trigger firing",
                 )
-                if self.ui.bell:
-                    self.bell()
         self._firing = firing
+        frozen = view.freeze.frozen
+        if self._frozen is not None and frozen != self._frozen:
+            state = view.freeze
+            text = f"frozen by {state.by}: {state.reason}" if frozen else "the freeze is lifted"
+            self._alert("freeze", text, "Cutover frozen" if frozen else "Cutover unfrozen")
+        self._frozen = frozen
+
+    def _situation(self, view: RoomView) -> tuple[str, ...]:
+        """Who else is watching, and what this operator may not do on the cluster."""
+        notes: list[str] = []
+        if view.operators:
+            notes.append(
+                "watching: "
+                + ", ".join(f"{p.operator}@{p.host} ({p.mode})" for p in view.operators)
+            )
+        permissions = view.permissions
+        if permissions is not None and permissions.denied:
+            notes.append("may not: " + ", ".join(check.key for check in permissions.denied))
+        elif permissions is not None and permissions.error:
+            notes.append(f"permissions unknown: {permissions.error}")
+        return tuple(notes)
+
+    def _alert(self, kind: str, message: str, title: str) -> None:
+        now = time.monotonic()
+        last = self._alerted.get(kind)
+        if last is not None and now - last < self.ui.notify_interval.total_seconds():
+            return
+        self._alerted[kind] = now
+        self.notify(message, title=title, severity="error", timeout=10)
+        if self.ui.bell:
+            self.bell()
 
     # Selection ----------------------------------------------------------------------------
 
@@ -242,7 +331,7 @@ class ControlRoomApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys act on the dashboard only; a confirmation or help screen has its own keys.
-        if action in ACTIONS | {"next_board", "filter_events", "all_events", "help", "diagnostics"}:
+        if action in ACTIONS | DASHBOARD_KEYS:
             return len(self.screen_stack) == 1
         return True
 
@@ -292,6 +381,10 @@ class ControlRoomApp(App[None]):
         except ActionUnavailable as reason:
             self.notify(str(reason), severity="warning")
             return
+        permitted, why = action_permitted(plan.kind, self.view.permissions, plan.target)
+        if not permitted:
+            self.notify(why, title=f"{plan.title}: not permitted", severity="error")
+            return
         self.push_screen(ConfirmScreen(plan, partial(self._live_checks, plan)), self._confirmed)
 
     def _live_checks(self, plan: ActionPlan) -> tuple[Precondition, ...]:
@@ -316,6 +409,7 @@ class ControlRoomApp(App[None]):
                 severity="error",
                 timeout=10,
             )
+            self._show_new_state()
             return
         except ActionRefused as refusal:
             self.notify(str(refusal), title=f"{plan.title} refused", severity="error")
@@ -330,6 +424,19 @@ class ControlRoomApp(App[None]):
             title=plan.title + (" (override)" if executed.override else ""),
             severity="information" if outcome.ok else "error",
         )
+        if executed.journal_error:
+            self.notify(
+                f"the action happened, but its result is not in the journal:"
+                f" {executed.journal_error}",
+                title="Audit journal",
+                severity="error",
+                timeout=15,
+            )
+        for failure in executed.announce_errors:
+            self.notify(f"announcement failed: {failure}", severity="warning", timeout=10)
+        self._show_new_state()
+
+    def _show_new_state(self) -> None:
         if self._after_action is not None:
             self.ingest(self._after_action())
         self.refresh_view()
@@ -351,6 +458,12 @@ class ControlRoomApp(App[None]):
 
     def action_diagnostics(self) -> None:
         self.push_screen(DiagnosticsScreen(self.room.diagnostics))
+
+    def action_audit(self) -> None:
+        if self.journal is None:
+            self.notify("no audit journal is configured", severity="warning")
+            return
+        self.push_screen(AuditScreen(self.journal.path))
 
     def action_help(self) -> None:
         overlay = self.query_one(HelpOverlay)

@@ -11,7 +11,7 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
             tooltip="Unfreeze: resume only what the freeze paused"),
     Binding("p", "promote", "Promote", id="promote",
             tooltip="Promote the selected wave or rollout"),
-    Binding("x", "abort", "Abort/roll back", id="abort",
+    Binding("x", "abort", "Abort", id="abort",
             tooltip="Abort the selected rollout, or roll back the selected wave"),
     # A priority binding, so `tab` cycles the boards rather than every focusable widget;
     # on a confirmation screen the action is disabled and `tab` moves between its fields.
@@ -21,6 +21,7 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
             tooltip="Filter the event stream"),
     Binding("v", "all_events", "All events", id="all_events", show=False,
             tooltip="List every build event, or only failures and platform events"),
+    Binding("a", "audit", "Audit", id="audit", tooltip="The audit journal and its chain"),
     Binding("question_mark", "help", "Help", id="help", key_display="?",
             tooltip="Show every key"),
     Binding("d", "diagnostics", "Diagnostics", id="diagnostics", show=False,

@@ -25,12 +25,14 @@ class KeyHints(Static):
     """One line of `key description` pairs."""
 
     DEFAULT_CSS = """
-    KeyHints { height: 1; background: $panel; color: $text; text-wrap: nowrap; }
+    KeyHints {
+        height: 1; background: $panel; color: $text; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     """
 
     def show(self, keys: Sequence[tuple[str, str]]) -> None:
         line = Text(" ")
         for key, description in keys:
-            line.append(f"{key_label(key)}", style="bold reverse")
-            line.append(f" {description}  ")
+            line.append(key_label(key), style="bold")
+            line.append(f" {description}  ", style="dim")
         self.update(line)

@@ -41,7 +41,8 @@ def trigger_row(status: TriggerStatus, now: datetime) -> tuple[Cell, ...]:
     else:
         value = format_value(status.value, spec.unit)
     if status.state is TriggerState.UNKNOWN and status.reason:
-        value = status.reason
+        # "input stale: stale for 40 s" → "stale": the KPI tile and health row say the rest.
+        value = status.reason.removeprefix("input ").split(":", 1)[0]
     held = status.duration(now)
     # Seconds matter while a trigger is pending or firing; otherwise minutes will do, and
     # the row is not repainted every second.

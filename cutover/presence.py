@@ -1,0 +1,62 @@
+"""Other control rooms: who is watching, in which mode, and what they did."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Presence:
+    """One control room, as it announces itself on `maestro/cutover/operators/<id>`."""
+
+    operator_id: str
+    operator: str
+    host: str
+    since: datetime
+    mode: str  # "operator" or "read-only"
+
+    def payload(self, rfc3339: str) -> dict[str, str]:
+        """The contract's presence payload, with `since` already formatted."""
+        return {"operator": self.operator, "host": self.host, "since": rfc3339, "mode": self.mode}
+
+
+@dataclass(frozen=True)
+class PeerAction:
+    """An action another control room journalled, as heard on the audit topic."""
+
+    operator: str
+    host: str
+    action: str
+    target: str
+    kind: str  # "intent" or "result"
+    ok: bool | None
+    message: str
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> PeerAction:
+        """From an audit entry as published; KeyError or TypeError when it is not one."""
+        operator = entry["operator"]
+        result = entry.get("result") or {}
+        ok = result.get("ok") if isinstance(result, Mapping) else None
+        message = ""
+        if isinstance(result, Mapping):
+            message = str(result.get("message") or result.get("error") or "")
+        return cls(
+            operator=str(operator["user"]),
+            host=str(operator.get("host", "")),
+            action=str(entry["action"]),
+            target=str(entry["target"]),
+            kind=str(entry["kind"]),
+            ok=ok if isinstance(ok, bool) else None,
+            message=message,
+        )
+
+    @property
+    def text(self) -> str:
+        if self.kind == "intent":
+            return f"{self.operator}@{self.host} is about to {self.action} {self.target}"
+        outcome = "done" if self.ok else f"failed: {self.message}"
+        return f"{self.operator}@{self.host}: {self.action} {self.target} {outcome}"

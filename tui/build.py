@@ -1,0 +1,137 @@
+"""Building the control room from a validated config: its sources, effector, journal and
+announcers. Each backend's client is imported only when the config enables it, so start-up
+pays for nothing it does not use."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import datetime, timezone
+from functools import partial
+
+from cutover.actions import Effector
+from cutover.config import Config, room_settings, trigger_specs
+from cutover.pipeline import Announce
+from sources.base import Clock, Source
+from sources.journal import AuditJournal, journal_path, local_operator
+from sources.secrets import SecretError
+from sources.workbook import WorkbookError, load_workbook
+from tui.app import ControlRoomApp
+from tui.configfile import ConfigError, LoadedConfig
+
+
+class WallClock:
+    """The real time, for real sources."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+def operator_name(config: Config, given: str | None) -> str:
+    return given or config.actions.operator or getpass.getuser()
+
+
+def build_app(
+    loaded: LoadedConfig,
+    *,
+    read_only: bool = False,
+    operator: str | None = None,
+    context: str | None = None,
+) -> ControlRoomApp:
+    """The app for a validated config. Raises ConfigError for what the config asks but
+    cannot be had: a workbook that cannot be read, a secret or a cluster out of reach."""
+    config = loaded.config
+    workbook_path = loaded.resolve(config.waves.workbook)
+    try:
+        workbook = load_workbook(workbook_path)
+    except WorkbookError as error:
+        raise ConfigError(f"{loaded.path}: waves.workbook: {error}") from error
+    if not workbook.rows:
+        problems = "; ".join(str(p) for p in workbook.problems) or "no rows"
+        raise ConfigError(f"{loaded.path}: waves.workbook: {workbook_path}: {problems}")
+    name = operator_name(config, operator)
+    after_action = None
+    sources: list[Source] = []
+    effector: Effector | None = None
+    clock: Clock = WallClock()
+    if config.sources.sim.enabled:
+        from sources.sim import build_simulation
+
+        simulation, effector = build_simulation(config, loaded.path.parent, workbook)
+        sources.append(simulation)
+        clock = simulation
+        # Show an action's effect at once, not at the next tick of the simulated clock.
+        after_action = partial(simulation.simulator.advance, 0)
+    try:
+        real, real_effector = real_sources(config, context)
+        announcers = announcers_for(config)
+    except (SecretError, ConfigError) as error:
+        raise ConfigError(f"{loaded.path}: {error}") from error
+    sources += real
+    # The cluster, when there is one, is what actions change; the simulator otherwise.
+    effector = real_effector or effector
+    path = loaded.resolve(config.audit.path) if config.audit.path else journal_path("")
+    notes = [f"workbook: {len(workbook.problems)} bad row(s), see ?"] if workbook.problems else []
+    return ControlRoomApp(
+        settings=room_settings(config, workbook),
+        sources=sources,
+        clock=clock,
+        effector=effector,
+        operator=name,
+        ui=config.ui,
+        actions=config.actions,
+        read_only=read_only,
+        after_action=after_action,
+        notes=notes,
+        workbook_problems=tuple(f"{workbook_path}: {p}" for p in workbook.problems),
+        journal=AuditJournal(path),
+        audit_operator=local_operator(name),
+        announcers=announcers,
+        announce=config.announce,
+    )
+
+
+def real_sources(config: Config, context: str | None) -> tuple[list[Source], Effector | None]:
+    """The enabled real sources, and the cluster's effector when Kubernetes is enabled.
+
+    Raises SecretError when a secret cannot be read, ConfigError when the cluster's
+    configuration cannot be used."""
+    found: list[Source] = []
+    effector: Effector | None = None
+    section = config.sources
+    if section.prometheus.enabled:
+        from sources.prometheus import PrometheusSource
+
+        found.append(PrometheusSource.from_config(section.prometheus, config.queries))
+    if section.mqtt.enabled:
+        from sources.mqtt import MqttSource
+
+        found.append(MqttSource.from_config(section.mqtt))
+    if section.alertmanager.enabled:
+        from sources.alertmanager import AlertmanagerSource
+
+        alertnames = [spec.alertname for spec in trigger_specs(config) if spec.alertname]
+        found.append(AlertmanagerSource.from_config(section.alertmanager, alertnames))
+    if section.kubernetes.enabled:
+        from sources.kubeconfig import KubernetesConfigError
+        from sources.rollouts import build_kubernetes
+
+        try:
+            kubernetes, effector = build_kubernetes(config, context)
+        except KubernetesConfigError as error:
+            raise ConfigError(f"sources.kubernetes: {error}") from error
+        found.append(kubernetes)
+    return found, effector
+
+
+def announcers_for(config: Config) -> list[Announce]:
+    """Grafana and Slack, when enabled; SecretError when their secret cannot be read."""
+    announcers: list[Announce] = []
+    if config.announce.grafana.enabled:
+        from sources.grafana import GrafanaAnnouncer
+
+        announcers.append(GrafanaAnnouncer.from_config(config.announce.grafana))
+    if config.announce.slack.enabled:
+        from sources.slack import SlackAnnouncer
+
+        announcers.append(SlackAnnouncer.from_config(config.announce.slack))
+    return announcers
