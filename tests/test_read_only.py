@@ -1,0 +1,59 @@
+"""Read-only is airtight: every way to act is refused, and nothing reaches an effector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.binding import Binding
+
+from cutover.actions import plan_freeze
+from cutover.pipeline import ReadOnly
+from tests.conftest import AppFactory
+from tests.test_app import started
+from tui.app import ACTIONS, ControlRoomApp
+from tui.bindings import CONTROL_ROOM_BINDINGS
+from tui.screens.confirm import ConfirmScreen
+from widgets.rollouts import RolloutBoard
+from widgets.waves import WaveBoard
+
+ACTING_WORDS = ("Freeze", "Unfreeze", "Promote", "Abort", "Roll back")
+
+
+def state_of(app: ControlRoomApp) -> dict[str, str]:
+    """Every version the simulator holds: any effect on it changes one."""
+    return dict(app.sources[0].simulator.versions())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("board", ["#wave-board", "#rollout-board"])
+async def test_every_key_palette_entry_and_the_pipeline_refuse(
+    make_app: AppFactory, tmp_path: Path, board: str
+) -> None:
+    app = make_app(read_only=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        before = state_of(app)
+        selected = app.query_one(board, WaveBoard if board == "#wave-board" else RolloutBoard)
+        selected.focus()
+        selected.move_cursor(row=1)
+        keys = [b for b in CONTROL_ROOM_BINDINGS if isinstance(b, Binding) and b.action in ACTIONS]
+        assert {b.action for b in keys} == set(ACTIONS)
+        for binding in keys:
+            await pilot.press(binding.key)
+            assert not isinstance(app.screen, ConfirmScreen), binding.action
+        commands = [
+            c for c in app.get_system_commands(app.screen) if c.title.startswith(ACTING_WORDS)
+        ]
+        assert len(commands) >= 4 + 2 * (len(app.view.waves) + len(app.view.rollouts))  # type: ignore[union-attr]
+        for command in commands:
+            command.callback()
+            await pilot.pause()
+            assert not isinstance(app.screen, ConfirmScreen), command.title
+        assert app.view is not None
+        with pytest.raises(ReadOnly):
+            await app.pipeline.execute(plan_freeze(app.view, "tester", "why"), app.view)
+        app.ingest(app.sources[0].simulator.advance(0))  # type: ignore[attr-defined]
+        assert state_of(app) == before
+        assert not (tmp_path / "audit.jsonl").exists(), "nothing was even journalled"
+        texts = [n.message for n in app._notifications]
+        assert texts and all("read-only" in t for t in texts)
