@@ -137,7 +137,7 @@ def parse_platform_event(payload: bytes) -> PlatformEvent:
         severity=_one_of(document, "severity", SEVERITIES),
         message=_text(document, "message"),
         ts=_time(document, "ts"),
-        cve=_text(document, "cve", required=event != "cve.detected"),
+        cve=_text(document, "cve", required=event == "cve.detected"),
     )
 
 

@@ -168,6 +168,7 @@ class MqttSource:
         self._freeze: FreezeUpdate | None = None
         self._reported: tuple[int, int] = (-1, -1)
         self._dropped_since_drain = 0
+        self._arrived = asyncio.Event()
         #: This control room, announced retained while connected, cleared by the last will.
         self.me: Presence | None = None
         self.others: dict[str, Presence] = {}
@@ -199,6 +200,7 @@ class MqttSource:
         if topic == self.presence_topic:
             return  # our own presence, heard back: not a message to count
         self.received += 1
+        self._arrived.set()
         settings = self.settings
         try:
             if aiomqtt.Topic(topic).matches(settings.freeze_topic):
@@ -362,11 +364,15 @@ class MqttSource:
         raise aiomqtt.MqttError("disconnected")
 
     async def _drain_every_refresh(self, deliver: Deliver) -> None:
+        """Deliver at most once a `refresh`, but at once after a quiet spell: a lone event
+        is on screen without waiting out the interval, and a burst still comes in batches."""
         while True:
-            await asyncio.sleep(self.settings.refresh.total_seconds())
+            await self._arrived.wait()
+            self._arrived.clear()
             updates = self.drain()
             if updates:
                 deliver(updates)
+            await asyncio.sleep(self.settings.refresh.total_seconds())
 
     # --- publishing, for the effectors (freeze, presence, audit) -------------------------------
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from textual.pilot import Pilot
-from textual.widgets import RichLog, Static
+from textual.widgets import Static
 
 from cutover.triggers import TriggerState
 from cutover.waves import WaveState
 from tests.conftest import AppFactory
 from tui.app import ControlRoomApp
 from tui.screens.confirm import ConfirmScreen
+from widgets.eventlog import EventLog
 from widgets.events import EventStream
 from widgets.header import FreezeBanner, HealthRow
 from widgets.help import HelpOverlay
@@ -246,7 +247,7 @@ async def test_event_filter_narrows_the_stream(make_app: AppFactory) -> None:
         await pilot.pause()
         stream = app.query_one(EventStream)
         assert stream.needle == "brownout"
-        lines = [line.text for line in stream.query_one(RichLog).lines]
+        lines = [line.plain for line in stream.query_one(EventLog).lines]
         assert lines and all("brownout" in line for line in lines)
 
 
@@ -259,7 +260,7 @@ async def test_tab_cycles_the_boards_and_escape_clears_the_filter(make_app: AppF
             await pilot.press("tab")
             assert app.focused is not None
             seen.append(app.focused.id or type(app.focused).__name__)
-        assert seen == ["rollout-board", "RichLog", "trigger-table", "wave-board"]
+        assert seen == ["rollout-board", "EventLog", "trigger-table", "wave-board"]
         await pilot.press("slash", *"CRIT")
         stream = app.query_one(EventStream)
         assert stream.needle == "CRIT"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import RichLog
 
 from tests.conftest import AppFactory
+from widgets.eventlog import EventLog
 
 
 async def _settle(pilot: Pilot[None]) -> None:
@@ -21,7 +21,7 @@ async def _settle(pilot: Pilot[None]) -> None:
         await pilot.pause()
         app.refresh_view()  # type: ignore[attr-defined]
     app.drain_events()  # type: ignore[attr-defined]
-    log = app.query_one(RichLog)
+    log = app.query_one(EventLog)
     # The log writes once it has a size, then scrolls to its end: wait for both.
     while not log.lines or log.scroll_offset.y != log.max_scroll_y:
         await pilot.pause()

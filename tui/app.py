@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import DescendantFocus
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from cutover.actions import (
@@ -55,11 +55,12 @@ from widgets.help import HelpOverlay
 from widgets.keys import KeyHints
 from widgets.kpi import KpiTile
 from widgets.rollouts import RolloutBoard
+from widgets.table import KeyedTable
 from widgets.triggers import TriggerBoard
 from widgets.waves import WaveBoard
 
 #: The boards `tab` cycles through, in order.
-BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream RichLog")
+BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog")
 ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
 #: Keys that act on the dashboard itself, off while another screen is open.
 DASHBOARD_KEYS = frozenset(
@@ -196,8 +197,6 @@ class ControlRoomApp(App[None]):
             self.room.register_source(source.name, now)
             self.run_source(source)
         self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
-        # Events arrive in bursts; drain them into the stream a few times a second.
-        self.set_interval(0.25, self.drain_events)
         self.refresh_view()
         self.query_one(KeyHints).show(self.footer_keys())
         self.query_one("#wave-board").focus()
@@ -216,6 +215,9 @@ class ControlRoomApp(App[None]):
 
     def on_source_updates(self, message: SourceUpdates) -> None:
         self.ingest(message.updates)
+        # Sources batch their events already (MQTT a few times a second, the simulator
+        # once a refresh): each batch goes on screen as it comes, in one write.
+        self.drain_events()
 
     def ingest(self, updates: Iterable[Update]) -> None:
         """Apply updates to the room; events wait for the next drain."""
@@ -248,12 +250,12 @@ class ControlRoomApp(App[None]):
         self.refresh_view()
 
     def drain_events(self) -> None:
-        stream = self.query_one(EventStream)
-        if not self._pending and stream.total == self.received.total():
+        """Write the events waiting since the last batch, at most `event_lines` of them."""
+        if not self._pending:
             return
         batch = list(self._pending)
         self._pending.clear()
-        stream.add(batch, self.received)
+        self.query_one(EventStream).add(batch)
 
     def refresh_view(self) -> None:
         """Evaluate the room at the source clock's now and show it."""
@@ -268,6 +270,7 @@ class ControlRoomApp(App[None]):
             self.query_one(TriggerBoard).show(view.triggers, view.now)
             self.query_one(WaveBoard).show(view.waves, view.clock.go_live, view.now)
             self.query_one(RolloutBoard).show(view.rollouts)
+            self.query_one(EventStream).show_counts(self.received)
         self._announce_firing(view)
 
     def _announce_firing(self, view: RoomView) -> None:
@@ -323,7 +326,7 @@ class ControlRoomApp(App[None]):
 
     def selected(self) -> tuple[str, str | None]:
         """The board actions apply to, and its selected row."""
-        board = self.query_one(self._target_board, DataTable)
+        board = self.query_one(self._target_board, KeyedTable)
         assert isinstance(board, WaveBoard | RolloutBoard)
         return self._target_board, board.selected_key
 

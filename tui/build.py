@@ -56,9 +56,11 @@ def build_app(
     if config.sources.sim.enabled:
         from sources.sim import build_simulation
 
-        simulation, effector = build_simulation(config, loaded.path.parent, workbook)
+        simulated = config if not _has_real_sources(config) else _in_real_time(config)
+        simulation, effector = build_simulation(simulated, loaded.path.parent, workbook)
         sources.append(simulation)
-        clock = simulation
+        if simulated is config:
+            clock = simulation  # the simulator alone: its clock is the room's
         # Show an action's effect at once, not at the next tick of the simulated clock.
         after_action = partial(simulation.simulator.advance, 0)
     try:
@@ -88,6 +90,21 @@ def build_app(
         announcers=announcers,
         announce=config.announce,
     )
+
+
+def _has_real_sources(config: Config) -> bool:
+    return any(name != "sim" for name in config.sources.enabled())
+
+
+def _in_real_time(config: Config) -> Config:
+    """Beside real sources, the simulator keeps their time: it starts now and runs at one
+    simulated second a second, so every reading is judged against one clock."""
+    now = datetime.now(timezone.utc)
+    seconds = int((now - config.cutover.go_live).total_seconds())
+    start = f"T+{seconds}s" if seconds >= 0 else f"T-{-seconds}s"
+    sim = config.sources.sim.model_copy(update={"start": start, "time_scale": 1.0})
+    sources = config.sources.model_copy(update={"sim": sim})
+    return config.model_copy(update={"sources": sources})
 
 
 def real_sources(config: Config, context: str | None) -> tuple[list[Source], Effector | None]:

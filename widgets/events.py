@@ -10,9 +10,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, RichLog, Static
+from textual.widgets import Input, Static
 
 from cutover.events import BuildEvent, PlatformEvent, StreamEvent
+from widgets.eventlog import EventLog
 
 SEVERITY_STYLE = {"info": "", "warning": "yellow", "critical": "bold red"}
 SEVERITY_WORD = {"info": "·", "warning": "WARN", "critical": "CRIT"}
@@ -59,7 +60,7 @@ class EventStream(Vertical):
     EventStream > #event-filter { display: none; height: 1; border: none; padding: 0 1; }
     EventStream.-filtering > #event-filter { display: block; }
     EventStream > #event-title { height: 1; color: $text-muted; }
-    EventStream > RichLog { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
+    EventStream > EventLog { height: 1fr; }
     """
 
     BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
@@ -76,7 +77,7 @@ class EventStream(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="event-title")
         yield Input(placeholder="filter events (Enter to keep, Esc to clear)", id="event-filter")
-        yield RichLog(max_lines=self.capacity, wrap=False, markup=False, auto_scroll=True)
+        yield EventLog(self.capacity)
 
     def on_mount(self) -> None:
         self._title()
@@ -85,10 +86,8 @@ class EventStream(Vertical):
     def total(self) -> int:
         return sum(self.received.values())
 
-    def add(self, events: Iterable[StreamEvent], received: Mapping[str, int]) -> None:
-        """Append a batch with a single write to the log; `received` counts every event
-        each source delivered, including those the bounded view no longer holds."""
-        self.received = dict(received)
+    def add(self, events: Iterable[StreamEvent]) -> None:
+        """Append a batch with a single write to the log."""
         batch = list(events)
         self.events.extend(batch)
         shown = [
@@ -96,8 +95,11 @@ class EventStream(Vertical):
             for e in batch[-self.capacity :]
             if matches(e, self.needle, everything=self.everything)
         ]
-        if shown:
-            self.query_one(RichLog).write(Text("\n").join(shown))
+        self.query_one(EventLog).write_lines(shown)
+
+    def show_counts(self, received: Mapping[str, int]) -> None:
+        """The title's counters; called once a refresh, not once a batch."""
+        self.received = dict(received)
         self._title()
 
     def toggle_everything(self) -> None:
@@ -116,7 +118,7 @@ class EventStream(Vertical):
 
     @on(Input.Submitted, "#event-filter")
     def _filter_kept(self) -> None:
-        self.query_one(RichLog).focus()
+        self.query_one(EventLog).focus()
         if not self.needle:
             self.remove_class("-filtering")
 
@@ -128,15 +130,12 @@ class EventStream(Vertical):
         self._rewrite()
 
     def _rewrite(self) -> None:
-        log = self.query_one(RichLog)
+        log = self.query_one(EventLog)
         log.clear()
-        shown = [
-            event_line(e)
-            for e in self.events
-            if matches(e, self.needle, everything=self.everything)
-        ]
-        if shown:
-            log.write(Text("\n").join(shown))
+        every = self.everything
+        log.write_lines(
+            event_line(e) for e in self.events if matches(e, self.needle, everything=every)
+        )
         self._title()
 
     def _title(self) -> None:

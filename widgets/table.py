@@ -1,64 +1,171 @@
-"""A DataTable kept in step with its data by row key, changing only cells that changed."""
+"""Boards: small tables whose rows are kept in step with the data by key, and redrawn one
+line at a time.
+
+Textual's DataTable renders every row again when any cell changes; on a board whose
+values change every second that was most of the control room's CPU and of the bytes sent
+over the link. Here each row is a cached strip, a change redraws that row's line only, and
+a column widens (redrawing everything) only when a value no longer fits.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 Cell = str | Text
+
+#: Cells between two columns.
+GAP = 2
 
 
 def cell_width(cell: Cell) -> int:
     return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
-class KeyedTable(DataTable[Cell]):
-    """Rows keyed by a stable id; `sync` diffs instead of clearing and refilling."""
+class KeyedTable(ScrollView, can_focus=True):
+    """Rows keyed by a stable id, a header line, and a cursor that selects a row."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("home", "cursor_to(0)", "First", show=False),
+        Binding("end", "cursor_to(-1)", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES = {"board--header", "board--cursor", "board--cursor-blurred"}
 
     DEFAULT_CSS = """
-    KeyedTable { height: auto; max-height: 100%; }
+    KeyedTable { height: auto; max-height: 100%; overflow-x: hidden; }
+    KeyedTable > .board--header { text-style: bold; background: $panel; }
+    KeyedTable > .board--cursor { background: $accent 40%; }
+    KeyedTable > .board--cursor-blurred { background: $panel; }
     """
 
     def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
-        self._columns = columns
+        super().__init__(id=id)
+        self._columns = tuple(columns)
+        self._widths = [cell_len(label) for _, label in self._columns]
         self._rows: dict[str, tuple[Cell, ...]] = {}
+        self._order: list[str] = []
+        self._strips: dict[str, Strip] = {}
+        self._header: Strip | None = None
+        self.cursor_row = 0
 
-    def on_mount(self) -> None:
-        for key, label in self._columns:
-            self.add_column(label, key=key)
+    # The data ---------------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
 
     @property
     def selected_key(self) -> str | None:
         """The row key under the cursor, if any."""
-        if not self._rows:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
-        return key
+        return self._order[self.cursor_row] if self._order else None
 
     def sync(self, rows: Mapping[str, tuple[Cell, ...]]) -> None:
-        """Make the table show `rows`, in their order, touching only what changed."""
-        for gone in [key for key in self._rows if key not in rows]:
-            with suppress(RowDoesNotExist):
-                self.remove_row(gone)
-            del self._rows[gone]
-        column_keys = [key for key, _ in self._columns]
-        for key, cells in rows.items():
-            before = self._rows.get(key)
-            if before is None:
-                self.add_row(*cells, key=key)
-            elif before != cells:
-                for column, old, new in zip(column_keys, before, cells, strict=True):
-                    if old != new:
-                        # Widening a column relayouts the table; most changes fit as they are.
-                        wider = cell_width(new) > self.columns[ColumnKey(column)].content_width
-                        self.update_cell(key, column, new, update_width=wider)
-            self._rows[key] = cells
+        """Show `rows` in their order, redrawing only the lines that changed."""
+        widened = False
+        for cells in rows.values():
+            for index, cell in enumerate(cells):
+                width = cell_width(cell)
+                if width > self._widths[index]:
+                    self._widths[index] = width
+                    widened = True
+        order = list(rows)
+        if widened or order != self._order:
+            self._rows = dict(rows)
+            self._order = order
+            self._strips.clear()
+            self._header = None
+            self.cursor_row = min(self.cursor_row, max(0, len(order) - 1))
+            width = 1 + sum(self._widths) + GAP * len(self._widths)
+            self.virtual_size = Size(width, len(order) + 1)
+            self.refresh()
+            return
+        for line, key in enumerate(order, start=1):
+            if self._rows.get(key) != rows[key]:
+                self._rows[key] = rows[key]
+                self._strips.pop(key, None)
+                self.refresh_line(line)
+
+    # Selection --------------------------------------------------------------------------------
+
+    def move_cursor(self, *, row: int) -> None:
+        """Put the cursor on row `row` (0 is the first data row)."""
+        if not self._order:
+            return
+        before = self.cursor_row
+        self.cursor_row = max(0, min(row, len(self._order) - 1))
+        for index in {before, self.cursor_row}:
+            if index < len(self._order):
+                self._strips.pop(self._order[index], None)
+                self.refresh_line(index + 1)
+        self.scroll_to_region_of(self.cursor_row + 1)
+
+    def scroll_to_region_of(self, line: int) -> None:
+        if line - self.scroll_offset.y >= self.size.height:
+            self.scroll_to(y=line - self.size.height + 1, animate=False)
+        elif line - 1 < self.scroll_offset.y:
+            self.scroll_to(y=max(0, line - 1), animate=False)
+
+    def action_cursor(self, step: int) -> None:
+        self.move_cursor(row=self.cursor_row + step)
+
+    def action_cursor_to(self, row: int) -> None:
+        self.move_cursor(row=row if row >= 0 else len(self._order) - 1)
+
+    def on_focus(self) -> None:
+        self._cursor_style_changed()
+
+    def on_blur(self) -> None:
+        self._cursor_style_changed()
+
+    def _cursor_style_changed(self) -> None:
+        if self._order:
+            self._strips.pop(self._order[self.cursor_row], None)
+            self.refresh_line(self.cursor_row + 1)
+
+    # Drawing ----------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        line = y + self.scroll_offset.y
+        width = self.size.width
+        if line == 0:
+            if self._header is None:
+                labels = [label for _, label in self._columns]
+                style = self.get_component_rich_style("board--header")
+                self._header = self._strip(labels, style)
+            strip = self._header
+        elif line - 1 < len(self._order):
+            key = self._order[line - 1]
+            strip = self._strips.get(key) or self._row_strip(key, line - 1)
+        else:
+            return Strip.blank(width, self.rich_style)
+        return strip.crop_extend(self.scroll_offset.x, self.scroll_offset.x + width, None)
+
+    def _row_strip(self, key: str, index: int) -> Strip:
+        style = self.rich_style
+        if index == self.cursor_row:
+            name = "board--cursor" if self.has_focus else "board--cursor-blurred"
+            style = style + self.get_component_rich_style(name)
+        strip = self._strip(self._rows[key], style)
+        self._strips[key] = strip
+        return strip
+
+    def _strip(self, cells: Sequence[Cell], style: Style) -> Strip:
+        line = Text(" ", style=style, end="", no_wrap=True)  # in line with the panel titles
+        for cell, width in zip(cells, self._widths, strict=True):
+            text = cell if isinstance(cell, Text) else Text(cell)
+            line.append_text(text)
+            line.append(" " * (width - text.cell_len + GAP))
+        segments = list(line.render(self.app.console))
+        total = max(self.size.width, 1 + sum(self._widths) + GAP * len(self._widths))
+        return Strip(Segment.apply_style(segments, style)).adjust_cell_length(total, style)
