@@ -137,18 +137,24 @@ class Run:
         self.figures = Figures(program, scenario.name, f"{size[0]}x{size[1]}", scenario.seconds)
         self._event_latencies: list[float] = []
         self._seen: set[str] = set()
-        self._last_scan = 0.0
 
     def _scan_markers(self, load: EventLoad, pty: PtyProgram, now: float) -> None:
-        # Runs in the reader thread: scan at most every 5 ms so reading never falls behind.
-        if now - self._last_scan < 0.005 or len(self._seen) == len(load.report.markers):
+        # Runs in the reader thread after every chunk: only the lines that chunk changed
+        # are read, so the reader never falls behind the program.
+        screen = pty.screen
+        changed = sorted(screen.dirty)
+        screen.dirty.clear()
+        if len(self._seen) == len(load.report.markers):
             return
-        self._last_scan = now
-        for marker in MARKER.findall("\n".join(pty.screen.display)):
-            sent = load.report.markers.get(marker)
-            if sent is not None and marker not in self._seen:
-                self._seen.add(marker)
-                self._event_latencies.append(now - sent)
+        for row in changed:
+            if row >= len(screen.buffer):
+                continue
+            line = "".join(screen.buffer[row][column].data for column in range(screen.columns))
+            for marker in MARKER.findall(line):
+                sent = load.report.markers.get(marker)
+                if sent is not None and marker not in self._seen:
+                    self._seen.add(marker)
+                    self._event_latencies.append(now - sent)
 
     def execute(self, broker: Broker | None) -> Figures:
         figures = self.figures

@@ -22,10 +22,12 @@ async def _settle(pilot: Pilot[None]) -> None:
         app.refresh_view()  # type: ignore[attr-defined]
     app.drain_events()  # type: ignore[attr-defined]
     log = app.query_one(EventLog)
-    # The log writes once it has a size, then scrolls to its end: wait for both.
-    while not log.lines or log.scroll_offset.y != log.max_scroll_y:
+    # The log scrolls to its end once it has a size: wait for it.
+    while not log.lines or log.max_scroll_y == 0 or log.scroll_offset.y != log.max_scroll_y:
         await pilot.pause()
+    # Let the refresh that follows the scroll reach the screen.
     await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 
@@ -66,6 +68,20 @@ ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
 DASHBOARD_KEYS = frozenset(
     {"next_board", "filter_events", "all_events", "help", "diagnostics", "audit"}
 )
+
+
+@dataclass(frozen=True)
+class Panels:
+    """The dashboard's panels, found once after mount."""
+
+    header: CutoverHeader
+    banner: FreezeBanner
+    health: HealthRow
+    tiles: tuple[KpiTile, ...]
+    triggers: TriggerBoard
+    waves: WaveBoard
+    rollouts: RolloutBoard
+    events: EventStream
 
 
 class SourceUpdates(Message):
@@ -131,6 +147,7 @@ class ControlRoomApp(App[None]):
         self.received: Counter[str] = Counter()
         self._unheard: set[str] = {source.name for source in self.sources}
         self._target_board = "#wave-board"
+        self._panels: Panels | None = None
         self._firing: set[str] = set()
         self._frozen: bool | None = None
         self._alerted: dict[str, float] = {}
@@ -192,6 +209,17 @@ class ControlRoomApp(App[None]):
         yield KeyHints(id="keys")
 
     def on_mount(self) -> None:
+        # Looked up once: a refresh a second need not search the DOM for its panels.
+        self._panels = Panels(
+            header=self.query_one(CutoverHeader),
+            banner=self.query_one(FreezeBanner),
+            health=self.query_one(HealthRow),
+            tiles=tuple(self.query(KpiTile)),
+            triggers=self.query_one(TriggerBoard),
+            waves=self.query_one(WaveBoard),
+            rollouts=self.query_one(RolloutBoard),
+            events=self.query_one(EventStream),
+        )
         now = self.clock.now()
         for source in self.sources:
             self.room.register_source(source.name, now)
@@ -199,6 +227,9 @@ class ControlRoomApp(App[None]):
         self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
         self.refresh_view()
         self.query_one(KeyHints).show(self.footer_keys())
+        # Everything built so far lives as long as the app: keep it out of the collector's
+        # way, so a collection during a burst walks only what the burst made.
+        gc.freeze()
         self.query_one("#wave-board").focus()
 
     def run_source(self, source: Source) -> Worker[None]:
@@ -214,6 +245,8 @@ class ControlRoomApp(App[None]):
         self.post_message(SourceUpdates(updates))
 
     def on_source_updates(self, message: SourceUpdates) -> None:
+        if self._panels is None or not self._panels.events.is_attached:
+            return  # a delivery before the panels exist, or racing the app's exit
         self.ingest(message.updates)
         # Sources batch their events already (MQTT a few times a second, the simulator
         # once a refresh): each batch goes on screen as it comes, in one write.
@@ -255,22 +288,26 @@ class ControlRoomApp(App[None]):
             return
         batch = list(self._pending)
         self._pending.clear()
-        self.query_one(EventStream).add(batch)
+        if self._panels is not None:
+            self._panels.events.add(batch)
 
     def refresh_view(self) -> None:
         """Evaluate the room at the source clock's now and show it."""
         view = self.room.evaluate(self.clock.now())
         self.view = view
+        panels = self._panels
+        if panels is None:
+            return
         with self.batch_update():
-            self.query_one(CutoverHeader).show(view)
-            self.query_one(FreezeBanner).show(view.freeze)
-            self.query_one(HealthRow).show(view.health, self.notes + self._situation(view))
-            for tile, reading in zip(self.query(KpiTile), view.kpis, strict=True):
+            panels.header.show(view)
+            panels.banner.show(view.freeze)
+            panels.health.show(view.health, self.notes + self._situation(view))
+            for tile, reading in zip(panels.tiles, view.kpis, strict=True):
                 tile.show(reading)
-            self.query_one(TriggerBoard).show(view.triggers, view.now)
-            self.query_one(WaveBoard).show(view.waves, view.clock.go_live, view.now)
-            self.query_one(RolloutBoard).show(view.rollouts)
-            self.query_one(EventStream).show_counts(self.received)
+            panels.triggers.show(view.triggers, view.now)
+            panels.waves.show(view.waves, view.clock.go_live, view.now)
+            panels.rollouts.show(view.rollouts)
+            panels.events.show_counts(self.received)
         self._announce_firing(view)
 
     def _announce_firing(self, view: RoomView) -> None:

@@ -1,9 +1,10 @@
 """A bounded log of event lines that follows its end, redrawn once per batch.
 
 Textual's RichLog repaints once for a write and again for the scroll to its end that
-follows; at a few events a second over SSH those repaints were most of the bytes sent.
-Each line here is rendered once into a cached strip; a batch moves the view in the same
-refresh that shows it.
+follows, and every write grows its virtual size, which lays the whole screen out again.
+Here the virtual height is fixed at the log's capacity with the lines at its bottom, so a
+write is one refresh of this widget and nothing else; each line is rendered once into a
+cached strip.
 """
 
 from __future__ import annotations
@@ -26,44 +27,55 @@ class EventLog(ScrollView, can_focus=True):
 
     def __init__(self, capacity: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.capacity = capacity
         self.lines: deque[Text] = deque(maxlen=capacity)
         #: Rendered strips by absolute line number; dropped as lines leave the log.
         self._strips: dict[int, Strip] = {}
         self._first = 0  # absolute number of lines[0]
-        self._width = 0
+        #: At the end, showing new lines as they come; off while scrolled back to read.
+        self.following = True
+
+    def on_mount(self) -> None:
+        self.virtual_size = Size(self.size.width, self.capacity)
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self.virtual_size = Size(self.size.width, self.capacity)
+        if self.following:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)  # moves the scrollbar and repaints
+        self.following = new >= self.max_scroll_y
 
     def write_lines(self, texts: Iterable[Text]) -> None:
         """Append lines in one go; the view follows the end if it was there."""
         batch = list(texts)
         if not batch:
             return
-        following = self.scroll_offset.y >= self.max_scroll_y
-        overflow = max(0, len(self.lines) + len(batch) - (self.lines.maxlen or 0))
+        overflow = max(0, len(self.lines) + len(batch) - self.capacity)
         for number in range(self._first, self._first + overflow):
             self._strips.pop(number, None)
         self._first += overflow
         self.lines.extend(batch)
-        self.virtual_size = Size(self.size.width, len(self.lines))
-        if following:
-            self.scroll_to(y=max(0, len(self.lines) - self.size.height), animate=False)
+        if not self.following:
+            # Scrolled back to read: keep the same lines in view as the rest moves up.
+            self.scroll_to(y=max(0, self.scroll_offset.y - len(batch)), animate=False)
         self.refresh()
 
     def clear(self) -> None:
         self._first += len(self.lines)
         self.lines.clear()
         self._strips.clear()
-        self.virtual_size = Size(self.size.width, 0)
-        self.scroll_to(y=0, animate=False)
+        self.following = True
+        self.scroll_end(animate=False)
         self.refresh()
 
-    def on_resize(self) -> None:
-        self._strips.clear()
-        self.virtual_size = Size(self.size.width, len(self.lines))
-
     def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
+        # Lines sit at the bottom of a virtual height of `capacity` rows.
+        index = self.scroll_offset.y + y - (self.capacity - len(self.lines))
         width = self.size.width
-        if index >= len(self.lines):
+        if not 0 <= index < len(self.lines):
             return Strip.blank(width, self.rich_style)
         number = self._first + index
         strip = self._strips.get(number)
