@@ -306,6 +306,9 @@ class ActionsSection(Section):
     """`[actions]`: who acts, and whether anyone may."""
 
     read_only: bool = False
+    #: Kubernetes contexts (shell patterns such as "prod-*") in which the control room is
+    #: read-only whatever else is said.
+    read_only_contexts: tuple[str, ...] = ()
     operator: str = ""
     freeze_reason: str = "freeze from the control room"
 

@@ -95,3 +95,20 @@ def api_error(error: Exception) -> tuple[int, str]:
         except (ValueError, AttributeError, TypeError):
             message = str(body)[:200]
     return status, message or str(getattr(error, "reason", "") or error)
+
+
+def context_in_use(kubeconfig: str | None, context: str | None) -> str:
+    """The context the client talks to: the one asked for, or the kubeconfig's current one
+    ("in-cluster" inside a pod, "" when it cannot be told)."""
+    if context:
+        return context
+    path = _kubeconfig_path(kubeconfig)
+    if path is None:
+        return "in-cluster"
+    try:
+        from kubernetes import config
+
+        _, current = config.list_kube_config_contexts(str(path))
+    except Exception:
+        return ""
+    return str((current or {}).get("name", ""))

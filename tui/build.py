@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 from datetime import datetime, timezone
+from fnmatch import fnmatch
 from functools import partial
 
 from cutover.actions import Effector
@@ -71,6 +72,13 @@ def build_app(
     sources += real
     # The cluster, when there is one, is what actions change; the simulator otherwise.
     effector = real_effector or effector
+    if config.sources.kubernetes.enabled and config.actions.read_only_contexts:
+        from sources.kubeconfig import context_in_use
+
+        section = config.sources.kubernetes
+        in_use = context_in_use(section.kubeconfig, context or section.context)
+        if any(fnmatch(in_use, pattern) for pattern in config.actions.read_only_contexts):
+            read_only = True
     path = loaded.resolve(config.audit.path) if config.audit.path else journal_path("")
     notes = [f"workbook: {len(workbook.problems)} bad row(s), see ?"] if workbook.problems else []
     return ControlRoomApp(

@@ -1,0 +1,111 @@
+"""The control room on a cluster: the fake API server behind the real client, driven from
+the keyboard as an operator would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cutover.config import Config
+from tests.conftest import CONFIG, config_document
+from tests.kube_fake import CONFIGMAPS, ROLLOUTS, FakeKube, canary_rollout
+from tests.kube_harness import running_fake, seed_configmap
+from tests.realstack import until
+from tui.app import ControlRoomApp
+from tui.build import build_app
+from tui.configfile import LoadedConfig
+from tui.screens.confirm import ConfirmScreen
+from widgets.header import FreezeBanner, HealthRow
+from widgets.rollouts import RolloutBoard
+
+API = "maestro-system/maestro-api"
+
+
+@pytest.fixture
+def kube() -> Iterator[FakeKube]:
+    with running_fake() as fake:
+        fake.put(ROLLOUTS, canary_rollout("maestro-api"))
+        fake.put(ROLLOUTS, canary_rollout("executor-controller", "maestro-runners"))
+        seed_configmap(fake)
+        yield fake
+
+
+def on_cluster(kube: FakeKube, tmp_path: Path, **kubernetes: Any) -> ControlRoomApp:
+    actions = kubernetes.pop("actions", {})
+    document = config_document(
+        sources__sim={"enabled": False},
+        sources__kubernetes={
+            "enabled": True,
+            "kubeconfig": str(kube.write_kubeconfig(tmp_path / "kubeconfig")),
+            "namespaces": ["maestro-system", "maestro-runners"],
+            **kubernetes,
+        },
+        audit={"path": str(tmp_path / "audit.jsonl")},
+        actions=actions,
+        ui={"refresh": "200ms"},
+    )
+    return build_app(LoadedConfig(Config.model_validate(document), CONFIG), operator="alice")
+
+
+async def test_freeze_from_the_keyboard_lands_in_the_cluster(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    app = on_cluster(kube, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(
+            pilot,
+            lambda: (
+                app.view is not None and len(app.view.rollouts) == 2 and app.view.freeze.version
+            ),
+            "the rollouts and the cutover ConfigMap on screen",
+        )
+        await pilot.press("f")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
+        banner = app.query_one(FreezeBanner)
+        await until(pilot, lambda: "FROZEN by alice" in str(banner.render()), "the banner")
+        # The ConfigMap is written first, the rollouts paused after: let the action finish.
+        actions = [w for w in app.workers if w.group == "actions"]
+        if actions:
+            await app.workers.wait_for_complete(actions)
+        data = kube.get(CONFIGMAPS, "maestro-system", "maestro-cutover")["data"]
+        assert data["frozen"] == "true" and data["frozen_by"] == "alice"
+        for namespace, name in (("maestro-system", "maestro-api"),
+                                ("maestro-runners", "executor-controller")):  # fmt: skip
+            assert kube.get(ROLLOUTS, namespace, name)["spec"]["paused"] is True
+        journal = (tmp_path / "audit.jsonl").read_text().splitlines()
+        assert [line.count('"kind":"intent"') for line in journal] == [1, 0]
+
+
+async def test_a_forbidden_verb_is_shown_and_refused_before_confirmation(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    kube.forbid("patch", "rollouts/status", "maestro-system")
+    app = on_cluster(kube, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        health = app.query_one(HealthRow)
+        await until(
+            pilot, lambda: "may not: patch rollouts/status" in str(health.render()), "may not"
+        )
+        board = app.query_one(RolloutBoard)
+        board.focus()
+        await until(pilot, lambda: board.row_count == 2, "the rollouts")
+        board.move_cursor(row=1)
+        assert board.selected_key == API
+        await pilot.press("x")
+        assert not isinstance(app.screen, ConfirmScreen)
+        texts = [n.message for n in app._notifications]
+        assert any("forbidden: patch rollouts/status" in text for text in texts), texts
+
+
+async def test_a_read_only_context_makes_the_room_read_only(kube: FakeKube, tmp_path: Path) -> None:
+    app = on_cluster(kube, tmp_path, context="viewer", actions={"read_only_contexts": ["view*"]})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.view is not None and len(app.view.rollouts) == 2, "rollouts")
+        assert app.read_only_mode
+        assert "READ-ONLY" in str(app.query_one("#header").render())
+        await pilot.press("f")
+        assert not isinstance(app.screen, ConfirmScreen)
