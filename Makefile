@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest snapshots clean
+.PHONY: demo test lint typecheck pytest snapshots bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ pytest: $(VENV)/.dev-installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The benchmark: the real app in a pseudo-terminal against the simulator and an MQTT event
+# load (steady, burst, soak); prints a table and writes bench/results/latest.json.
+# BENCH_ARGS="--soak-minutes 2 --baseline" shortens the soak and runs the naive baseline.
+BENCH_ARGS ?=
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Regenerate the snapshot baselines after an intended change of the screen.
 snapshots: $(VENV)/.dev-installed

@@ -1,0 +1,32 @@
+"""The benchmark's harness works: a few seconds of the real app in a pseudo-terminal, with
+the event load over a real broker. The figures are the benchmark's business, not CI's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tests.servers import find_binary
+
+
+def test_a_smoke_run_measures_every_figure(tmp_path: Path) -> None:
+    find_binary("mosquitto", "/usr/sbin/mosquitto")  # fails under CI=true when missing
+    output = tmp_path / "smoke.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "smoke", "--sizes", "80x24", "--json", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    (figures,) = json.loads(output.read_text())["results"]
+    assert figures["size"] == "80x24"
+    for name in ("first_frame_s", "cpu_percent", "bytes_per_second", "rss_end_mb",
+                 "key_p50_ms", "key_p95_ms", "event_p95_ms"):  # fmt: skip
+        assert isinstance(figures[name], float) and figures[name] > 0, name
+    assert figures["counters_exact"] is True
+    assert "CPU %" in run.stdout and "smoke" in run.stdout
