@@ -340,6 +340,7 @@ class UiSection(Section):
     notify_interval: Duration = timedelta(seconds=30)
     event_lines: Annotated[int, Field(ge=10, le=10_000)] = 500
     history_points: Annotated[int, Field(ge=10, le=1_000)] = 120
+    history_interval: Duration = timedelta(seconds=15)
     keymap: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -477,4 +478,5 @@ def room_settings(config: Config, workbook: Workbook) -> RoomSettings:
         workbook=workbook,
         max_age=max_age,
         history_points=config.ui.history_points,
+        history_interval=config.ui.history_interval,
     )

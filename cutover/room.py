@@ -55,6 +55,9 @@ class RoomSettings:
     workbook: Workbook
     max_age: Mapping[str, timedelta]
     history_points: int = 120
+    #: One sparkline point per this much time: 120 points of 15 s show the last 30 minutes,
+    #: and a sparkline moves four times a minute rather than with every reading.
+    history_interval: timedelta = timedelta(seconds=15)
     default_max_age: timedelta = timedelta(seconds=30)
 
     def max_age_of(self, source: str) -> timedelta:
@@ -144,6 +147,7 @@ class ControlRoom:
         self.settings = settings
         self.signals: dict[str, Signal] = {}
         self.history: dict[str, deque[float]] = {}
+        self._history_at: dict[str, datetime] = {}
         self.triggers = [RollbackTrigger(spec) for spec in settings.triggers]
         self.alerts: tuple[Alert, ...] = ()
         self.alerts_source = ""
@@ -175,6 +179,8 @@ class ControlRoom:
         elif isinstance(update, HistoryBackfill):
             points = self._history(update.name)
             points.extend(value for _, value in update.points)
+            if update.points:
+                self._history_at[update.name] = update.points[-1][0]
         elif isinstance(update, AlertsUpdate):
             self.alerts = update.alerts
             self.alerts_source, self.alerts_at = update.source, update.at
@@ -210,7 +216,10 @@ class ControlRoom:
         self.signals[signal.name] = signal
         if signal.usable:
             assert signal.value is not None
-            self._history(signal.name).append(signal.value)
+            last = self._history_at.get(signal.name)
+            if last is None or signal.at - last >= self.settings.history_interval:
+                self._history(signal.name).append(signal.value)
+                self._history_at[signal.name] = signal.at
         if signal.source:
             self._heard(signal.source, signal.at)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import httpx
 
@@ -10,7 +11,7 @@ from cutover.config import QueriesSection
 from cutover.kpis import format_value
 from cutover.signals import SignalStatus
 from tests.realstack import health_text, limit_text, real_app, tile_text, until
-from tests.servers import ServerProcess, maestro_sim, prometheus
+from tests.servers import ServerProcess, maestro_sim, prometheus, wait_until
 
 __all__ = ["maestro_sim", "prometheus"]  # the fixtures, imported for pytest
 
@@ -41,8 +42,26 @@ def ask(server: ServerProcess, query: str, at: float) -> float:
     return float(result[0]["value"][1])
 
 
+def seconds_of_history(server: ServerProcess, query: str) -> int:
+    """How many one-second points Prometheus has for `query` over the last minute."""
+    now = time.time()
+    answer = httpx.get(
+        f"{server.url}/api/v1/query_range",
+        params={"query": query, "start": now - 60, "end": now, "step": 1},
+    ).json()
+    result = answer.get("data", {}).get("result", [])
+    return len(result[0]["values"]) if result else 0
+
+
 async def test_tiles_show_what_prometheus_returns(prometheus: ServerProcess) -> None:
-    app = real_app(sources__prometheus=prometheus_section(prometheus))
+    # A minute of backfill at one point a second; the test's Prometheus is young, so first
+    # let it gather a few seconds of history for the backfill to find.
+    wait_until(
+        lambda: seconds_of_history(prometheus, QUERIES.success_rate) >= 3,
+        30,
+        "three seconds of history in Prometheus",
+    )
+    app = real_app(sources__prometheus=prometheus_section(prometheus, backfill="1m"))
     async with app.run_test(size=(160, 48)) as pilot:
 
         def numbers_shown() -> bool:
@@ -76,7 +95,8 @@ async def test_tiles_show_what_prometheus_returns(prometheus: ServerProcess) -> 
                 format_value(expected, unit),
                 format_value(app.room.signals[name].value, unit),
             }, shown
-        # The sparklines were backfilled by a range query, not grown one poll at a time.
+        # The sparklines were backfilled by a range query: polls add a point only once per
+        # history interval (15 s), far longer than this test has run.
         assert len(app.room.history["success_rate"]) > 1
 
 

@@ -178,21 +178,33 @@ def test_kpi_names_what_is_not_current() -> None:
 
 def test_history_keeps_only_the_last_history_points() -> None:
     room = make_room(history_points=10)
-    for second in range(15):
-        measure(room, "queue_wait_p95", float(second), NOW + timedelta(seconds=second))
+    for step in range(15):
+        measure(room, "queue_wait_p95", float(step), NOW + timedelta(seconds=15 * step))
     reading = next(
         k
-        for k in room.evaluate(NOW + timedelta(seconds=15)).kpis
+        for k in room.evaluate(NOW + timedelta(seconds=15 * 15)).kpis
         if k.spec.signal == "queue_wait_p95"
     )
     assert reading.history == tuple(float(s) for s in range(5, 15))
 
 
+def test_history_takes_one_point_per_history_interval() -> None:
+    room = make_room()
+    for second in range(0, 46):  # a reading a second for 45 s: points at 0, 15, 30, 45 s
+        measure(room, "queue_wait_p95", float(second), NOW + timedelta(seconds=second))
+    reading = next(
+        k for k in room.evaluate(NOW + timedelta(seconds=46)).kpis
+        if k.spec.signal == "queue_wait_p95"
+    )  # fmt: skip
+    assert reading.history == (0.0, 15.0, 30.0, 45.0)
+
+
 def test_history_leaves_out_readings_that_are_not_numbers() -> None:
     room = make_room()
-    for value in (40.0, math.nan, None, 50.0):
-        measure(room, "queue_wait_p95", value, NOW)
-    reading = next(k for k in room.evaluate(NOW).kpis if k.spec.signal == "queue_wait_p95")
+    for step, value in enumerate((40.0, math.nan, None, 50.0)):
+        measure(room, "queue_wait_p95", value, NOW + timedelta(seconds=15 * step))
+    later = NOW + timedelta(minutes=1)
+    reading = next(k for k in room.evaluate(later).kpis if k.spec.signal == "queue_wait_p95")
     assert reading.history == (40.0, 50.0)
 
 

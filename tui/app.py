@@ -296,8 +296,8 @@ class ControlRoomApp(App[None]):
         view = self.room.evaluate(self.clock.now())
         self.view = view
         panels = self._panels
-        if panels is None:
-            return
+        if panels is None or not panels.triggers.is_attached:
+            return  # before mount, or during the app's exit
         with self.batch_update():
             panels.header.show(view)
             panels.banner.show(view.freeze)
