@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--sizes", default="120x36,80x24", help="terminal sizes, comma separated")
     cli.add_argument("--soak-minutes", type=float, default=10.0)
     cli.add_argument("--seconds", type=float, help="override each scenario's measured window")
+    cli.add_argument(
+        "--warmup",
+        type=float,
+        help="seconds before measuring (soak: 60; the event view fills"
+        " its 500 lines in about four minutes at 50 events/s)",
+    )
     cli.add_argument("--baseline", action="store_true", help="also run the naive dashboard")
     cli.add_argument("--no-broker", action="store_true", help="no event load (no mosquitto)")
     cli.add_argument("--json", type=Path, default=Path("bench/results/latest.json"))
@@ -30,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.scenarios:
         scenario = SCENARIOS[name]
         seconds = args.soak_minutes * 60 if name == "soak" else scenario.seconds
-        scenario = Scenario(**{**scenario.__dict__, "seconds": args.seconds or seconds})
+        changes = {"seconds": args.seconds or seconds}
+        if args.warmup is not None:
+            changes["warmup"] = args.warmup
+        scenario = Scenario(**{**scenario.__dict__, **changes})
         # Burst and soak are about load, not layout: one size (the first) is enough.
         for size in sizes if name in ("steady", "smoke") else sizes[:1]:
             print(f"running {name} at {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
