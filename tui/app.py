@@ -404,11 +404,8 @@ class ControlRoomApp(App[None]):
         else:
             self._propose(lambda view: plan_abort_rollout(view, key, self.operator))
 
-    def propose_action(self, planner: Callable[[RoomView], ActionPlan]) -> None:
-        """Plan from what is on screen, then ask for confirmation."""
-        self._propose(planner)
-
     def _propose(self, planner: Callable[[RoomView], ActionPlan]) -> None:
+        """Plan from what is on screen, then ask for confirmation."""
         try:
             self.pipeline.refuse_if_read_only()
         except ActionRefused as refusal:
