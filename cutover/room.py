@@ -162,8 +162,8 @@ class ControlRoom:
         self.health: dict[str, SourceHealth] = {}
         self.last_heard: dict[str, datetime] = {}
         self.green = GreenPeriod()
-        self.event_counts: Counter[str] = Counter()
-        self.events_total = 0
+        #: Every event each source delivered, exact, whatever a bounded view lets go of.
+        self.events_by_source: Counter[str] = Counter()
         self.diagnostics: dict[str, PayloadDiagnostics] = {}
         self.operators: tuple[Presence, ...] = ()
         self.permissions: Permissions | None = None
@@ -238,9 +238,7 @@ class ControlRoom:
         self._heard(update.source, update.at)
 
     def _events(self, update: EventsUpdate) -> None:
-        for event in update.events:
-            self.event_counts[event.event] += 1
-        self.events_total += update.count
+        self.events_by_source[update.source] += update.count
         if update.events:
             last = update.events[-1]
             if isinstance(last, BuildEvent | PlatformEvent):

@@ -6,7 +6,7 @@ import gc
 import os
 import socket
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -143,8 +143,6 @@ class ControlRoomApp(App[None]):
         self.workbook_problems = tuple(workbook_problems)
         self.view: RoomView | None = None
         self._pending: deque[StreamEvent] = deque(maxlen=ui.event_lines)
-        #: Every event each source delivered: exact, whatever the bounded view drops.
-        self.received: Counter[str] = Counter()
         self._unheard: set[str] = {source.name for source in self.sources}
         self._target_board = "#wave-board"
         self._panels: Panels | None = None
@@ -259,7 +257,6 @@ class ControlRoomApp(App[None]):
             self.room.apply(update)
             if isinstance(update, EventsUpdate):
                 self._pending.extend(update.events)
-                self.received[update.source] += update.count
             elif isinstance(update, PeerActionUpdate):
                 for action in update.actions:
                     self.notify(action.text, title="Another operator", timeout=10)
@@ -307,7 +304,7 @@ class ControlRoomApp(App[None]):
             panels.triggers.show(view.triggers, view.now)
             panels.waves.show(view.waves, view.clock.go_live, view.now)
             panels.rollouts.show(view.rollouts)
-            panels.events.show_counts(self.received)
+            panels.events.show_counts(self.room.events_by_source)
         self._announce_firing(view)
 
     def _announce_firing(self, view: RoomView) -> None:
