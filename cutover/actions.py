@@ -24,6 +24,8 @@ class ActionKind(str, Enum):
     ROLL_BACK_WAVE = "roll back wave"
     PROMOTE_ROLLOUT = "promote rollout"
     ABORT_ROLLOUT = "abort rollout"
+    SIGN_OFF = "sign off"
+    WITHDRAW_SIGNOFF = "withdraw sign-off"
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,34 @@ def plan_abort_rollout(view: RoomView, key: str, operator: str) -> ActionPlan:
     )
 
 
+def plan_sign_off(view: RoomView, role: str, operator: str, note: str = "") -> ActionPlan:
+    """Sign `role`'s Go/No-Go line as `operator`, or withdraw it when it is signed."""
+    board = view.gates
+    if board is None or role not in board.roles:
+        raise ActionUnavailable(f"no sign-off role {role}")
+    signed = board.signoffs.of(role)
+    seen = {"signoffs": board.signoffs.version}
+    if signed is not None:
+        return ActionPlan(
+            ActionKind.WITHDRAW_SIGNOFF,
+            role,
+            (Change("sign-off", role, f"signed by {signed.by}", "unsigned"),),
+            operator,
+            reason=note,
+            confirm_name=role,
+            seen_versions=seen,
+        )
+    return ActionPlan(
+        ActionKind.SIGN_OFF,
+        role,
+        (Change("sign-off", role, "unsigned", f"signed by {operator}"),),
+        operator,
+        reason=note,
+        confirm_name=role,
+        seen_versions=seen,
+    )
+
+
 def check_preconditions(plan: ActionPlan, view: RoomView) -> tuple[Precondition, ...]:
     """The plan's preconditions, judged against the live view."""
     checks: list[Precondition] = [_unchanged(plan, view)]
@@ -241,6 +271,8 @@ def _versions(plan: ActionPlan, view: RoomView) -> dict[str, str]:
         versions[rollout.key] = rollout.version
     for wave in view.waves:
         versions[wave.wave] = wave.version
+    if view.gates is not None:
+        versions["signoffs"] = view.gates.signoffs.version
     return versions
 
 

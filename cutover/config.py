@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from cutover.durations import parse_duration
+from cutover.gates import CheckKind, CheckSpec, GateSpec, ObjectRef
 from cutover.kpis import KpiSpec
 from cutover.room import RoomSettings
 from cutover.triggers import Comparison, TriggerSpec
@@ -87,6 +88,8 @@ class ThresholdsSection(Section):
     executor_saturation_warn: Fraction = 0.75
     cost_per_build_limit: Positive = 0.75
     cost_per_build_warn: Positive = 0.6
+    #: Gate F: shadow builds matching legacy, over all waves.
+    shadow_pass_min: Fraction = 0.95
 
 
 class QueriesSection(Section):
@@ -117,6 +120,10 @@ class QueriesSection(Section):
         " / sum by (wave) (rate(maestro_shadow_builds_total[1h]))"
     )
     repo_states: str = "maestro_repo_cutover_state == 1"
+    shadow_pass: str = (
+        'sum(rate(maestro_shadow_builds_total{result="match"}[1h]))'
+        " / sum(rate(maestro_shadow_builds_total[1h]))"
+    )
 
 
 class TriggerSection(Section):
@@ -313,6 +320,88 @@ class ActionsSection(Section):
     freeze_reason: str = "freeze from the control room"
 
 
+CheckKindName = Literal[
+    "promql",
+    "source_healthy",
+    "alert_absent",
+    "alert_present",
+    "k8s_exists",
+    "k8s_cronjob_recent",
+    "signoff",
+]
+
+
+class CheckSection(Section):
+    """`[[gates.checks]]`: one check. Which keys it needs depends on `kind`."""
+
+    id: str
+    title: str = ""
+    kind: CheckKindName
+    required: bool = True
+    #: promql: a `[queries]` name, or an expression of its own.
+    query: str = ""
+    expr: str = ""
+    op: Literal[">=", "<=", ">", "<", "=="] = ">="
+    threshold: float | None = None
+    unit: str = ""
+    #: source_healthy.
+    source: str = ""
+    #: alert_absent / alert_present.
+    alertname: str = ""
+    #: k8s_exists / k8s_cronjob_recent: `group/version/plural` (`v1/configmaps` for core).
+    resource: str = ""
+    namespace: str = ""
+    name: str = ""
+    label_selector: str = ""
+    annotations: dict[str, str] = Field(default_factory=dict)
+    max_age: Duration = timedelta(hours=26)
+    #: signoff: one of the plan's roles.
+    role: str = ""
+
+    @model_validator(mode="after")
+    def _needs(self) -> CheckSection:
+        kind, needs = self.kind, []
+        if kind == "promql":
+            if bool(self.query) == bool(self.expr):
+                needs.append("exactly one of 'query' (a [queries] name) or 'expr'")
+            if self.threshold is None:
+                needs.append("'threshold'")
+        elif kind == "source_healthy" and not self.source:
+            needs.append("'source' (sim, prometheus, mqtt, alertmanager or kubernetes)")
+        elif kind in ("alert_absent", "alert_present") and not self.alertname:
+            needs.append("'alertname'")
+        elif kind in ("k8s_exists", "k8s_cronjob_recent"):
+            try:
+                ObjectRef.parse(self.resource)
+            except ValueError as error:
+                needs.append(f"'resource': {error}")
+            if kind == "k8s_cronjob_recent" and not (self.namespace and self.name):
+                needs.append("'namespace' and 'name' of the CronJob")
+            if kind == "k8s_exists" and not (self.name or self.label_selector):
+                needs.append("'name' or 'label_selector'")
+        elif kind == "signoff" and not self.role:
+            needs.append("'role'")
+        if needs:
+            raise ValueError(f"check {self.id!r} ({kind}) needs " + "; ".join(needs))
+        return self
+
+
+class GateSection(Section):
+    """`[[gates]]`: one gate of the Go/No-Go matrix and its checks."""
+
+    id: str
+    title: str = ""
+    checks: tuple[CheckSection, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> GateSection:
+        ids = [check.id for check in self.checks]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"gate {self.id!r}: check ids repeated: {', '.join(repeated)}")
+        return self
+
+
 KEYMAP_ACTIONS: tuple[str, ...] = (
     "freeze",
     "unfreeze",
@@ -361,6 +450,8 @@ class Config(Section):
     thresholds: ThresholdsSection = ThresholdsSection()
     queries: QueriesSection = QueriesSection()
     triggers: tuple[TriggerSection, ...] = ()
+    #: The Go/No-Go matrix; empty means the plan's gates A to H and its six sign-offs.
+    gates: tuple[GateSection, ...] = ()
     waves: WavesSection
     sources: SourcesSection = SourcesSection()
     actions: ActionsSection = ActionsSection()
@@ -376,6 +467,18 @@ class Config(Section):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"trigger ids must be unique: {', '.join(duplicates)} repeated")
+        gate_ids = [gate.id for gate in self.gates]
+        repeated = sorted({i for i in gate_ids if gate_ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"gate ids must be unique: {', '.join(repeated)} repeated")
+        for gate in self.gates:
+            for check in gate.checks:
+                if check.query and not hasattr(self.queries, check.query):
+                    known = ", ".join(QueriesSection.model_fields)
+                    raise ValueError(
+                        f"gate {gate.id!r} check {check.id!r}: no query {check.query!r};"
+                        f" expected one of {known}"
+                    )
         return self
 
 
@@ -462,6 +565,157 @@ def trigger_specs(config: Config) -> tuple[TriggerSpec, ...]:
     return tuple(specs)
 
 
+#: The plan's Go/No-Go sign-off line.
+SIGNOFF_ROLES: tuple[str, ...] = (
+    "Security",
+    "SRE",
+    "Platform",
+    "App Eng",
+    "Compliance/Legal",
+    "Exec Sponsor",
+)
+
+_GATEKEEPER = "constraints.gatekeeper.sh/v1beta1"
+
+
+def default_gates(config: Config) -> tuple[GateSection, ...]:
+    """The plan's gate matrix (section 2), A to H, and its sign-off line.
+
+    A check names the source that answers it where that depends on what is configured:
+    Prometheus for metrics, MQTT for events, the cluster for rollouts; the simulator where
+    it stands in for them.
+    """
+    enabled = set(config.sources.enabled())
+    t = config.thresholds
+
+    def source(real: str) -> str:
+        return real if real in enabled or "sim" not in enabled else "sim"
+
+    gatekeeper = [
+        ("required-imagedigest", "k8srequiredimagedigest", "Gatekeeper: images by digest"),
+        ("disallow-latest", "k8sdisallowedtags", "Gatekeeper: no :latest tags"),
+        ("required-limits", "k8scontainerlimits", "Gatekeeper: resource limits"),
+        ("required-annotations-values", "k8srequiredannotations",
+         "Gatekeeper: required annotation values"),
+    ]  # fmt: skip
+    matrix: list[dict[str, object]] = [
+        {"id": "A", "title": "Platform reliability & scale", "checks": [
+            {"id": "success-7d", "title": "Job success rate over 7 days", "kind": "promql",
+             "query": "success_rate_7d", "op": ">=", "threshold": t.success_rate_target,
+             "unit": "ratio"},
+            {"id": "queue-p95", "title": "Queue wait p95", "kind": "promql",
+             "query": "queue_wait_p95", "op": "<=", "threshold": t.queue_wait_p95_limit_s,
+             "unit": "s"},
+            {"id": "saturation", "title": "Executor saturation under load", "kind": "promql",
+             "query": "executor_saturation", "op": "<=",
+             "threshold": t.executor_saturation_limit, "unit": "ratio"},
+        ]},
+        {"id": "B", "title": "Observability & SLOs", "checks": [
+            {"id": "metrics", "title": "Metrics wired", "kind": "source_healthy",
+             "source": source("prometheus")},
+            {"id": "events", "title": "Build events flowing", "kind": "source_healthy",
+             "source": source("mqtt")},
+            {"id": "paging", "title": "Paging route live (Watchdog)", "kind": "alert_present",
+             "alertname": "Watchdog"},
+            {"id": "cost", "title": "Cost per build within budget", "kind": "promql",
+             "query": "cost_per_build", "op": "<=", "threshold": t.cost_per_build_limit,
+             "unit": "$"},
+        ]},
+        {"id": "C", "title": "Security, governance & compliance", "checks": [
+            *({"id": name, "title": title, "kind": "k8s_exists",
+               "resource": f"{_GATEKEEPER}/{plural}", "name": name}
+              for name, plural, title in gatekeeper),
+            {"id": "kyverno-verify", "title": "Kyverno image verification", "kind": "k8s_exists",
+             "resource": "kyverno.io/v1/clusterpolicies", "name": "verify-maestro-images"},
+            {"id": "secrets", "title": "Secrets from External Secrets", "kind": "k8s_exists",
+             "resource": "external-secrets.io/v1beta1/externalsecrets",
+             "namespace": "maestro-system", "name": "maestro-secrets"},
+            {"id": "signed-rollouts", "title": "Rollouts signed, with SBOM",
+             "kind": "k8s_exists", "resource": "argoproj.io/v1alpha1/rollouts",
+             "label_selector": config.sources.kubernetes.label_selector,
+             "annotations": {"intelgraph.dev/signed": "true", "intelgraph.dev/sbom": "spdx"}},
+            {"id": "no-critical-cve", "title": "No critical CVE", "kind": "alert_absent",
+             "alertname": "MaestroCriticalCVE"},
+            {"id": "audit", "title": "Audit passing", "kind": "alert_absent",
+             "alertname": "MaestroAuditFailure"},
+        ]},
+        {"id": "D", "title": "Deployment, environments & IaC", "checks": [
+            {"id": "slo-analysis", "title": "SLO analysis template", "kind": "k8s_exists",
+             "resource": "argoproj.io/v1alpha1/analysistemplates",
+             "namespace": "maestro-system", "name": "maestro-slo"},
+            {"id": "rollouts-watched", "title": "Rollouts watched", "kind": "source_healthy",
+             "source": source("kubernetes")},
+        ]},
+        {"id": "E", "title": "Disaster recovery", "checks": [
+            {"id": "db-backup", "title": "Database backup", "kind": "k8s_cronjob_recent",
+             "resource": "batch/v1/cronjobs", "namespace": "maestro-system",
+             "name": "maestro-db-backup", "max_age": "26h"},
+            {"id": "config-backup", "title": "Config backup", "kind": "k8s_cronjob_recent",
+             "resource": "batch/v1/cronjobs", "namespace": "maestro-system",
+             "name": "maestro-config-backup", "max_age": "26h"},
+        ]},
+        {"id": "F", "title": "Migration & parity", "checks": [
+            {"id": "shadow-pass", "title": "Shadow builds match legacy", "kind": "promql",
+             "query": "shadow_pass", "op": ">=", "threshold": t.shadow_pass_min,
+             "unit": "ratio"},
+            {"id": "flake-rate", "title": "Flake rate", "kind": "promql", "query": "flake_rate",
+             "op": "<=", "threshold": t.flake_rate_limit, "unit": "ratio"},
+        ]},
+        {"id": "G", "title": "Integrations", "checks": [
+            {"id": "integrations", "title": "SCM, GHCR, Jira, Slack up", "kind": "alert_absent",
+             "alertname": "MaestroIntegrationDown"},
+        ]},
+        {"id": "H", "title": "People, enablement & process", "checks": [
+            {"id": "runbooks", "title": "Runbooks published", "kind": "k8s_exists",
+             "resource": "v1/configmaps", "namespace": "maestro-system",
+             "name": "maestro-runbooks"},
+        ]},
+        {"id": "Sign-off", "title": "Go/No-Go sign-off", "checks": [
+            {"id": role.lower().replace(" ", "-").replace("/", "-"), "title": role,
+             "kind": "signoff", "role": role}
+            for role in SIGNOFF_ROLES
+        ]},
+    ]  # fmt: skip
+    return tuple(GateSection.model_validate(gate) for gate in matrix)
+
+
+def gate_specs(config: Config) -> tuple[GateSpec, ...]:
+    """The configured gate matrix, or the plan's, with query names resolved."""
+    gates = []
+    for gate in config.gates or default_gates(config):
+        checks = []
+        for c in gate.checks:
+            where = {"namespace": c.namespace, "name": c.name, "label_selector": c.label_selector}
+            checks.append(
+                CheckSpec(
+                    id=c.id,
+                    gate=gate.id,
+                    title=c.title or c.id,
+                    kind=CheckKind(c.kind),
+                    required=c.required,
+                    expr=getattr(config.queries, c.query) if c.query else c.expr,
+                    op=c.op,
+                    threshold=c.threshold if c.threshold is not None else 0.0,
+                    unit=c.unit or SIGNAL_UNITS.get(c.query, ""),
+                    source=c.source,
+                    alertname=c.alertname,
+                    object=ObjectRef.parse(c.resource, **where) if c.resource else None,
+                    annotations=dict(c.annotations),
+                    max_age=c.max_age,
+                    role=c.role,
+                )
+            )
+        gates.append(GateSpec(gate.id, gate.title or gate.id, tuple(checks)))
+    return tuple(gates)
+
+
+def gate_alertnames(gates: tuple[GateSpec, ...]) -> tuple[str, ...]:
+    """The alerts the gates look at, for the Alertmanager source to fetch."""
+    kinds = (CheckKind.ALERT_ABSENT, CheckKind.ALERT_PRESENT)
+    names = [c.alertname for g in gates for c in g.checks if c.kind in kinds]
+    return tuple(dict.fromkeys(names))
+
+
 SourceName = Literal["sim", "prometheus", "mqtt", "alertmanager", "kubernetes"]
 
 
@@ -479,4 +733,5 @@ def room_settings(config: Config, workbook: Workbook) -> RoomSettings:
         max_age=max_age,
         history_points=config.ui.history_points,
         history_interval=config.ui.history_interval,
+        gates=gate_specs(config),
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from cutover.freeze import FreezeState
+from cutover.gates import Signoff, Signoffs
 from cutover.waves import WaveState, WaveStatus, can_roll_back, promoted
 
 
@@ -135,3 +136,49 @@ def moved_waves(
     records = wave_records(data)
     records[wave] = {"state": after.value, "since": rfc3339(at), "by": by}
     return before, after, {"waves": json.dumps(records, sort_keys=True)}
+
+
+def signoff_records(data: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """`signoffs` as a dict of role to `{by, at, note}`; unreadable JSON reads as none."""
+    try:
+        value = json.loads(data.get("signoffs") or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): dict(v) for k, v in value.items() if isinstance(v, dict)}
+
+
+def signoffs(data: Mapping[str, str], version: str) -> Signoffs:
+    """The Go/No-Go sign-offs the ConfigMap records; a record without `by` is no sign-off."""
+    found = {
+        role: Signoff(role, str(record["by"]), _time(str(record.get("at") or "")),
+                      str(record.get("note") or ""))
+        for role, record in signoff_records(data).items()
+        if record.get("by")
+    }  # fmt: skip
+    return Signoffs(found, version)
+
+
+class SignoffError(ValueError):
+    """The sign-off cannot be made or withdrawn as asked."""
+
+
+def signed_data(
+    data: Mapping[str, str], role: str, by: str, at: datetime, note: str
+) -> dict[str, str]:
+    """The new `signoffs` value with `role` signed by `by`."""
+    records = signoff_records(data)
+    if role in records and records[role].get("by"):
+        raise SignoffError(f"{role} is already signed by {records[role]['by']}")
+    records[role] = {"by": by, "at": rfc3339(at), "note": note}
+    return {"signoffs": json.dumps(records, sort_keys=True)}
+
+
+def withdrawn_data(data: Mapping[str, str], role: str) -> dict[str, str]:
+    """The new `signoffs` value without `role`'s sign-off."""
+    records = signoff_records(data)
+    if not records.get(role, {}).get("by"):
+        raise SignoffError(f"{role} has not signed")
+    del records[role]
+    return {"signoffs": json.dumps(records, sort_keys=True)}

@@ -90,6 +90,8 @@ _NEEDS: Mapping[str, tuple[str, ...]] = {
     # spec.paused when manually paused, status otherwise: the operator needs both.
     "promote rollout": ("rollouts", "rollouts/status"),
     "abort rollout": ("rollouts/status",),
+    "sign off": ("configmaps",),
+    "withdraw sign-off": ("configmaps",),
 }
 
 

@@ -10,6 +10,16 @@ from datetime import datetime, timedelta
 from cutover.clock import ClockReading, read_clock
 from cutover.events import BuildEvent, PlatformEvent
 from cutover.freeze import UNFROZEN, FreezeState
+from cutover.gates import (
+    CheckReading,
+    CheckResult,
+    CheckState,
+    GateInputs,
+    GateSpec,
+    GoNoGo,
+    Signoffs,
+    evaluate_gates,
+)
 from cutover.kpis import KpiSpec, KpiVerdict
 from cutover.permissions import Permissions, PermissionsUpdate
 from cutover.presence import Presence
@@ -21,12 +31,14 @@ from cutover.updates import (
     AlertsUpdate,
     EventsUpdate,
     FreezeUpdate,
+    GateReadingsUpdate,
     HealthState,
     HistoryBackfill,
     PayloadDiagnostics,
     PresenceUpdate,
     RolloutsUpdate,
     SignalUpdate,
+    SignoffsUpdate,
     SourceHealth,
     Update,
     WaveMetricsUpdate,
@@ -59,6 +71,8 @@ class RoomSettings:
     #: and a sparkline moves four times a minute rather than with every reading.
     history_interval: timedelta = timedelta(seconds=15)
     default_max_age: timedelta = timedelta(seconds=30)
+    #: The Go/No-Go gate matrix, sign-offs included.
+    gates: tuple[GateSpec, ...] = ()
 
     def max_age_of(self, source: str) -> timedelta:
         return self.max_age.get(source, self.default_max_age)
@@ -112,6 +126,8 @@ class RoomView:
     operators: tuple[Presence, ...] = ()
     #: What this operator may do on the cluster; None where no cluster answers for it.
     permissions: Permissions | None = None
+    #: The Go/No-Go board; None when the config has no gates.
+    gates: GoNoGo | None = None
 
     def rollout(self, key: str) -> RolloutStatus | None:
         return next((r for r in self.rollouts if r.key == key), None)
@@ -167,6 +183,9 @@ class ControlRoom:
         self.diagnostics: dict[str, PayloadDiagnostics] = {}
         self.operators: tuple[Presence, ...] = ()
         self.permissions: Permissions | None = None
+        self.gate_readings: dict[str, CheckReading] = {}
+        self.signoffs = Signoffs()
+        self.signoffs_source = ""
 
     def register_source(self, source: str, now: datetime) -> None:
         """A configured source, shown as connecting until it delivers."""
@@ -210,6 +229,14 @@ class ControlRoom:
             self.operators = update.operators
         elif isinstance(update, PermissionsUpdate):
             self.permissions = update.permissions
+            self._heard(update.source, update.at)
+        elif isinstance(update, GateReadingsUpdate):
+            for reading in update.readings:
+                self.gate_readings[reading.check] = reading
+            self._heard(update.source, update.at)
+        elif isinstance(update, SignoffsUpdate):
+            self.signoffs = update.signoffs
+            self.signoffs_source = update.source
             self._heard(update.source, update.at)
 
     def _signal(self, signal: Signal) -> None:
@@ -327,9 +354,48 @@ class ControlRoom:
             stale_sources=stale,
             operators=self.operators,
             permissions=self.permissions,
+            gates=self._gates(now) if self.settings.gates else None,
         )
 
     def _kpi(self, spec: KpiSpec, now: datetime) -> KpiReading:
         signal = self.signal(spec.signal, spec.unit, now)
         history = tuple(self.history.get(spec.signal, ()))
         return KpiReading(spec, signal, spec.assess(signal), history)
+
+    # The Go/No-Go board --------------------------------------------------------------------
+
+    def _gates(self, now: datetime) -> GoNoGo:
+        def source_state(name: str) -> tuple[CheckState, str]:
+            if name not in self.health:
+                return CheckState.FAIL, "not configured"
+            health = self.health_of(name, now)
+            state = CheckState.PASS if health.state is HealthState.CONNECTED else CheckState.UNKNOWN
+            return state, health.text
+
+        def reading(key: str) -> CheckResult | None:
+            found = self.gate_readings.get(key)
+            if found is None:
+                return None
+            spec = specs[key]
+            health = self.health_of(found.source, now)
+            if health.state is HealthState.ERROR:
+                return CheckResult(spec, CheckState.UNKNOWN, "—", health.text, found.source)
+            age = now - found.at
+            if age > self.settings.max_age_of(found.source):
+                stale = f"stale {int(age.total_seconds())}s"
+                return CheckResult(spec, CheckState.UNKNOWN, found.value, stale, found.source)
+            return CheckResult(spec, found.state, found.value, found.reason, found.source)
+
+        specs = {check.key: check for gate in self.settings.gates for check in gate.checks}
+        current = bool(self.signoffs_source) and (
+            self.health_of(self.signoffs_source, now).state is HealthState.CONNECTED
+        )
+        inputs = GateInputs(
+            source_state=source_state,
+            alert_firing=lambda name: self._alert_reading(name, now),
+            reading=reading,
+            signoffs=self.signoffs,
+            signoffs_current=current,
+            signoffs_source=self.signoffs_source,
+        )
+        return evaluate_gates(self.settings.gates, inputs)

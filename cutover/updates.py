@@ -9,6 +9,7 @@ from enum import Enum
 
 from cutover.events import StreamEvent
 from cutover.freeze import FreezeState
+from cutover.gates import CheckReading, Signoffs
 from cutover.permissions import PermissionsUpdate
 from cutover.presence import PeerAction, Presence
 from cutover.rollouts import RolloutStatus
@@ -173,6 +174,24 @@ class PeerActionUpdate:
     at: datetime
 
 
+@dataclass(frozen=True)
+class GateReadingsUpdate:
+    """A probe's readings of the gate checks it can answer, as of `at`."""
+
+    source: str
+    readings: tuple[CheckReading, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SignoffsUpdate:
+    """The Go/No-Go sign-offs as recorded, as of `at`."""
+
+    source: str
+    signoffs: Signoffs
+    at: datetime
+
+
 Update = (
     SignalUpdate
     | HistoryBackfill
@@ -187,4 +206,6 @@ Update = (
     | PresenceUpdate
     | PeerActionUpdate
     | PermissionsUpdate
+    | GateReadingsUpdate
+    | SignoffsUpdate
 )
