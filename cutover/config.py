@@ -411,6 +411,8 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "filter_events",
     "all_events",
     "audit",
+    "gates",
+    "sign_off",
     "help",
     "diagnostics",
     "quit",

@@ -89,7 +89,7 @@ class ObjectRef:
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
         what = self.name or (f"[{self.label_selector}]" if self.label_selector else "*")
-        return f"{self.plural}.{self.group or 'core'} {where}{what}"
+        return f"{self.plural} {where}{what}"
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,9 @@ class GoNoGo:
 
     @property
     def blockers(self) -> tuple[CheckResult, ...]:
-        return tuple(c for gate in self.gates for c in gate.checks if c.blocks)
+        """The required checks not passing, the failing ones first."""
+        found = [c for gate in self.gates for c in gate.checks if c.blocks]
+        return tuple(sorted(found, key=lambda c: c.state is not CheckState.FAIL))
 
     @property
     def roles(self) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ from cutover.actions import (
     plan_promote_rollout,
     plan_promote_wave,
     plan_roll_back_wave,
+    plan_sign_off,
     plan_unfreeze,
 )
 from cutover.audit import Operator
@@ -51,6 +52,7 @@ from tui.bindings import CONTROL_ROOM_BINDINGS
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
+from tui.screens.gates import GateScreen
 from widgets.events import EventStream
 from widgets.header import CutoverHeader, FreezeBanner, HealthRow
 from widgets.help import HelpOverlay
@@ -66,7 +68,7 @@ BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventL
 ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
 #: Keys that act on the dashboard itself, off while another screen is open.
 DASHBOARD_KEYS = frozenset(
-    {"next_board", "filter_events", "all_events", "help", "diagnostics", "audit"}
+    {"next_board", "filter_events", "all_events", "help", "diagnostics", "audit", "gates"}
 )
 
 
@@ -305,6 +307,9 @@ class ControlRoomApp(App[None]):
             panels.waves.show(view.waves, view.clock.go_live, view.now)
             panels.rollouts.show(view.rollouts)
             panels.events.show_counts(self.room.events_by_source)
+            for screen in self.screen_stack:
+                if isinstance(screen, GateScreen):
+                    screen.show(view.gates)
         self._announce_firing(view)
 
     def _announce_firing(self, view: RoomView) -> None:
@@ -490,6 +495,14 @@ class ControlRoomApp(App[None]):
     def action_all_events(self) -> None:
         self.query_one(EventStream).toggle_everything()
 
+    def action_gates(self) -> None:
+        self.push_screen(GateScreen(self.view.gates if self.view is not None else None))
+
+    @on(GateScreen.SignOff)
+    def propose_sign_off(self, message: GateScreen.SignOff) -> None:
+        role = message.role
+        self._propose(lambda view: plan_sign_off(view, role, self.operator))
+
     def action_diagnostics(self) -> None:
         self.push_screen(DiagnosticsScreen(self.room.diagnostics))
 
@@ -552,6 +565,7 @@ class ControlRoomApp(App[None]):
             ("Filter events", "/", self.action_filter_events),
             ("Show every build event, or only failures", "v", self.action_all_events),
             ("Next board", "tab", self.action_next_board),
+            ("Go/No-Go gates", "The gate matrix and sign-offs (g)", self.action_gates),
             ("Help: every key", "?", self.action_help),
         ):
             yield SystemCommand(title, help_text, callback)
@@ -566,6 +580,14 @@ class ControlRoomApp(App[None]):
             yield SystemCommand(
                 f"Roll back wave {wave.wave}", state, self._offer(plan_roll_back_wave, wave.wave)
             )
+        if view.gates is not None:
+            for role in view.gates.roles:
+                signed = view.gates.signoffs.of(role)
+                yield SystemCommand(
+                    f"Withdraw {role}'s sign-off" if signed else f"Sign off as {role}",
+                    f"signed by {signed.by}" if signed else "Go/No-Go sign-off",
+                    self._offer_sign_off(role),
+                )
         for rollout in view.rollouts:
             state = f"{rollout.phase.value}, step {rollout.step}/{rollout.steps}"
             yield SystemCommand(
@@ -576,6 +598,12 @@ class ControlRoomApp(App[None]):
             yield SystemCommand(
                 f"Abort rollout {rollout.key}", state, self._offer(plan_abort_rollout, rollout.key)
             )
+
+    def _offer_sign_off(self, role: str) -> Callable[[], None]:
+        def propose() -> None:
+            self._propose(lambda view: plan_sign_off(view, role, self.operator))
+
+        return propose
 
     def _offer(
         self, planner: Callable[[RoomView, str, str], ActionPlan], target: str

@@ -1,0 +1,63 @@
+"""The Go/No-Go screen: the plan's gate matrix, live, with its sign-offs."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Static
+
+from cutover.gates import GoNoGo
+from widgets.gates import GateBoard
+from widgets.table import KeyedTable
+
+
+class GateScreen(Screen[None]):
+    """Every gate's checks, what blocks GO, and `s` to sign or withdraw the selected role."""
+
+    BINDINGS = [
+        Binding("escape,q,g", "dismiss", "Close", id="close-gates"),
+        Binding("s", "sign_off", "Sign / withdraw", id="sign_off",
+                tooltip="Sign off the selected role, or withdraw its sign-off"),
+    ]  # fmt: skip
+
+    class SignOff(Message):
+        """The operator asks to sign, or withdraw, `role`'s sign-off."""
+
+        def __init__(self, role: str) -> None:
+            super().__init__()
+            self.role = role
+
+    DEFAULT_CSS = """
+    GateScreen { layout: vertical; }
+    GateScreen > #gate-hint { height: 1; color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self, board: GoNoGo | None) -> None:
+        super().__init__()
+        self._first = board
+
+    def compose(self) -> ComposeResult:
+        yield Static("Go/No-Go gates", classes="panel-title")
+        yield GateBoard(id="gates")
+        yield Static(
+            "↑↓ select · s sign off / withdraw the selected role · Esc closes", id="gate-hint"
+        )
+
+    def on_mount(self) -> None:
+        self.show(self._first)
+        self.query_one(KeyedTable).focus()
+
+    def show(self, board: GoNoGo | None) -> None:
+        self.query_one(GateBoard).show(board)
+
+    def action_sign_off(self) -> None:
+        role = self.query_one(GateBoard).selected_role
+        if role is None:
+            self.notify("select a sign-off row (Go/No-Go sign-off) first", severity="warning")
+            return
+        self.post_message(self.SignOff(role))
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)
