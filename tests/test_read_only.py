@@ -17,7 +17,7 @@ from tui.screens.confirm import ConfirmScreen
 from widgets.rollouts import RolloutBoard
 from widgets.waves import WaveBoard
 
-ACTING_WORDS = ("Freeze", "Unfreeze", "Promote", "Abort", "Roll back")
+ACTING_WORDS = ("Freeze", "Unfreeze", "Promote", "Abort", "Roll back", "Sign off", "Withdraw")
 
 
 def state_of(app: ControlRoomApp) -> dict[str, str]:
