@@ -1,4 +1,5 @@
-"""The Kubernetes effector: freeze, unfreeze, wave moves and the plugin's rollout patches.
+"""The Kubernetes effector: freeze, unfreeze, wave moves, Go/No-Go sign-offs and the
+plugin's rollout patches.
 
 Every write is a JSON merge patch carrying `metadata.resourceVersion` of the state the
 operator saw, so two control rooms acting at once cannot both win: the loser gets 409 and
@@ -27,12 +28,16 @@ from cutover.argo import (
     with_version,
 )
 from cutover.cutover_configmap import (
+    SignoffError,
     WaveMoveError,
     freeze_data,
     moved_waves,
     paused_by_freeze,
     paused_data,
+    signed_data,
+    signoff_records,
     unfreeze_data,
+    withdrawn_data,
 )
 from cutover.permissions import AccessCheck, ActionForbidden, Permissions, required_access
 from sources.kubeconfig import api_error
@@ -78,6 +83,8 @@ class KubernetesEffector:
             return self._unfreeze(plan)
         if kind in (ActionKind.PROMOTE_WAVE, ActionKind.ROLL_BACK_WAVE):
             return self._move_wave(plan, operator, kind is ActionKind.ROLL_BACK_WAVE)
+        if kind in (ActionKind.SIGN_OFF, ActionKind.WITHDRAW_SIGNOFF):
+            return self._sign_off(plan, operator, kind is ActionKind.WITHDRAW_SIGNOFF)
         seen = plan.seen_versions.get(plan.target, "")
         if kind is ActionKind.PROMOTE_ROLLOUT:
             return self._patch_seen(plan.title, plan.target, seen, promote_patch, plan.changes)
@@ -278,6 +285,27 @@ class KubernetesEffector:
         self._patch_configmap(data, str(configmap["metadata"]["resourceVersion"]))
         change = Change(wave, "state", before.value, after.value)
         return ActionOutcome(True, f"{plan.title}: {before.value} → {after.value}", (change,))
+
+    def _sign_off(self, plan: ActionPlan, operator: str, withdraw: bool) -> ActionOutcome:
+        """Sign the role's Go/No-Go line as the operator (the plan's reason is the note), or
+        withdraw its sign-off, in the ConfigMap's `signoffs` as the operator saw it."""
+        role = plan.target
+        configmap = self._configmap_as_seen(plan.seen_versions.get("signoffs", ""))
+        data = configmap.get("data") or {}
+        try:
+            if withdraw:
+                was = str(signoff_records(data).get(role, {}).get("by") or "")
+                written = withdrawn_data(data, role)
+                change = Change("sign-off", role, f"signed by {was}", "unsigned")
+                message = f"{role} sign-off withdrawn (was {was})"
+            else:
+                written = signed_data(data, role, operator, self._now(), plan.reason)
+                change = Change("sign-off", role, "unsigned", f"signed by {operator}")
+                message = f"{role} signed off by {operator}"
+        except SignoffError as error:
+            return ActionOutcome(False, str(error))
+        self._patch_configmap(written, str(configmap["metadata"]["resourceVersion"]))
+        return ActionOutcome(True, message, (change,))
 
     # ---- permissions --------------------------------------------------------------------
 

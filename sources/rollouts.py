@@ -1,5 +1,6 @@
 """The Kubernetes source: Argo Rollouts of Maestro, their AnalysisRuns, and the shared
-`maestro-cutover` ConfigMap, listed and then watched.
+`maestro-cutover` ConfigMap, listed and then watched; and the gate checks the cluster answers,
+read every `refresh`.
 
 The official client blocks, so each watch runs in its own daemon thread that only posts
 what it read back to the event loop; the loop owns the state and delivers updates. A watch
@@ -24,18 +25,22 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from cutover.argo import rollout_status
-from cutover.cutover_configmap import freeze_state, wave_statuses
+from cutover.cutover_configmap import freeze_state, signoffs, wave_statuses
 from cutover.freeze import FreezeState
+from cutover.gates import CheckReading, GateSpec, Signoffs
 from cutover.permissions import Permissions, PermissionsUpdate
 from cutover.updates import (
     FreezeUpdate,
+    GateReadingsUpdate,
     HealthState,
     RolloutsUpdate,
+    SignoffsUpdate,
     SourceHealth,
     Update,
     WavesUpdate,
 )
 from sources.base import Deliver
+from sources.cluster_checks import ClusterChecks
 from sources.kubeconfig import api_client, api_error
 
 if TYPE_CHECKING:
@@ -86,6 +91,12 @@ class _Failed:
     reason: str
 
 
+@dataclass(frozen=True)
+class _Readings:
+    readings: tuple[CheckReading, ...]
+    at: datetime
+
+
 @dataclass
 class _Streams:
     """What the loop knows, by stream: objects by name, and each stream's last word."""
@@ -107,6 +118,7 @@ class KubernetesSource:
         *,
         tuning: WatchTuning | None = None,
         review: Callable[[], Permissions] | None = None,
+        gates: Sequence[GateSpec] = (),
     ) -> None:
         self.client = client
         self.section = section
@@ -114,6 +126,8 @@ class KubernetesSource:
             timeout_seconds=max(1, int(section.refresh.total_seconds()))
         )
         self._review = review
+        checks = [check for gate in gates for check in gate.checks]
+        self.checks = ClusterChecks(client, checks, self.name, timeout=self.tuning.request_timeout)
         self._stop = threading.Event()
         self._responses: set[Any] = set()
         self._lock = threading.Lock()
@@ -144,6 +158,10 @@ class KubernetesSource:
         ]
         if self._review is not None:
             threads.append(threading.Thread(target=self._permissions, args=(post,), daemon=True))
+        if self.checks.checks:
+            threads.append(
+                threading.Thread(target=self._probe, args=(post,), daemon=True, name="kube-gates")
+            )
         for thread in threads:
             thread.start()
         try:
@@ -178,10 +196,17 @@ class KubernetesSource:
         touched: set[str] = set()
         health_changed = False
         extra: list[Update] = []
+        readings: list[Update] = []
         for item in batch:
             if isinstance(item, PermissionsUpdate):
                 # Not yet a member of `Update`: the lead adds it to the union (see report).
                 extra.append(cast(Update, item))
+                continue
+            if isinstance(item, _Readings):
+                readings.append(GateReadingsUpdate(self.name, item.readings, item.at))
+                # The room takes a delivery as word that the source is up; the health sent
+                # after it keeps an error the watches reported while the cluster is down.
+                health_changed = True
                 continue
             if not isinstance(item, _Listed | _Changed | _Alive | _Failed):
                 continue
@@ -213,6 +238,7 @@ class KubernetesSource:
             updates.append(RolloutsUpdate(self.name, self.rollouts(), now))
         if CONFIGMAP in touched:
             updates.extend(self.cutover_state(now))
+        updates += readings
         if health_changed:
             updates.append(self.health(now))
         return updates + extra
@@ -230,20 +256,23 @@ class KubernetesSource:
         return tuple(sorted(statuses, key=lambda s: s.key))
 
     def cutover_state(self, now: datetime) -> list[Update]:
-        """The freeze and the recorded wave states from the ConfigMap. Repository states and
-        shadow pass rates come from Prometheus, so they are left empty here."""
+        """The freeze, the recorded wave states and the sign-offs from the ConfigMap.
+        Repository states and shadow pass rates come from Prometheus, so they are left empty
+        here."""
         stream = (CONFIGMAP, self.section.configmap_namespace)
         configmap = self._state.objects.get(stream, {}).get(self.section.configmap_name)
         if configmap is None:
             return [
                 FreezeUpdate(self.name, FreezeState(False), now),
                 WavesUpdate(self.name, (), {}, {}, now),
+                SignoffsUpdate(self.name, Signoffs(), now),
             ]
         data = configmap.get("data") or {}
         version = str(configmap.get("metadata", {}).get("resourceVersion", ""))
         return [
             FreezeUpdate(self.name, freeze_state(data, version), now),
             WavesUpdate(self.name, wave_statuses(data, version), {}, {}, now),
+            SignoffsUpdate(self.name, signoffs(data, version), now),
         ]
 
     def health(self, now: datetime) -> SourceHealth:
@@ -357,6 +386,15 @@ class KubernetesSource:
                 self._responses.discard(response)
             response.release_conn()
 
+    def _probe(self, post: Callable[[object], None]) -> None:
+        """The cluster's gate checks: read at once, then every `refresh`, until stopped."""
+        interval = max(self.section.refresh.total_seconds(), 0.05)
+        while not self._stop.is_set():
+            readings = self.checks.readings()
+            post(_Readings(readings, readings[0].at if readings else _now()))
+            if self._stop.wait(interval):
+                return
+
     def _permissions(self, post: Callable[[object], None]) -> None:
         assert self._review is not None
         try:
@@ -424,10 +462,13 @@ def build_kubernetes(
     `context` (the `--context` flag) wins over `sources.kubernetes.context`. Raises
     `KubernetesConfigError` with a clear message when the cluster cannot be reached.
     """
+    from cutover.config import gate_specs
     from sources.kubernetes_effector import KubernetesEffector
 
     section = config.sources.kubernetes
     client = api_client(section.kubeconfig, context or section.context)
     effector = KubernetesEffector(client, section)
-    source = KubernetesSource(client, section, tuning=tuning, review=effector.review_access)
+    source = KubernetesSource(
+        client, section, tuning=tuning, review=effector.review_access, gates=gate_specs(config)
+    )
     return source, effector

@@ -1,12 +1,16 @@
 """A loopback fake of the Kubernetes API server, for tests only.
 
 No API server can be installed here, so this one speaks the real REST and watch protocol to
-the real `kubernetes` client: list and watch (chunked `{"type", "object"}` lines) of Argo
-Rollouts, AnalysisRuns and ConfigMaps with a global resourceVersion, BOOKMARK events,
-`timeoutSeconds`, `410 Expired` for a resourceVersion older than the kept history, JSON merge
-patches on the resource and on `/status` with the `metadata.resourceVersion` precondition
-(409 when stale), 403 per verb and user, SelfSubjectAccessReview, and a small Argo-like
-controller that walks canary steps when a test asks it to.
+the real `kubernetes` client: get, list and watch (chunked `{"type", "object"}` lines) of
+the resources it serves (Argo Rollouts, AnalysisRuns, ConfigMaps, CronJobs, and any custom
+resource a test installs; namespaced or cluster-scoped; in one namespace or in all; by label
+selector) with a global resourceVersion, BOOKMARK events, `timeoutSeconds`, `410 Expired` for
+a resourceVersion older than the kept history, JSON merge patches on the resource and on
+`/status` with the `metadata.resourceVersion` precondition (409 when stale), 404 for an
+object that is not there and, as the API server says it, for a resource it does not serve (a
+CRD not installed), 403 per verb and user, SelfSubjectAccessReview, and a small Argo-like
+controller that walks canary steps when a test asks it to. Resources are told apart by their
+plural alone.
 
 Every thread is a daemon and `stop()` closes every open watch, so a failing test never hangs.
 """
@@ -30,16 +34,40 @@ from urllib.parse import parse_qs, urlsplit
 ROLLOUTS = "rollouts"
 ANALYSISRUNS = "analysisruns"
 CONFIGMAPS = "configmaps"
-
-_GROUPS = {ROLLOUTS: "argoproj.io", ANALYSISRUNS: "argoproj.io", CONFIGMAPS: ""}
-_KINDS = {ROLLOUTS: "Rollout", ANALYSISRUNS: "AnalysisRun", CONFIGMAPS: "ConfigMap"}
-_API_VERSIONS = {
-    ROLLOUTS: "argoproj.io/v1alpha1",
-    ANALYSISRUNS: "argoproj.io/v1alpha1",
-    CONFIGMAPS: "v1",
-}
+CRONJOBS = "cronjobs"
 
 Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Served:
+    """A resource the fake serves, as discovery would list it."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+#: What every cluster here serves; a test installs its CRDs with `FakeKube.install`.
+BUILT_IN = (
+    Served("argoproj.io", "v1alpha1", ROLLOUTS, "Rollout"),
+    Served("argoproj.io", "v1alpha1", ANALYSISRUNS, "AnalysisRun"),
+    Served("", "v1", CONFIGMAPS, "ConfigMap"),
+    Served("batch", "v1", CRONJOBS, "CronJob"),
+)
+
+#: The real API server's answer to a path it has no route for.
+NO_ROUTE = "the server could not find the requested resource"
 
 
 @dataclass(frozen=True)
@@ -153,6 +181,8 @@ class FakeKube:
         self._forbidden: set[tuple[str, str, str, str]] = set()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._url = ""
+        self.served: dict[str, Served] = {r.plural: r for r in BUILT_IN}
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -172,11 +202,14 @@ class FakeKube:
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        """Where it serves (where it served, once stopped)."""
+        if self._server is not None:
+            host, port = self._server.server_address[:2]
+            self._url = f"http://{host!s}:{port}"
+        return self._url
 
     def stop(self) -> None:
+        """Stop serving, as an API server that goes down: connections are then refused."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
@@ -184,8 +217,10 @@ class FakeKube:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None
 
     def write_kubeconfig(self, path: Path) -> Path:
         """A kubeconfig with an `operator` and a `viewer` context (http, bearer tokens), and
@@ -224,6 +259,11 @@ class FakeKube:
                 return False
         return True
 
+    def install(self, resource: Served) -> None:
+        """Serve a custom resource from now on, as installing its CRD does."""
+        with self._cond:
+            self.served[resource.plural] = resource
+
     # ---- objects ------------------------------------------------------------------------
 
     @property
@@ -236,15 +276,20 @@ class FakeKube:
             return copy.deepcopy(self._objects[(resource, namespace, name)])
 
     def put(self, resource: str, obj: Obj) -> Obj:
-        """Create or replace an object (as a test's `kubectl apply`), emitting its event."""
+        """Create or replace an object (as a test's `kubectl apply`), emitting its event.
+        A cluster-scoped object has no `metadata.namespace`."""
+        served = self.served[resource]
         obj = copy.deepcopy(obj)
-        obj.setdefault("apiVersion", _API_VERSIONS[resource])
-        obj.setdefault("kind", _KINDS[resource])
+        obj.setdefault("apiVersion", served.api_version)
+        obj.setdefault("kind", served.kind)
         meta = obj.setdefault("metadata", {})
-        key = (resource, meta["namespace"], meta["name"])
+        namespace = str(meta.get("namespace", "")) if served.namespaced else ""
+        if served.namespaced and not namespace:
+            raise ValueError(f"{served.qualified} is namespaced: {meta.get('name')} needs one")
+        key = (resource, namespace, meta["name"])
         with self._cond:
             before = self._objects.get(key)
-            meta.setdefault("uid", f"uid-{meta['namespace']}-{meta['name']}")
+            meta.setdefault("uid", f"uid-{namespace or 'cluster'}-{meta['name']}")
             meta.setdefault("generation", 1)
             return self._store(key, obj, "ADDED" if before is None else "MODIFIED")
 
@@ -413,7 +458,7 @@ class FakeKube:
             self._store(
                 key,
                 {
-                    "apiVersion": _API_VERSIONS[ANALYSISRUNS],
+                    "apiVersion": self.served[ANALYSISRUNS].api_version,
                     "kind": "AnalysisRun",
                     "metadata": {
                         "name": run_name,
@@ -444,16 +489,19 @@ class FakeKube:
     # ---- serving ------------------------------------------------------------------------
 
     def _list(self, resource: str, namespace: str, query: Mapping[str, str]) -> Obj:
+        """The objects in `namespace`, or in every namespace when it is empty (and every
+        object of a cluster-scoped resource)."""
         with self._cond:
             items = [
                 copy.deepcopy(o)
                 for (r, ns, _), o in sorted(self._objects.items())
-                if r == resource and ns == namespace and self._selected(o, query)
+                if r == resource and namespace in ("", ns) and self._selected(o, query)
             ]
             rv = self._rv
+        served = self.served[resource]
         return {
-            "apiVersion": _API_VERSIONS[resource],
-            "kind": f"{_KINDS[resource]}List",
+            "apiVersion": served.api_version,
+            "kind": f"{served.kind}List",
             "metadata": {"resourceVersion": str(rv)},
             "items": items,
         }
@@ -478,7 +526,7 @@ class FakeKube:
                 initial = [
                     copy.deepcopy(o)
                     for (r, ns, _), o in sorted(self._objects.items())
-                    if r == resource and ns == namespace and self._selected(o, query)
+                    if r == resource and namespace in ("", ns) and self._selected(o, query)
                 ]
             else:
                 cursor, initial = int(requested), []
@@ -505,8 +553,10 @@ class FakeKube:
                 current = self._rv
             for event in pending:
                 cursor = event.rv
-                if (event.resource, event.namespace) == (resource, namespace) and (
-                    self._selected(event.obj, query)
+                if (
+                    event.resource == resource
+                    and namespace in ("", event.namespace)
+                    and self._selected(event.obj, query)
                 ):
                     yield {"type": event.type, "object": copy.deepcopy(event.obj)}
             now = time.monotonic()
@@ -517,8 +567,8 @@ class FakeKube:
                 yield {
                     "type": "BOOKMARK",
                     "object": {
-                        "kind": _KINDS[resource],
-                        "apiVersion": _API_VERSIONS[resource],
+                        "kind": self.served[resource].kind,
+                        "apiVersion": self.served[resource].api_version,
                         "metadata": {"resourceVersion": str(cursor)},
                     },
                 }
@@ -536,14 +586,13 @@ class FakeKube:
             body = copy.deepcopy(body)
             wanted = (body.get("metadata") or {}).pop("resourceVersion", None)
             if wanted is not None and wanted != current["metadata"]["resourceVersion"]:
-                group = _GROUPS[resource]
-                qualified = f"{resource}.{group}" if group else resource
+                qualified = self.served[resource].qualified
                 message = (
                     f'Operation cannot be fulfilled on {qualified} "{name}": the object has been'
                     " modified; please apply your changes to the latest version and try again"
                 )
                 return 409, status_body(409, "Conflict", message, name=name, kind=resource)
-            if resource != CONFIGMAPS:
+            if self.served[resource].group:
                 # A CRD with the status subresource: each endpoint changes only its own part.
                 if subresource == "status":
                     body = {"status": body.get("status"), "metadata": body.get("metadata")}
@@ -650,30 +699,22 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "POST" and path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
             self._send(201, self.kube._access_review(user, body or {}))
             return 201
-        parts = path.strip("/").split("/")
-        # /api/v1/namespaces/NS/configmaps[/NAME] or /apis/argoproj.io/v1alpha1/namespaces/NS/...
-        if parts[:2] == ["api", "v1"]:
-            rest = parts[2:]
-        elif parts[:3] == ["apis", "argoproj.io", "v1alpha1"]:
-            rest = parts[3:]
-        else:
-            self._send(404, status_body(404, "NotFound", f"no route {path}"))
+        found = self._resolve(path)
+        if found is None:
+            self._send(404, status_body(404, "NotFound", NO_ROUTE))
             return 404
-        if len(rest) < 3 or rest[0] != "namespaces" or rest[2] not in _KINDS:
-            self._send(404, status_body(404, "NotFound", f"no route {path}"))
-            return 404
-        namespace, resource = rest[1], rest[2]
-        name = rest[3] if len(rest) > 3 else ""
-        subresource = rest[4] if len(rest) > 4 else ""
+        served, namespace, name, subresource = found
+        resource = served.plural
         verb = _VERBS.get(method, method.lower())
         if method == "GET" and not name:
             verb = "watch" if query.get("watch") == "true" else "list"
         target = f"{resource}/{subresource}" if subresource else resource
         if not self.kube.allowed(user, verb, target, namespace):
-            group = _GROUPS[resource] or '""'
+            group = served.group or '""'
+            where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
             message = (
                 f'{resource} is forbidden: User "{user}" cannot {verb} resource "{target}"'
-                f' in API group "{group}" in the namespace "{namespace}"'
+                f' in API group "{group}" {where}'
             )
             self._send(403, status_body(403, "Forbidden", message, kind=resource, name=name))
             return 403
@@ -688,7 +729,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, self.kube.get(resource, namespace, name))
                 return 200
             except KeyError:
-                self._send(404, status_body(404, "NotFound", f'{resource} "{name}" not found'))
+                message = f'{served.qualified} "{name}" not found'
+                details = {"name": name, "group": served.group, "kind": resource}
+                self._send(404, status_body(404, "NotFound", message, **details))
                 return 404
         if method == "PATCH":
             if content_type != "application/merge-patch+json":
@@ -699,6 +742,35 @@ class _Handler(BaseHTTPRequestHandler):
             return code
         self._send(405, status_body(405, "MethodNotAllowed", method))
         return 405
+
+    def _resolve(self, path: str) -> tuple[Served, str, str, str] | None:
+        """The resource, namespace, name and subresource a path names; None when the server
+        has no route for it (a resource it does not serve, a namespaced one by name without
+        its namespace).
+
+        /api/v1[/namespaces/NS]/PLURAL[/NAME[/SUB]], /apis/GROUP/VERSION[/namespaces/NS]/...
+        """
+        parts = path.strip("/").split("/")
+        if parts[:2] == ["api", "v1"]:
+            group, version, rest = "", "v1", parts[2:]
+        elif parts[0] == "apis" and len(parts) >= 3:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return None
+        namespace = ""
+        if len(rest) >= 3 and rest[0] == "namespaces":
+            namespace, rest = rest[1], rest[2:]
+        if not rest or len(rest) > 3:
+            return None
+        served = self.kube.served.get(rest[0])
+        if served is None or (served.group, served.version) != (group, version):
+            return None
+        name = rest[1] if len(rest) > 1 else ""
+        if namespace and not served.namespaced:
+            return None
+        if served.namespaced and name and not namespace:
+            return None
+        return served, namespace, name, rest[2] if len(rest) > 2 else ""
 
     def _stream(self, resource: str, namespace: str, query: Mapping[str, str]) -> None:
         kube = self.kube
@@ -787,4 +859,22 @@ def cutover_configmap(
         "kind": "ConfigMap",
         "metadata": {"name": name, "namespace": namespace},
         "data": base,
+    }
+
+
+def backup_cronjob(name: str, last_success: str | None, namespace: str = "maestro-system") -> Obj:
+    """A backup CronJob; `last_success` (RFC 3339) is its `status.lastSuccessfulTime`, None
+    when it never succeeded."""
+    status: Obj = {"lastScheduleTime": last_success} if last_success else {}
+    if last_success:
+        status["lastSuccessfulTime"] = last_success
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "schedule": "0 2 * * *",
+            "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "OnFailure"}}}},
+        },
+        "status": status,
     }
