@@ -111,6 +111,8 @@ class AuditRecord:
     intent_seq: int | None = None
     #: Which effector carries the action out (sim, kubernetes, mqtt).
     effector: str = ""
+    #: Why, as the plan gives it: the freeze reason, a sign-off's note.
+    reason: str = ""
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -125,6 +127,8 @@ class AuditRecord:
         }
         if self.effector:
             body["effector"] = self.effector
+        if self.reason:
+            body["reason"] = self.reason
         if self.result is not None:
             body["result"] = dict(self.result)
         if self.intent_seq is not None:
@@ -151,6 +155,7 @@ def intent_record(
         checks,
         override,
         effector=effector,
+        reason=plan.reason,
     )
 
 
@@ -173,6 +178,7 @@ def result_record(
         intent.override,
         result=result,
         intent_seq=seq,
+        reason=intent.reason,
         effector=intent.effector,
     )
 

@@ -231,6 +231,11 @@ class GoNoGo:
         ]
         return tuple(dict.fromkeys(found))
 
+    def only(self, gate: str) -> GoNoGo:
+        """The board narrowed to one gate, with that gate's verdict."""
+        kept = tuple(g for g in self.gates if g.spec.id == gate)
+        return GoNoGo(kept, self.signoffs, verdict_of(combine(g.state for g in kept)))
+
     def blocker_lines(self) -> tuple[str, ...]:
         return tuple(blocker_line(check) for check in self.blockers)
 

@@ -231,9 +231,10 @@ class ControlRoom:
             self.permissions = update.permissions
             self._heard(update.source, update.at)
         elif isinstance(update, GateReadingsUpdate):
+            # Not word that the source is up: a probe reports its failures as readings too,
+            # and each reading's own time says how fresh it is.
             for reading in update.readings:
                 self.gate_readings[reading.check] = reading
-            self._heard(update.source, update.at)
         elif isinstance(update, SignoffsUpdate):
             self.signoffs = update.signoffs
             self.signoffs_source = update.source

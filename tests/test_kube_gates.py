@@ -175,7 +175,7 @@ async def test_every_cluster_check_passes_on_a_ready_cluster(
             "C/disallow-latest",
             CheckState.FAIL,
             "missing",
-            f"no k8sdisallowedtags.{GATEKEEPER} disallow-latest",
+            "no k8sdisallowedtags disallow-latest",
         ),
         (
             "Kyverno not installed",
@@ -190,7 +190,7 @@ async def test_every_cluster_check_passes_on_a_ready_cluster(
             "H/runbooks",
             CheckState.FAIL,
             "missing",
-            f"no configmaps.core {NS}/maestro-runbooks",
+            f"no configmaps {NS}/maestro-runbooks",
         ),
         (
             "a rollout not signed",
@@ -232,7 +232,7 @@ async def test_every_cluster_check_passes_on_a_ready_cluster(
             "E/db-backup",
             CheckState.FAIL,
             "missing",
-            f"no cronjobs.batch {NS}/maestro-db-backup",
+            f"no cronjobs {NS}/maestro-db-backup",
         ),
         (
             "CronJobs not readable",
