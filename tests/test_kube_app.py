@@ -3,6 +3,7 @@ the keyboard as an operator would."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from tui.configfile import LoadedConfig
 from tui.screens.confirm import ConfirmScreen
 from widgets.header import FreezeBanner, HealthRow
 from widgets.rollouts import RolloutBoard
+from widgets.table import KeyedTable
 
 API = "maestro-system/maestro-api"
 
@@ -109,3 +111,50 @@ async def test_a_read_only_context_makes_the_room_read_only(kube: FakeKube, tmp_
         assert "READ-ONLY" in str(app.query_one("#header").render())
         await pilot.press("f")
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_sign_off_and_withdraw_from_the_gate_board(kube: FakeKube, tmp_path: Path) -> None:
+    app = on_cluster(kube, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(
+            pilot,
+            lambda: app.view is not None and app.view.gates and app.view.gates.signoffs.version,
+            "the sign-offs from the cutover ConfigMap",
+        )
+        await pilot.press("g")
+        table = app.screen.query_one("#gate-table", KeyedTable)
+        table.move_cursor(row=table._order.index("Sign-off/sre"))
+        await pilot.press("s")
+        assert isinstance(app.screen, ConfirmScreen)
+        # The role's name first (where the focus is), then the note above it.
+        await pilot.press(*"SRE", "shift+tab", *"after the DR drill", "enter")
+        await until(
+            pilot,
+            lambda: (g := app.view.gates) is not None and g.signoffs.of("SRE") is not None,  # type: ignore[union-attr]
+            "SRE signed on the board",
+        )
+        data = kube.get(CONFIGMAPS, "maestro-system", "maestro-cutover")["data"]
+        record = json.loads(data["signoffs"])["SRE"]
+        assert record["by"] == "alice" and record["note"] == "after the DR drill"
+        row = str(table._rows["Sign-off/sre"][2])
+        assert row == "signed by alice"
+        # `s` again on a signed role withdraws it, through the same confirmation.
+        await pilot.press("s")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(*"SRE", "enter")
+        await until(
+            pilot,
+            lambda: (g := app.view.gates) is not None and g.signoffs.of("SRE") is None,  # type: ignore[union-attr]
+            "SRE unsigned on the board",
+        )
+        assert "SRE" not in json.loads(
+            kube.get(CONFIGMAPS, "maestro-system", "maestro-cutover")["data"]["signoffs"]
+        )
+        entries = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+        assert [(e["kind"], e["action"], e["target"]) for e in entries] == [
+            ("intent", "sign off", "SRE"),
+            ("result", "sign off", "SRE"),
+            ("intent", "withdraw sign-off", "SRE"),
+            ("result", "withdraw sign-off", "SRE"),
+        ]
+        assert entries[0]["reason"] == "after the DR drill"

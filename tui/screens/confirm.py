@@ -15,6 +15,13 @@ from textual.widgets import Input, Static
 
 from cutover.actions import ActionKind, ActionPlan, Precondition, blocking
 
+#: Actions whose first field is their own reason, with what it asks for.
+REASONED: dict[ActionKind, str] = {
+    ActionKind.FREEZE: "why freeze",
+    ActionKind.SIGN_OFF: "note for the sign-off (optional)",
+    ActionKind.WITHDRAW_SIGNOFF: "why withdraw (optional)",
+}
+
 
 @dataclass(frozen=True)
 class Confirmed:
@@ -84,6 +91,12 @@ class ConfirmScreen(ModalScreen[Confirmed | None]):
     def is_freeze(self) -> bool:
         return self.plan.kind is ActionKind.FREEZE
 
+    @property
+    def takes_reason(self) -> bool:
+        """The first field is the action's own reason (a freeze's why, a sign-off's note)
+        rather than an override reason."""
+        return self.plan.kind in REASONED
+
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(f"{self.plan.title}?", id="confirm-title")
@@ -91,8 +104,10 @@ class ConfirmScreen(ModalScreen[Confirmed | None]):
             yield Static(plan_text(self.plan), id="confirm-plan")
             yield Static("Checks on live data:", classes="heading")
             yield Static(checks_text(self.checks), id="confirm-checks")
-            if self.is_freeze:
-                yield Input(self.plan.reason, placeholder="why freeze", id="confirm-reason")
+            if self.takes_reason:
+                yield Input(
+                    self.plan.reason, placeholder=REASONED[self.plan.kind], id="confirm-reason"
+                )
             else:
                 yield Input(
                     placeholder="override reason (needed only when a check fails)",
@@ -130,12 +145,9 @@ class ConfirmScreen(ModalScreen[Confirmed | None]):
             typed = self.query_one("#confirm-name", Input).value.strip()
             if typed != self.plan.confirm_name:
                 problems.append(f"type {self.plan.confirm_name} exactly to confirm")
-        if self.is_freeze:
-            if not reason:
-                problems.append("say why you freeze")
-            override = ""
-        else:
-            override = reason
+        if self.is_freeze and not reason:
+            problems.append("say why you freeze")
+        override = "" if self.takes_reason else reason
         blocked = blocking(self.checks, override)
         for check in blocked:
             need = "cannot be overridden" if not check.overridable else "type a reason to override"
@@ -143,7 +155,7 @@ class ConfirmScreen(ModalScreen[Confirmed | None]):
         if problems:
             self.query_one("#confirm-error", Static).update("\n".join(problems))
             return
-        plan = replace(self.plan, reason=reason) if self.is_freeze else self.plan
+        plan = replace(self.plan, reason=reason) if self.takes_reason else self.plan
         self.dismiss(Confirmed(plan, override))
 
     def action_cancel(self) -> None:
