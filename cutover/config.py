@@ -402,6 +402,15 @@ class GateSection(Section):
         return self
 
 
+class HandoverSection(Section):
+    """`[handover]`: the shift handover written by `h` and `maestro-control-room handover`."""
+
+    #: Empty means `$XDG_STATE_HOME/maestro-control-room`.
+    dir: str = ""
+    #: How far back a handover written by `h` looks.
+    period: Duration = timedelta(hours=12)
+
+
 KEYMAP_ACTIONS: tuple[str, ...] = (
     "freeze",
     "unfreeze",
@@ -413,6 +422,7 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "audit",
     "help",
     "diagnostics",
+    "handover",
     "quit",
     "command_palette",
 )
@@ -458,6 +468,7 @@ class Config(Section):
     audit: AuditSection = AuditSection()
     announce: AnnounceSection = AnnounceSection()
     ui: UiSection = UiSection()
+    handover: HandoverSection = HandoverSection()
 
     @model_validator(mode="after")
     def _sources(self) -> Config:
