@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cutover.config import MqttSection
-from tui import handover
+from tui import handover, serve
 from tui.build import build_app
 from tui.configfile import ConfigError, find_config, load_config
 
@@ -56,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
         "--config", dest="sim_config", metavar="PATH",
         help="take the workbook, scenario, seed and topics from this config file",
     )  # fmt: skip
+    serve.add_parser(commands)
     handover.add_parser(commands)
     return cli
 
@@ -114,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(arguments)
     if args.command == "sim":
         return run_sim(args)
+    if args.command == "serve":
+        return serve.run_serve(args)
     if args.command == "handover":
         return handover.run_handover(args)
     try:
