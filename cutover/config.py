@@ -402,6 +402,26 @@ class GateSection(Section):
         return self
 
 
+class ServeSection(Section):
+    """`[serve]`: the browser view (`maestro-control-room serve`), always read-only.
+
+    Loopback by default, reached through an SSH tunnel: the view has no login of its own."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8566
+    #: The address the browser uses, when it differs from host:port (a tunnel's local port).
+    public_url: str = ""
+
+
+class HandoverSection(Section):
+    """`[handover]`: the shift handover written by `h` and `maestro-control-room handover`."""
+
+    #: Empty means `$XDG_STATE_HOME/maestro-control-room`.
+    dir: str = ""
+    #: How far back a handover written by `h` looks.
+    period: Duration = timedelta(hours=12)
+
+
 KEYMAP_ACTIONS: tuple[str, ...] = (
     "freeze",
     "unfreeze",
@@ -415,6 +435,7 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "sign_off",
     "help",
     "diagnostics",
+    "handover",
     "quit",
     "command_palette",
 )
@@ -460,6 +481,8 @@ class Config(Section):
     audit: AuditSection = AuditSection()
     announce: AnnounceSection = AnnounceSection()
     ui: UiSection = UiSection()
+    serve: ServeSection = ServeSection()
+    handover: HandoverSection = HandoverSection()
 
     @model_validator(mode="after")
     def _sources(self) -> Config:

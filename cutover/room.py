@@ -79,6 +79,21 @@ class RoomSettings:
 
 
 @dataclass(frozen=True)
+class TriggerTransition:
+    """A rollback trigger moving from one state to another, as the room saw it."""
+
+    at: datetime
+    trigger: str
+    title: str
+    before: TriggerState
+    after: TriggerState
+
+
+#: Transitions kept for the handover: days of a flapping trigger, in little memory.
+TRIGGER_LOG_SIZE = 1000
+
+
+@dataclass(frozen=True)
 class KpiReading:
     """A KPI tile's content: the reading as of now, its verdict and recent history."""
 
@@ -165,6 +180,9 @@ class ControlRoom:
         self.history: dict[str, deque[float]] = {}
         self._history_at: dict[str, datetime] = {}
         self.triggers = [RollbackTrigger(spec) for spec in settings.triggers]
+        #: Every change of a trigger's state, oldest first, for the shift handover.
+        self.trigger_log: deque[TriggerTransition] = deque(maxlen=TRIGGER_LOG_SIZE)
+        self._first_evaluation: datetime | None = None
         self.alerts: tuple[Alert, ...] = ()
         self.alerts_source = ""
         self.alerts_at: datetime | None = None
@@ -315,8 +333,19 @@ class ControlRoom:
             return HealthReading(source, HealthState.STALE, health.reason, age)
         return HealthReading(source, health.state, health.reason, age)
 
+    @property
+    def trigger_log_from(self) -> datetime | None:
+        """Since when the trigger log is complete: the first evaluation, or the oldest
+        transition kept once the log is full."""
+        log = self.trigger_log
+        if log and len(log) == log.maxlen:
+            return log[0].at
+        return self._first_evaluation
+
     def evaluate(self, now: datetime) -> RoomView:
         """Advance the triggers to `now` and return everything as of `now`."""
+        if self._first_evaluation is None:
+            self._first_evaluation = now
         kpis = tuple(self._kpi(spec, now) for spec in self.settings.kpis)
         statuses: list[TriggerStatus] = []
         for trigger in self.triggers:
@@ -326,7 +355,13 @@ class ControlRoom:
                 reading = self._alert_reading(spec.alertname, now)
             else:
                 reading = self.signal(spec.signal, spec.unit, now)
-            statuses.append(trigger.evaluate(reading, now))
+            before = trigger.state
+            status = trigger.evaluate(reading, now)
+            if status.state is not before:
+                self.trigger_log.append(
+                    TriggerTransition(now, spec.id, spec.title, before, status.state)
+                )
+            statuses.append(status)
         # Green: every trigger known and quiet. An unknown trigger is not green.
         green = all(s.state in (TriggerState.INACTIVE, TriggerState.RESOLVED) for s in statuses)
         self.green.observe(green, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import socket
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
+from pathlib import Path
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -38,7 +40,7 @@ from cutover.actions import (
     plan_unfreeze,
 )
 from cutover.audit import Operator
-from cutover.config import ActionsSection, AnnounceSection, UiSection
+from cutover.config import ActionsSection, AnnounceSection, HandoverSection, UiSection
 from cutover.events import StreamEvent
 from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
@@ -49,6 +51,7 @@ from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceH
 from sources.base import Clock, Source
 from sources.journal import AuditJournal
 from tui.bindings import CONTROL_ROOM_BINDINGS
+from tui.handover import ShiftRecord, handover_dir, render, write_handover
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
@@ -68,7 +71,16 @@ BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventL
 ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
 #: Keys that act on the dashboard itself, off while another screen is open.
 DASHBOARD_KEYS = frozenset(
-    {"next_board", "filter_events", "all_events", "help", "diagnostics", "audit", "gates"}
+    {
+        "next_board",
+        "filter_events",
+        "all_events",
+        "help",
+        "diagnostics",
+        "audit",
+        "gates",
+        "handover",
+    }
 )
 
 
@@ -121,6 +133,7 @@ class ControlRoomApp(App[None]):
         audit_operator: Operator | None = None,
         announcers: Sequence[Announce] = (),
         announce: AnnounceSection | None = None,
+        handover: HandoverSection | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -132,6 +145,7 @@ class ControlRoomApp(App[None]):
         self.actions_config = actions
         self.journal = journal
         self.audit_operator = audit_operator
+        self.handover = handover or HandoverSection()
         self.read_only_mode = read_only or actions.read_only or effector is None
         self.pipeline = ActionPipeline(
             effector,
@@ -512,6 +526,36 @@ class ControlRoomApp(App[None]):
             return
         self.push_screen(AuditScreen(self.journal.path))
 
+    def action_handover(self) -> None:
+        self.write_shift_handover()
+
+    @work(exclusive=True, group="handover", exit_on_error=False)
+    async def write_shift_handover(self) -> None:
+        """Write the handover of the last `[handover] period` to a file and name it. It
+        changes nothing, so read-only control rooms write it too."""
+        until = datetime.now(timezone.utc)
+        record = ShiftRecord(
+            view=self.room.evaluate(self.clock.now()),
+            trigger_log=tuple(self.room.trigger_log),
+            trigger_log_from=self.room.trigger_log_from,
+            name=self.settings.name,
+            operator=str(self.audit_operator or self.operator),
+            journal=self.journal.path if self.journal else None,
+        )
+
+        def write() -> Path:  # reads the journal and writes a file: off the event loop
+            text = render(record, until - self.handover.period, until)
+            return write_handover(text, handover_dir(self.handover), until)
+
+        try:
+            path = await asyncio.to_thread(write)
+        except OSError as error:
+            self.notify(f"cannot write the handover: {error}", severity="error", timeout=10)
+            return
+        self.notify(str(path), title="Handover written", timeout=15)
+        if self.is_web:  # in a browser, the file is on the server: download it too
+            self.deliver_text(path, save_filename=path.name, mime_type="text/markdown")
+
     def action_help(self) -> None:
         overlay = self.query_one(HelpOverlay)
         if overlay.is_open:
@@ -566,6 +610,7 @@ class ControlRoomApp(App[None]):
             ("Show every build event, or only failures", "v", self.action_all_events),
             ("Next board", "tab", self.action_next_board),
             ("Go/No-Go gates", "The gate matrix and sign-offs (g)", self.action_gates),
+            ("Write the shift handover", "h", self.action_handover),
             ("Help: every key", "?", self.action_help),
         ):
             yield SystemCommand(title, help_text, callback)

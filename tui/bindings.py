@@ -28,6 +28,8 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
             tooltip="Show every key"),
     Binding("d", "diagnostics", "Diagnostics", id="diagnostics", show=False,
             tooltip="Diagnostics: message counters and rejected payloads"),
+    Binding("h", "handover", "Handover", id="handover", show=False,
+            tooltip="Write the shift handover to a file"),
     Binding("q", "quit", "Quit", id="quit", tooltip="Quit the control room"),
     Binding("escape", "close_help", "Close help", id="close_help", show=False,
             tooltip="Close help"),

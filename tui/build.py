@@ -5,19 +5,26 @@ pays for nothing it does not use."""
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from fnmatch import fnmatch
 from functools import partial
+from pathlib import Path
 
 from cutover.actions import Effector
 from cutover.config import Config, room_settings, trigger_specs
 from cutover.pipeline import Announce
+from cutover.room import RoomSettings
+from cutover.updates import Update
+from cutover.waves import Workbook
 from sources.base import Clock, Source
 from sources.journal import AuditJournal, journal_path, local_operator
 from sources.secrets import SecretError
 from sources.workbook import WorkbookError, load_workbook
 from tui.app import ControlRoomApp
 from tui.configfile import ConfigError, LoadedConfig
+from tui.handover import resolved as resolved_handover
 
 
 class WallClock:
@@ -31,15 +38,23 @@ def operator_name(config: Config, given: str | None) -> str:
     return given or config.actions.operator or getpass.getuser()
 
 
-def build_app(
-    loaded: LoadedConfig,
-    *,
-    read_only: bool = False,
-    operator: str | None = None,
-    context: str | None = None,
-) -> ControlRoomApp:
-    """The app for a validated config. Raises ConfigError for what the config asks but
-    cannot be had: a workbook that cannot be read, a secret or a cluster out of reach."""
+@dataclass(frozen=True)
+class RoomParts:
+    """What a control room watches, with or without a screen: its settings, sources and
+    clock, and what carries actions out."""
+
+    settings: RoomSettings
+    sources: list[Source]
+    clock: Clock
+    effector: Effector | None
+    after_action: Callable[[], Sequence[Update]] | None
+    workbook_path: Path
+    workbook: Workbook
+
+
+def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
+    """The room's parts for a validated config. Raises ConfigError for what the config asks
+    but cannot be had: a workbook that cannot be read, a secret or a cluster out of reach."""
     config = loaded.config
     workbook_path = loaded.resolve(config.waves.workbook)
     try:
@@ -49,7 +64,6 @@ def build_app(
     if not workbook.rows:
         problems = "; ".join(str(p) for p in workbook.problems) or "no rows"
         raise ConfigError(f"{loaded.path}: waves.workbook: {workbook_path}: {problems}")
-    name = operator_name(config, operator)
     after_action = None
     sources: list[Source] = []
     effector: Effector | None = None
@@ -66,12 +80,31 @@ def build_app(
         after_action = partial(simulation.simulator.advance, 0)
     try:
         real, real_effector = real_sources(config, context)
-        announcers = announcers_for(config)
     except (SecretError, ConfigError) as error:
         raise ConfigError(f"{loaded.path}: {error}") from error
     sources += real
     # The cluster, when there is one, is what actions change; the simulator otherwise.
     effector = real_effector or effector
+    settings = room_settings(config, workbook)
+    return RoomParts(settings, sources, clock, effector, after_action, workbook_path, workbook)
+
+
+def build_app(
+    loaded: LoadedConfig,
+    *,
+    read_only: bool = False,
+    operator: str | None = None,
+    context: str | None = None,
+) -> ControlRoomApp:
+    """The app for a validated config; ConfigError as `room_parts` raises it, or for an
+    announcer's secret that cannot be read."""
+    config = loaded.config
+    parts = room_parts(loaded, context)
+    name = operator_name(config, operator)
+    try:
+        announcers = announcers_for(config)
+    except SecretError as error:
+        raise ConfigError(f"{loaded.path}: {error}") from error
     if config.sources.kubernetes.enabled and config.actions.read_only_contexts:
         from sources.kubeconfig import context_in_use
 
@@ -80,23 +113,25 @@ def build_app(
         if any(fnmatch(in_use, pattern) for pattern in config.actions.read_only_contexts):
             read_only = True
     path = loaded.resolve(config.audit.path) if config.audit.path else journal_path("")
+    workbook = parts.workbook
     notes = [f"workbook: {len(workbook.problems)} bad row(s), see ?"] if workbook.problems else []
     return ControlRoomApp(
-        settings=room_settings(config, workbook),
-        sources=sources,
-        clock=clock,
-        effector=effector,
+        settings=parts.settings,
+        sources=parts.sources,
+        clock=parts.clock,
+        effector=parts.effector,
         operator=name,
         ui=config.ui,
         actions=config.actions,
         read_only=read_only,
-        after_action=after_action,
+        after_action=parts.after_action,
         notes=notes,
-        workbook_problems=tuple(f"{workbook_path}: {p}" for p in workbook.problems),
+        workbook_problems=tuple(f"{parts.workbook_path}: {p}" for p in workbook.problems),
         journal=AuditJournal(path),
         audit_operator=local_operator(name),
         announcers=announcers,
         announce=config.announce,
+        handover=resolved_handover(loaded),
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cutover.config import MqttSection
+from tui import check, handover, serve
 from tui.build import build_app
 from tui.configfile import ConfigError, find_config, load_config
 
@@ -55,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
         "--config", dest="sim_config", metavar="PATH",
         help="take the workbook, scenario, seed and topics from this config file",
     )  # fmt: skip
+    serve.add_parser(commands)
+    handover.add_parser(commands)
+    check.add_parser(commands)
     return cli
 
 
@@ -112,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(arguments)
     if args.command == "sim":
         return run_sim(args)
+    if args.command == "serve":
+        return serve.run_serve(args)
+    if args.command == "handover":
+        return handover.run_handover(args)
+    if args.command == "check":
+        return check.run_check(args)
     try:
         loaded = load_config(find_config(args.config))
         app = build_app(
