@@ -10,7 +10,7 @@ from fnmatch import fnmatch
 from functools import partial
 
 from cutover.actions import Effector
-from cutover.config import Config, room_settings, trigger_specs
+from cutover.config import Config, gate_alertnames, gate_specs, room_settings, trigger_specs
 from cutover.pipeline import Announce
 from sources.base import Clock, Source
 from sources.journal import AuditJournal, journal_path, local_operator
@@ -123,10 +123,11 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
     found: list[Source] = []
     effector: Effector | None = None
     section = config.sources
+    gates = gate_specs(config)
     if section.prometheus.enabled:
         from sources.prometheus import PrometheusSource
 
-        found.append(PrometheusSource.from_config(section.prometheus, config.queries))
+        found.append(PrometheusSource.from_config(section.prometheus, config.queries, gates=gates))
     if section.mqtt.enabled:
         from sources.mqtt import MqttSource
 
@@ -135,6 +136,7 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
         from sources.alertmanager import AlertmanagerSource
 
         alertnames = [spec.alertname for spec in trigger_specs(config) if spec.alertname]
+        alertnames += gate_alertnames(gates)
         found.append(AlertmanagerSource.from_config(section.alertmanager, alertnames))
     if section.kubernetes.enabled:
         from sources.kubeconfig import KubernetesConfigError
