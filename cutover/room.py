@@ -422,13 +422,20 @@ class ControlRoom:
                 return CheckResult(spec, CheckState.UNKNOWN, found.value, stale, found.source)
             return CheckResult(spec, found.state, found.value, found.reason, found.source)
 
+        def alert_firing(name: str) -> bool | None:
+            # A gate is never passed on what a source said before it went down.
+            source = self.alerts_source
+            if source and self.health_of(source, now).state is HealthState.ERROR:
+                return None
+            return self._alert_reading(name, now)
+
         specs = {check.key: check for gate in self.settings.gates for check in gate.checks}
         current = bool(self.signoffs_source) and (
             self.health_of(self.signoffs_source, now).state is HealthState.CONNECTED
         )
         inputs = GateInputs(
             source_state=source_state,
-            alert_firing=lambda name: self._alert_reading(name, now),
+            alert_firing=alert_firing,
             reading=reading,
             signoffs=self.signoffs,
             signoffs_current=current,

@@ -1,8 +1,9 @@
 """Active alerts from Alertmanager (API v2, `httpx`), and silences for the operator.
 
-Asks only for the alerts the triggers name (`filter=alertname=~"A|B"`), active and neither
-silenced nor inhibited: a silenced CVE alert is someone's decision that it should not drive
-the rollback trigger. Polls never overlap; a failure is the source's health, with a reason.
+Asks only for the alerts the triggers and the gate checks name (`filter=alertname=~"A|B"`),
+active and neither silenced nor inhibited: a silenced CVE alert is someone's decision that it
+should not drive the rollback trigger. Polls never overlap; a failure is the source's health,
+with a reason.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _time(text: object) -> datetime | None:
 
 
 def parse_alerts(document: object, wanted: frozenset[str]) -> tuple[Alert, ...]:
-    """The alerts of a `GET /api/v2/alerts` answer that a trigger names."""
+    """The alerts of a `GET /api/v2/alerts` answer that a trigger or gate check names."""
     if not isinstance(document, list):
         raise AlertmanagerError("unexpected answer: not a list of alerts")
     alerts = []
@@ -88,7 +89,8 @@ def _reason(error: Exception) -> str:
 
 
 class AlertmanagerSource:
-    """Polls active alerts for the triggers' alert names; also creates silences."""
+    """Polls active alerts for the alert names of the triggers and gate checks; also creates
+    silences."""
 
     name = SOURCE
 
@@ -116,7 +118,7 @@ class AlertmanagerSource:
         return cls(client, alertnames, refresh=section.refresh)
 
     async def alerts(self) -> tuple[Alert, ...]:
-        """The active, unsilenced, uninhibited alerts a trigger names."""
+        """The active, unsilenced, uninhibited alerts a trigger or gate check names."""
         if not self.alertnames:
             return ()
         params = {

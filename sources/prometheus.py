@@ -1,7 +1,8 @@
 """PromQL against Prometheus, Thanos or Mimir: the KPI signals, wave metrics and their history.
 
-Every `[queries]` entry is asked at each refresh, all at once on a small thread pool (the
-client is blocking `requests`), so a refresh takes as long as its slowest query. The next poll
+Every `[queries]` entry and every `promql` gate check is asked at each refresh, all at once on
+a small thread pool (the client is blocking `requests`), so a refresh takes as long as its
+slowest query; an expression asked by both (the 7-day success rate) is asked once. The next poll
 is scheduled after the last one ends, so polls never overlap. The library's own retries are
 switched off: a slow server would otherwise be asked three times per query while the tile
 still looked current. After a failed poll we back off ourselves.
@@ -30,8 +31,10 @@ from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from cutover.config import SIGNAL_UNITS, PrometheusSection, QueriesSection
+from cutover.gates import CheckKind, CheckReading, CheckSpec, CheckState, GateSpec, promql_reading
 from cutover.signals import Signal
 from cutover.updates import (
+    GateReadingsUpdate,
     HealthState,
     HistoryBackfill,
     SignalUpdate,
@@ -149,6 +152,23 @@ def signal_of(name: str, unit: str, result: QueryResult, at: datetime) -> Signal
     else:
         signal = Signal.measured(name, result.series[0].points[-1][1], unit, at, SOURCE)
     return replace(signal, warning=result.warning) if result.warnings else signal
+
+
+def check_reading_of(spec: CheckSpec, result: QueryResult, at: datetime) -> CheckReading:
+    """A promql gate check's reading from its expression's answer. A partial response is
+    unknown: a store was missing from the answer, and a gate is not passed on part of the data."""
+    value: float | None = None
+    error = result.error
+    if not error and len(result.series) > 1:
+        error = f"{len(result.series)} series, expected 1"
+    elif not error and result.series and result.series[0].points:
+        value = result.series[0].points[-1][1]
+    reading = promql_reading(spec, value, SOURCE, at, error)
+    if result.warnings and reading.state is not CheckState.UNKNOWN:
+        return replace(
+            reading, state=CheckState.UNKNOWN, reason="partial response: " + result.warning
+        )
+    return reading
 
 
 def shadow_pass_of(result: QueryResult) -> dict[str, float]:
@@ -282,7 +302,8 @@ class _Known:
 
 
 class PrometheusSource:
-    """Polls `[queries]` and delivers signals, wave metrics, history and health.
+    """Polls `[queries]` and the `promql` gate checks; delivers signals, wave metrics, gate
+    readings, history and health.
 
     A poll that reaches no server turns every signal into an error with the reason (never the
     last number) and the source's health to error; the next poll backs off.
@@ -298,10 +319,16 @@ class PrometheusSource:
         refresh: timedelta,
         timeout: timedelta,
         backfill: timedelta,
+        gates: Sequence[GateSpec] = (),
         now: Callable[[], datetime] = wall_now,
     ) -> None:
         self.client = client
         self.queries = dict(queries)
+        self.checks = tuple(c for g in gates for c in g.checks if c.kind is CheckKind.PROMQL)
+        #: Every expression asked at a poll, each once: a check may reuse a query's.
+        self.expressions = tuple(
+            dict.fromkeys([*self.queries.values(), *(c.expr for c in self.checks)])
+        )
         self.refresh = refresh
         self.timeout = timeout
         self.backfill = backfill
@@ -317,6 +344,7 @@ class PrometheusSource:
         section: PrometheusSection,
         queries: QueriesSection,
         environ: Mapping[str, str] | None = None,
+        gates: Sequence[GateSpec] = (),
     ) -> PrometheusSource:
         return cls(
             connect(section, environ),
@@ -324,12 +352,13 @@ class PrometheusSource:
             refresh=section.refresh,
             timeout=section.timeout,
             backfill=section.backfill,
+            gates=gates,
         )
 
     async def run(self, deliver: Deliver) -> None:
-        # One thread per query, so that a refresh is as slow as its slowest query only
+        # One thread per expression, so that a refresh is as slow as its slowest query only
         # (asyncio.to_thread's shared pool has cpu+4 threads, fewer than the queries).
-        pool = ThreadPoolExecutor(len(self.queries) or 1, thread_name_prefix="prometheus")
+        pool = ThreadPoolExecutor(len(self.expressions) or 1, thread_name_prefix="prometheus")
         try:
             while True:
                 updates, reached = await self.poll(pool)
@@ -374,17 +403,23 @@ class PrometheusSource:
         names = list(self.queries)
         server_timeout = f"{self.timeout.total_seconds():g}s"
         params = [
-            {"query": self.queries[n], "time": f"{now.timestamp():.3f}", "timeout": server_timeout}
-            for n in names
+            {"query": expr, "time": f"{now.timestamp():.3f}", "timeout": server_timeout}
+            for expr in self.expressions
         ]
-        results = dict(zip(names, await self._ask(pool, "/api/v1/query", params), strict=True))
-        reached = [r for r in results.values() if r.reached]
+        answers = await self._ask(pool, "/api/v1/query", params)
+        by_expr = dict(zip(self.expressions, answers, strict=True))
+        results = {name: by_expr[self.queries[name]] for name in names}
+        reached = [r for r in answers if r.reached]
         if not reached:
-            reason = next(iter(results.values())).error if results else "no queries"
+            reason = answers[0].error if answers else "no queries"
             for name in names:
                 if name not in BY_LABEL:
                     signal = Signal.failed(name, SIGNAL_UNITS.get(name, ""), now, reason, SOURCE)
                     updates.append(SignalUpdate(signal))
+            if self.checks:
+                failed = QueryResult(error=reason, reached=False)
+                readings = tuple(check_reading_of(c, failed, now) for c in self.checks)
+                updates.append(GateReadingsUpdate(SOURCE, readings, now))
             updates.append(SourceHealth(SOURCE, HealthState.ERROR, now, reason))
             return updates, False
         for name, result in results.items():
@@ -394,6 +429,9 @@ class PrometheusSource:
         waves = self._wave_metrics(results, now)
         if waves is not None:
             updates.append(waves)
+        if self.checks:
+            readings = tuple(check_reading_of(c, by_expr[c.expr], now) for c in self.checks)
+            updates.append(GateReadingsUpdate(SOURCE, readings, now))
         warnings = sorted({w for r in reached for w in r.warnings})
         reason = "partial response: " + "; ".join(warnings) if warnings else ""
         updates.append(SourceHealth(SOURCE, HealthState.CONNECTED, now, reason))

@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from cutover.config import Config
+from cutover.gates import CheckResult, CheckState
 from tests.conftest import CONFIG, config_document
 from tui.app import ControlRoomApp
 from tui.build import build_app
@@ -18,10 +19,26 @@ from widgets.header import HealthRow
 from widgets.kpi import KpiTile
 
 
-def real_app(**sections: Any) -> ControlRoomApp:
-    """The app with the simulator off and the given sections (`sources__prometheus=...`)."""
+def real_app(gates: list[dict[str, Any]] | None = None, **sections: Any) -> ControlRoomApp:
+    """The app with the simulator off and the given sections (`sources__prometheus=...`);
+    `gates` replaces the plan's Go/No-Go matrix."""
     document = config_document(sources__sim={"enabled": False}, ui={"refresh": "200ms"}, **sections)
+    if gates is not None:
+        document["gates"] = gates
     return build_app(LoadedConfig(Config.model_validate(document), CONFIG), operator="tester")
+
+
+def gate_check(app: ControlRoomApp, key: str) -> CheckResult | None:
+    """The check `gate/id` on the board as last shown, or None before the first view."""
+    board = app.view.gates if app.view is not None else None
+    if board is None:
+        return None
+    return next(c for gate in board.gates for c in gate.checks if c.spec.key == key)
+
+
+def gate_state(app: ControlRoomApp, key: str) -> CheckState | None:
+    found = gate_check(app, key)
+    return None if found is None else found.state
 
 
 async def until(

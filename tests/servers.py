@@ -202,16 +202,25 @@ def alertmanager_server(workdir: Path) -> ServerProcess:
 
 
 def sim_exporter(
-    workdir: Path, mqtt_port: int | None = None, time_scale: float = 10.0
+    workdir: Path,
+    mqtt_port: int | None = None,
+    time_scale: float = 10.0,
+    alertmanager: str | None = None,
 ) -> ServerProcess:
     """`maestro-control-room sim` as its own process, as an operator would run it."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    launcher = "import sys; from tui.cli import main; sys.exit(main(sys.argv[1:]))"
+    # This checkout's code, whichever checkout the virtualenv has installed.
+    launcher = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from tui.cli import main;"
+        " sys.exit(main(sys.argv[1:]))"
+    )
     argv = [sys.executable, "-c", launcher, "sim", f"--metrics-addr=127.0.0.1:{port}",
             f"--time-scale={time_scale}", "--seed=7", "--scenario=calm"]  # fmt: skip
     if mqtt_port is not None:
         argv.append(f"--mqtt=127.0.0.1:{mqtt_port}")
+    if alertmanager is not None:
+        argv.append(f"--alertmanager={alertmanager}")
     return ServerProcess("sim", argv, port, http_ready(f"http://127.0.0.1:{port}/metrics"), workdir)
 
 

@@ -123,3 +123,11 @@ def test_a_missing_secret_is_a_config_error_naming_the_key(
     err = capsys.readouterr().err
     assert "sources.prometheus.bearer_token_env" in err
     assert "NO_SUCH_PROMETHEUS_TOKEN is not set" in err
+
+
+def test_sim_refuses_an_alertmanager_that_is_not_a_url(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["sim", "--alertmanager", "127.0.0.1:9093"]) == 2
+    error = capsys.readouterr().err
+    assert "--alertmanager: expected an http(s) URL, got '127.0.0.1:9093'" in error

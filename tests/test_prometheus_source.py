@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from cutover.config import QueriesSection
+from cutover.config import Config, PrometheusSection, QueriesSection, gate_specs
+from cutover.gates import CheckKind, CheckResult, CheckState, Verdict
 from cutover.kpis import format_value
 from cutover.signals import SignalStatus
-from tests.realstack import health_text, limit_text, real_app, tile_text, until
+from cutover.updates import GateReadingsUpdate, SignalUpdate
+from sources.prometheus import PrometheusSource
+from tests.conftest import config_document
+from tests.realstack import (
+    gate_check,
+    gate_state,
+    health_text,
+    limit_text,
+    real_app,
+    tile_text,
+    until,
+)
 from tests.servers import ServerProcess, maestro_sim, prometheus, wait_until
+from tui.app import ControlRoomApp
 
 __all__ = ["maestro_sim", "prometheus"]  # the fixtures, imported for pytest
 
@@ -171,3 +185,157 @@ async def test_nan_nothing_several_series_and_errors_are_shown_as_such(
         assert "parse error" in limit_text(app, "flake_rate")
         # The server answered: these are the queries' states, not the source's.
         assert "prometheus ok" in health_text(app)
+
+
+# --- promql gate checks -----------------------------------------------------------------------
+
+TWO_SERIES = (
+    'label_replace(vector(1), "pool", "a", "", "") or label_replace(vector(2), "pool", "b", "", "")'
+)
+PROMQL_GATE = [
+    {"id": "A", "title": "Platform", "checks": [
+        {"id": "success-7d", "kind": "promql", "query": "success_rate_7d", "op": ">=",
+         "threshold": 0.5, "unit": "ratio"},
+        {"id": "pass", "kind": "promql", "expr": "vector(0.99)", "threshold": 0.98,
+         "unit": "ratio"},
+        {"id": "fail", "kind": "promql", "expr": "vector(0.5)", "threshold": 0.98,
+         "unit": "ratio"},
+        {"id": "no-data", "kind": "promql", "expr": "maestro_no_such_metric", "threshold": 1},
+        {"id": "bad", "kind": "promql", "expr": "sum(rate(maestro_jobs_total[5m]",
+         "threshold": 1},
+        {"id": "nan", "kind": "promql", "expr": "vector(0) / vector(0)", "threshold": 1},
+        {"id": "two", "kind": "promql", "expr": TWO_SERIES, "threshold": 1},
+    ]},
+]  # fmt: skip
+
+
+def shown_check(app: ControlRoomApp, key: str) -> CheckResult:
+    found = gate_check(app, key)
+    assert found is not None, f"no board shown yet for {key}"
+    return found
+
+
+def board_complete(app: ControlRoomApp) -> bool:
+    board = app.view.gates if app.view is not None else None
+    return board is not None and all(
+        c.reason != "no reading yet" for gate in board.gates for c in gate.checks
+    )
+
+
+async def test_promql_gate_checks_are_judged_on_what_prometheus_returns(
+    prometheus: ServerProcess,
+) -> None:
+    wait_until(
+        lambda: seconds_of_history(prometheus, QUERIES.success_rate_7d) >= 2,
+        30,
+        "two seconds of history in Prometheus",
+    )
+    app = real_app(sources__prometheus=prometheus_section(prometheus), gates=PROMQL_GATE)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: board_complete(app), "a reading of every check")
+        keys = ("success-7d", "pass", "fail", "no-data", "bad", "nan", "two")
+        shown = {key: shown_check(app, f"A/{key}") for key in keys}
+        assert {key: c.state for key, c in shown.items()} == {
+            "success-7d": CheckState.PASS,
+            "pass": CheckState.PASS,
+            "fail": CheckState.FAIL,
+            "no-data": CheckState.UNKNOWN,
+            "bad": CheckState.UNKNOWN,
+            "nan": CheckState.UNKNOWN,
+            "two": CheckState.UNKNOWN,
+        }
+        reading = app.room.gate_readings["A/success-7d"]
+        expected = ask(prometheus, QUERIES.success_rate_7d, reading.at.timestamp())
+        assert reading.value == format_value(expected, "ratio")
+        assert reading.source == "prometheus"
+        assert (shown["fail"].value, shown["fail"].reason) == ("50.0%", "needs >= 98.0%")
+        assert shown["no-data"].value == "no data"
+        assert shown["bad"].reason.startswith("bad_data: ")
+        assert shown["nan"].value == "nan"
+        assert shown["two"].reason == "2 series, expected 1"
+        assert app.view is not None and app.view.gates is not None
+        assert app.view.gates.verdict is Verdict.NO_GO, "one failing check decides"
+
+
+def query_requests(server: ServerProcess) -> float:
+    """How many instant queries Prometheus has answered, from its own metrics."""
+    text = httpx.get(f"{server.url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("prometheus_http_requests_total{") and 'handler="/api/v1/query"' in line
+    )
+
+
+async def test_a_gate_check_on_a_kpi_query_reuses_its_answer(prometheus: ServerProcess) -> None:
+    gates = gate_specs(Config.model_validate({**config_document(), "gates": PROMQL_GATE}))
+    section = PrometheusSection.model_validate(prometheus_section(prometheus, backfill="0s"))
+    source = PrometheusSource.from_config(section, QUERIES, gates=gates)
+    asked = set(QUERIES.model_dump().values()) | {c.expr for g in gates for c in g.checks}
+    assert len(source.expressions) == len(asked) < len(QUERIES.model_dump()) + 7
+    before = query_requests(prometheus)
+    with ThreadPoolExecutor(len(source.expressions)) as pool:
+        updates, reached = await source.poll(pool)
+    assert reached
+    assert query_requests(prometheus) - before == len(asked)
+    (readings,) = [u for u in updates if isinstance(u, GateReadingsUpdate)]
+    assert len(readings.readings) == 7
+    signal = next(u.signal for u in updates if isinstance(u, SignalUpdate)
+                  and u.signal.name == "success_rate_7d")  # fmt: skip
+    assert signal.value is not None
+    assert readings.readings[0].value == format_value(signal.value, "ratio")
+    source.client.close()
+
+
+async def test_a_promql_gate_is_unknown_never_passed_while_prometheus_is_down(
+    prometheus: ServerProcess,
+) -> None:
+    app = real_app(sources__prometheus=prometheus_section(prometheus), gates=PROMQL_GATE)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: gate_state(app, "A/pass") is CheckState.PASS, "a pass")
+        prometheus.stop()
+        try:
+            await until(
+                pilot,
+                lambda: gate_state(app, "A/pass") is CheckState.UNKNOWN,
+                "the passing check to turn unknown",
+                deadline=5,
+            )
+            assert "connection refused" in shown_check(app, "A/pass").reason
+            assert gate_state(app, "A/fail") is CheckState.UNKNOWN
+            assert app.view is not None and app.view.gates is not None
+            assert app.view.gates.verdict is Verdict.UNKNOWN
+        finally:
+            prometheus.start()
+        await until(pilot, lambda: gate_state(app, "A/pass") is CheckState.PASS, "recovery")
+
+
+async def test_the_exporter_serves_what_every_default_promql_gate_reads(
+    prometheus: ServerProcess,
+) -> None:
+    wait_until(
+        lambda: seconds_of_history(prometheus, QUERIES.success_rate) >= 3,
+        30,
+        "three seconds of history in Prometheus",
+    )
+    app = real_app(sources__prometheus=prometheus_section(prometheus))
+    async with app.run_test(size=(160, 48)) as pilot:
+
+        def promql_checks() -> list[CheckResult]:
+            board = app.view.gates if app.view is not None else None
+            if board is None:
+                return []
+            return [c for g in board.gates for c in g.checks if c.spec.kind is CheckKind.PROMQL]
+
+        await until(
+            pilot,
+            lambda: (
+                bool(promql_checks())
+                and all(c.state is not CheckState.UNKNOWN for c in promql_checks())
+            ),
+            "a number for every default promql check",
+        )
+        assert {c.spec.key for c in promql_checks()} == {
+            "A/success-7d", "A/queue-p95", "A/saturation", "B/cost", "F/shadow-pass",
+            "F/flake-rate",
+        }  # fmt: skip

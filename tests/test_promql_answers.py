@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cutover.gates import CheckKind, CheckSpec, CheckState
 from cutover.signals import SignalStatus
 from cutover.waves import RepoState
 from sources.prometheus import (
+    check_reading_of,
     history_of,
     parse_answer,
     repo_states_of,
@@ -175,3 +177,15 @@ def test_secret_from_file_and_env(tmp_path: Path) -> None:
 def test_secret_errors_name_the_key(file: str | None, env: str | None, message: str) -> None:
     with pytest.raises(SecretError, match=message):
         read_secret("k", file=file, env=env, environ={"EMPTY": ""})
+
+
+def test_a_gate_check_on_a_partial_response_is_unknown_keeping_the_value() -> None:
+    spec = CheckSpec("success-7d", "A", "Job success rate", CheckKind.PROMQL, expr="x",
+                     op=">=", threshold=0.98, unit="ratio")  # fmt: skip
+    whole = check_reading_of(spec, parse_answer(200, JSON, vector("0.991")), AT)
+    assert (whole.state, whole.value) == (CheckState.PASS, "99.1%")
+    body = envelope("vector", [{"metric": {}, "value": [1.7e9, "0.991"]}],
+                    warnings=["store eu-west unavailable"])  # fmt: skip
+    reading = check_reading_of(spec, parse_answer(200, JSON, body), AT)
+    assert (reading.state, reading.value) == (CheckState.UNKNOWN, "99.1%")
+    assert reading.reason == "partial response: store eu-west unavailable"

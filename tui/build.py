@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from cutover.actions import Effector
-from cutover.config import Config, room_settings, trigger_specs
+from cutover.config import Config, gate_alertnames, gate_specs, room_settings, trigger_specs
 from cutover.pipeline import Announce
 from cutover.room import RoomSettings
 from cutover.updates import Update
@@ -158,10 +158,11 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
     found: list[Source] = []
     effector: Effector | None = None
     section = config.sources
+    gates = gate_specs(config)
     if section.prometheus.enabled:
         from sources.prometheus import PrometheusSource
 
-        found.append(PrometheusSource.from_config(section.prometheus, config.queries))
+        found.append(PrometheusSource.from_config(section.prometheus, config.queries, gates=gates))
     if section.mqtt.enabled:
         from sources.mqtt import MqttSource
 
@@ -170,6 +171,7 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
         from sources.alertmanager import AlertmanagerSource
 
         alertnames = [spec.alertname for spec in trigger_specs(config) if spec.alertname]
+        alertnames += gate_alertnames(gates)
         found.append(AlertmanagerSource.from_config(section.alertmanager, alertnames))
     if section.kubernetes.enabled:
         from sources.kubeconfig import KubernetesConfigError

@@ -35,9 +35,10 @@ def parser() -> argparse.ArgumentParser:
     )
     sim = commands.add_parser(
         "sim",
-        help="run the simulator as a standalone Maestro: /metrics and MQTT events",
+        help="run the simulator as a standalone Maestro: /metrics, MQTT events and alerts",
         description="Run the simulated Maestro in real time: serve the contract's metrics at"
-        " /metrics and publish its events over MQTT, until interrupted.",
+        " /metrics, publish its events over MQTT and post its alerts to Alertmanager, until"
+        " interrupted.",
     )
     sim.add_argument(
         "--metrics-addr", default="127.0.0.1:9464", metavar="HOST:PORT",
@@ -46,6 +47,10 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--mqtt", metavar="HOST:PORT", help="the MQTT broker to publish events to (default: none)"
     )
+    sim.add_argument(
+        "--alertmanager", metavar="URL",
+        help="an Alertmanager to post the active alerts to, Watchdog included (default: none)",
+    )  # fmt: skip
     sim.add_argument("--seed", type=int, help="the simulator's seed (default: the config's, 7)")
     sim.add_argument("--scenario", help="a scenario name or file (default: the config's)")
     sim.add_argument(
@@ -73,6 +78,8 @@ def run_sim(args: argparse.Namespace) -> int:
         mqtt = parse_address(args.mqtt, 1883) if args.mqtt else None
         if args.time_scale < 0:
             raise ValueError("--time-scale must be 0 or more")
+        if args.alertmanager and not args.alertmanager.startswith(("http://", "https://")):
+            raise ValueError(f"--alertmanager: expected an http(s) URL, got {args.alertmanager!r}")
     except ValueError as error:
         print(f"{PROG} sim: {error}", file=sys.stderr)
         return 2
@@ -91,6 +98,7 @@ def run_sim(args: argparse.Namespace) -> int:
         metrics_port=metrics_port,
         mqtt_host=mqtt[0] if mqtt else None,
         mqtt_port=mqtt[1] if mqtt else 1883,
+        alertmanager_url=args.alertmanager.rstrip("/") if args.alertmanager else None,
         seed=args.seed,
         scenario=args.scenario,
         time_scale=args.time_scale,

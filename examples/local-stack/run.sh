@@ -44,7 +44,7 @@ mkdir -p "$state/mosquitto"
 wait_for mosquitto 127.0.0.1:1883
 
 "$bin" sim --metrics-addr 127.0.0.1:9464 --mqtt 127.0.0.1:1883 --time-scale "${TIME_SCALE:-10}" \
-    >"$state/sim.log" 2>&1 & pids+=($!)
+    --alertmanager http://127.0.0.1:9093 >"$state/sim.log" 2>&1 & pids+=($!)
 wait_for sim http://127.0.0.1:9464/metrics
 
 prometheus --config.file="$here/prometheus.yml" --storage.tsdb.path="$state/prometheus" \

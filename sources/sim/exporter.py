@@ -1,8 +1,9 @@
 """`maestro-control-room sim`: the simulator as a standalone Maestro, on the real wire.
 
 It runs the simulated platform in real time (times `time_scale`), serves the contract's
-metrics at `/metrics` with `prometheus_client` for a real Prometheus to scrape, and publishes
-the contract's build and platform events over MQTT (QoS 1), until SIGINT or SIGTERM.
+metrics at `/metrics` with `prometheus_client` for a real Prometheus to scrape, publishes the
+contract's build and platform events over MQTT (QoS 1), and posts its active alerts (the
+Watchdog always among them) to an Alertmanager as Prometheus would, until SIGINT or SIGTERM.
 
 Everything it serves carries wall-clock time: Prometheus stamps samples at scrape time, and
 event timestamps are mapped from the simulated clock onto the wall clock, so a time scale of
@@ -22,8 +23,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
+import httpx
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -33,6 +36,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from cutover.config import Config, start_offset
+from cutover.cutover_configmap import rfc3339
 from cutover.events import BuildEvent, PlatformEvent, StreamEvent
 from cutover.payloads import (
     BUILD_EVENTS,
@@ -40,7 +44,7 @@ from cutover.payloads import (
     build_event_payload,
     platform_event_payload,
 )
-from cutover.updates import EventsUpdate
+from cutover.updates import Alert, EventsUpdate
 from sources.sim import EXAMPLE_WORKBOOK, Simulator, load_scenario
 from sources.sim.metrics import MetricFamily
 from sources.workbook import load_workbook
@@ -50,6 +54,11 @@ TICK = 0.5
 #: Events kept for the broker while it is away; older ones are dropped.
 OUTBOX = 10_000
 MAX_RECONNECT = 10.0
+#: Wall seconds between two posts of the active alerts; each post's `endsAt` is four of
+#: these ahead, as Prometheus does, so alerts resolve soon after the exporter stops.
+ALERT_REPOST = 5.0
+
+AlertKey = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class ExporterOptions:
     metrics_port: int
     mqtt_host: str | None = None
     mqtt_port: int = 1883
+    alertmanager_url: str | None = None
     seed: int | None = None
     scenario: str | None = None
     time_scale: float = 1.0
@@ -146,6 +156,9 @@ class SimExporter:
         self.sim_start = simulator.now
         self.outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(OUTBOX)
         self.published = 0
+        self.alerts_posted = 0
+        #: What was last posted of each active alert, by its labels, to end those that go.
+        self._posted: dict[AlertKey, dict[str, Any]] = {}
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(SimulatorCollector(simulator, self.lock))
 
@@ -217,6 +230,54 @@ class SimExporter:
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(MAX_RECONNECT, delay * 2)
 
+    def alert_payloads(self, now: datetime) -> list[dict[str, Any]]:
+        """`POST /api/v2/alerts`: the active alerts, each ending a few reposts from now,
+        and those gone since the last post, ended now."""
+        with self.lock:
+            active = self.simulator.active_alerts()
+        ends = now + timedelta(seconds=4 * ALERT_REPOST)
+        posting = {_key(alert): self._alert_payload(alert, now, ends) for alert in active}
+        gone = [{**payload, "endsAt": rfc3339(now)}
+                for key, payload in self._posted.items() if key not in posting]  # fmt: skip
+        self._posted = posting
+        return [*posting.values(), *gone]
+
+    def _alert_payload(self, alert: Alert, now: datetime, ends: datetime) -> dict[str, Any]:
+        starts = self.wall_time(alert.since) if alert.since is not None else self.wall_start
+        return {
+            "labels": {"alertname": alert.alertname, **alert.labels},
+            "annotations": {"summary": alert.summary},
+            # Never after now: Alertmanager refuses an alert that ends before it starts.
+            "startsAt": rfc3339(min(starts, now)),
+            "endsAt": rfc3339(ends),
+        }
+
+    async def run_alerts(self, stop: asyncio.Event) -> None:
+        url = self.options.alertmanager_url
+        assert url is not None
+        failing = ""
+        async with httpx.AsyncClient(base_url=url, timeout=5.0) as client:
+            while not stop.is_set():
+                try:
+                    payloads = self.alert_payloads(datetime.now(timezone.utc))
+                    response = await client.post("/api/v2/alerts", json=payloads)
+                    response.raise_for_status()
+                    if failing or not self.alerts_posted:
+                        print(f"sim: posting alerts to {url}", file=sys.stderr, flush=True)
+                    failing = ""
+                    self.alerts_posted += 1
+                except httpx.HTTPError as error:
+                    reason = str(error) or type(error).__name__
+                    if reason != failing:
+                        print(f"sim: Alertmanager {reason}; retrying", file=sys.stderr, flush=True)
+                    failing = reason
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), ALERT_REPOST)
+
+
+def _key(alert: Alert) -> AlertKey:
+    return tuple(sorted({"alertname": alert.alertname, **alert.labels}.items()))
+
 
 async def serve(options: ExporterOptions, stop: asyncio.Event) -> None:
     """Run the exporter until `stop` is set."""
@@ -231,6 +292,8 @@ async def serve(options: ExporterOptions, stop: asyncio.Event) -> None:
     tasks = [asyncio.create_task(exporter.run_model(stop))]
     if options.mqtt_host is not None:
         tasks.append(asyncio.create_task(exporter.run_publisher(stop)))
+    if options.alertmanager_url is not None:
+        tasks.append(asyncio.create_task(exporter.run_alerts(stop)))
     try:
         await stop.wait()
     finally:

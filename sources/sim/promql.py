@@ -236,14 +236,38 @@ class PromHistory:
                 out[wave] = ratio
         return out
 
+    def shadow_pass(self) -> float | None:
+        """Matching over all shadow builds, every wave together, `[1h]`."""
+        pair = self.window(3600)
+        if pair is None:
+            return None
+        old, new = pair
+        match = sum(m for m, _ in new.shadow.values()) - sum(m for m, _ in old.shadow.values())
+        total = sum(t for _, t in new.shadow.values()) - sum(t for _, t in old.shadow.values())
+        return _ratio(match, total)
+
+    def _kpis(self) -> dict[str, Callable[[], float | None]]:
+        return {
+            "queue_wait_p95": self.queue_wait_p95,
+            "success_rate": self.success_rate,
+            "success_rate_7d": self.success_rate_7d,
+            "build_duration_mean": self.build_duration_mean,
+            "flake_rate": self.flake_rate,
+            "executor_saturation": self.executor_saturation,
+            "cost_per_build": self.cost_per_build,
+        }
+
+    def value_of(self, name: str) -> float | None:
+        """The one-number query `name` (a `[queries]` name); KeyError for any other."""
+        if name == "shadow_pass":
+            return self.shadow_pass()
+        return self._kpis()[name]()
+
     def signals(self) -> dict[str, float | None]:
         """Every KPI signal by the name the control room knows it."""
-        return {
-            "queue_wait_p95": self.queue_wait_p95(),
-            "success_rate": self.success_rate(),
-            "success_rate_7d": self.success_rate_7d(),
-            "build_duration_mean": self.build_duration_mean(),
-            "flake_rate": self.flake_rate(),
-            "executor_saturation": self.executor_saturation(),
-            "cost_per_build": self.cost_per_build(),
-        }
+        return {name: query() for name, query in self._kpis().items()}
+
+
+def normalized(expr: str) -> str:
+    """An expression with its whitespace made single spaces, to recognise a known query."""
+    return " ".join(expr.split())

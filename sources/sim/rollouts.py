@@ -48,6 +48,9 @@ MAESTRO_CANARY: tuple[CanaryStep, ...] = (
 
 #: How often the analysis run measures the success rate, in seconds.
 MEASURE_EVERY = 60.0
+#: Every Maestro rollout carries these labels and (signed, with an SBOM) annotations.
+LABELS = {"app.kubernetes.io/part-of": "maestro"}
+SIGNED = {"intelgraph.dev/signed": "true", "intelgraph.dev/sbom": "spdx"}
 
 Versions = Callable[[], str]
 
@@ -80,6 +83,8 @@ class SimRollout:
         self._analysis_started = 0.0
         self._last_measure = 0.0
         self.weight = self._weight_through(step)
+        self.labels = dict(LABELS)
+        self.annotations = dict(SIGNED)
         self.version = next_version()
 
     @property
@@ -150,6 +155,14 @@ class SimRollout:
             return True
         return False
 
+    def annotate(self, key: str, value: str | None) -> None:
+        """Set an annotation (None removes it), as a new revision's metadata would."""
+        if value is None:
+            self.annotations.pop(key, None)
+        else:
+            self.annotations[key] = value
+        self._changed()
+
     # --- what operators do (the `kubectl argo rollouts` verbs) -----------------------------
 
     def pause(self) -> None:
@@ -211,6 +224,14 @@ class SimRollout:
             aborted=self.aborted,
             version=self.version,
         )
+
+
+#: The rollouts `maestro_rollouts` makes, by `namespace/name`.
+MAESTRO_ROLLOUTS = (
+    "maestro-system/maestro-api",
+    "maestro-system/maestro-scheduler",
+    "maestro-runners/executor-controller",
+)
 
 
 def maestro_rollouts(next_version: Versions, success_target: float) -> list[SimRollout]:

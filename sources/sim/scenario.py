@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from cutover.durations import parse_duration
+from sources.sim.cluster import BACKUPS
+from sources.sim.rollouts import MAESTRO_ROLLOUTS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,7 +43,13 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
 IncidentKind = Literal[
-    "registry.brownout", "runner.lost", "cve.detected", "audit.failed", "chaos.drill"
+    "registry.brownout",
+    "runner.lost",
+    "cve.detected",
+    "audit.failed",
+    "chaos.drill",
+    "backup.failed",
+    "rollout.unsigned",
 ]
 
 
@@ -66,12 +74,39 @@ class Incident(BaseModel):
     executors: Annotated[int, Field(ge=1)] = 6
     # cve.detected
     cve: str = ""
+    # backup.failed: the CronJob whose runs fail from `since` before `at` until `duration`
+    # after it (a daily backup fails at its next run, so `since` can reach back a night).
+    cronjob: str = ""
+    since: Duration = timedelta(0)
+    # rollout.unsigned: `namespace/name` of the rollout whose new revision lacks its SBOM.
+    rollout: str = ""
 
     @model_validator(mode="after")
-    def _cve_named(self) -> Incident:
+    def _named(self) -> Incident:
         if self.event == "cve.detected" and not self.cve:
             raise ValueError("a 'cve.detected' incident needs 'cve', e.g. 'CVE-2026-1234'")
+        if self.event == "backup.failed" and self.cronjob not in BACKUPS:
+            raise ValueError(
+                f"a 'backup.failed' incident needs 'cronjob', one of {', '.join(BACKUPS)}"
+            )
+        if self.event == "rollout.unsigned" and self.rollout not in MAESTRO_ROLLOUTS:
+            raise ValueError(
+                "a 'rollout.unsigned' incident needs 'rollout', one of "
+                + ", ".join(MAESTRO_ROLLOUTS)
+            )
         return self
+
+
+class Signed(BaseModel):
+    """`[[signoffs]]`: a Go/No-Go sign-off already recorded when the simulation starts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: str
+    by: str
+    note: str = ""
+    #: How long before the start it was signed.
+    ago: Duration = timedelta(days=1)
 
 
 class Scenario(BaseModel):
@@ -82,6 +117,15 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     incidents: tuple[Incident, ...] = ()
+    signoffs: tuple[Signed, ...] = ()
+
+    @model_validator(mode="after")
+    def _signed_once(self) -> Scenario:
+        roles = [signed.role for signed in self.signoffs]
+        repeated = sorted({role for role in roles if roles.count(role) > 1})
+        if repeated:
+            raise ValueError(f"signoffs: each role signs once; repeated: {', '.join(repeated)}")
+        return self
 
     @property
     def timeline(self) -> tuple[Incident, ...]:

@@ -1,9 +1,11 @@
 """The simulated Maestro: platform, Prometheus, Alertmanager, Argo and the cutover ConfigMap.
 
 `Simulator` advances the platform model one simulated second at a time, plays the scenario's
-incidents, scrapes its own metrics every 15 s, steps the rollouts and the wave migration, and
-hands the control room the same updates its real sources would. It is deterministic for a
-seed: all randomness comes from one `random.Random(seed)` and time only from the model.
+incidents, scrapes its own metrics every 15 s, steps the rollouts and the wave migration,
+answers the Go/No-Go checks a probe would (PromQL on its own scrapes, the objects of its
+cluster), keeps the sign-offs, and hands the control room the same updates its real sources
+would. It is deterministic for a seed: all randomness comes from one `random.Random(seed)`
+and time only from the model.
 """
 
 from __future__ import annotations
@@ -11,30 +13,52 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cutover.actions import Change
-from cutover.config import SIGNAL_UNITS
+from cutover.config import SIGNAL_UNITS, QueriesSection
+from cutover.cutover_configmap import signed_data, withdrawn_data
+from cutover.cutover_configmap import signoffs as recorded_signoffs
 from cutover.events import PlatformEvent, StreamEvent
 from cutover.freeze import FreezeState
+from cutover.gates import (
+    PROBED_KINDS,
+    CheckKind,
+    CheckReading,
+    CheckSpec,
+    Signoffs,
+    cronjob_reading,
+    objects_reading,
+    promql_reading,
+)
 from cutover.signals import Signal
 from cutover.updates import (
     Alert,
     AlertsUpdate,
     EventsUpdate,
     FreezeUpdate,
+    GateReadingsUpdate,
     HistoryBackfill,
     RolloutsUpdate,
     SignalUpdate,
+    SignoffsUpdate,
     Update,
     WavesUpdate,
 )
 from cutover.waves import WaveStatus, Workbook
+from sources.sim.cluster import SimCluster
 from sources.sim.migration import WaveLedger, initial_world
 from sources.sim.platform import Conditions, Platform
-from sources.sim.promql import COARSE_INTERVAL, SCRAPE_INTERVAL, WEEK, PromHistory, scrape
+from sources.sim.promql import (
+    COARSE_INTERVAL,
+    SCRAPE_INTERVAL,
+    WEEK,
+    PromHistory,
+    normalized,
+    scrape,
+)
 from sources.sim.rollouts import SimRollout, maestro_rollouts
 from sources.sim.scenario import CALM, Incident, Scenario
 
@@ -44,6 +68,10 @@ SPIN_UP = timedelta(hours=1)
 RECENT_EVENTS = 200
 #: Success rate of the week before the simulation, the 7-day figure's baseline.
 WEEK_BEFORE_SUCCESS = 0.9875
+#: Queries whose answer is one series per label value, not one number.
+BY_LABEL = frozenset({"shadow_pass_by_wave", "repo_states"})
+CANNOT_EVALUATE = "the simulator cannot evaluate this expression"
+SBOM = "intelgraph.dev/sbom"
 
 
 @dataclass
@@ -79,6 +107,12 @@ class Simulator:
 
     The model runs for `warmup` (plus an hour's spin-up) before `start`, so that every
     window and sparkline has history when the control room opens.
+
+    `gates` are the checks it answers as a probe would (promql, k8s_exists,
+    k8s_cronjob_recent), evaluated every `gate_every` simulated seconds and after anything
+    changes; `queries` the `[queries]` it recognises in a check's expression. With
+    `signoffs`, it keeps the Go/No-Go sign-offs in its own `maestro-cutover` ConfigMap; with
+    `alerts`, it delivers its active alerts as Alertmanager would.
     """
 
     def __init__(
@@ -92,6 +126,11 @@ class Simulator:
         warmup: timedelta = timedelta(minutes=30),
         green_period: timedelta = timedelta(hours=48),
         success_target: float = 0.98,
+        gates: Iterable[CheckSpec] = (),
+        queries: Mapping[str, str] | None = None,
+        signoffs: bool = True,
+        alerts: bool = True,
+        gate_every: timedelta = timedelta(seconds=5),
     ) -> None:
         if start.tzinfo is None or go_live.tzinfo is None:
             raise ValueError("start and go_live need a timezone")
@@ -113,6 +152,34 @@ class Simulator:
         self.rollouts: dict[str, SimRollout] = {
             r.key: r for r in maestro_rollouts(self._next_version, success_target)
         }
+        self.cluster = SimCluster(lambda: self.rollouts.values())
+        self.gate_checks = tuple(c for c in gates if c.kind in PROBED_KINDS)
+        known = {**QueriesSection().model_dump(), **(queries or {})}
+        self._query_names = {normalized(expr): name for name, expr in known.items()}
+        self.gate_every = gate_every.total_seconds()
+        self._gates_at: float | None = None
+        self._gates_due = True
+        self.keeps_signoffs = signoffs
+        self.delivers_alerts = alerts
+        self.cutover_data: dict[str, str] = {}
+        for signed in scenario.signoffs:
+            at = start - signed.ago
+            self.cutover_data.update(
+                signed_data(self.cutover_data, signed.role, signed.by, at, signed.note)
+            )
+        self.signoffs_version = self._next_version()
+        for incident in scenario.incidents:
+            if incident.event == "backup.failed":
+                at = start + incident.at
+                self.cluster.fail_backup(
+                    incident.cronjob, at - incident.since, at + incident.duration
+                )
+        self._watchdog = Alert(
+            "Watchdog",
+            "always firing: the alerting pipeline works end to end",
+            {"alertname": "Watchdog", "severity": "none"},
+            self.epoch,
+        )
         self._incidents = deque(scenario.timeline)
         self._endings: list[tuple[float, Callable[[], None]]] = []
         self._alerts: list[_ActiveAlert] = []
@@ -175,11 +242,15 @@ class Simulator:
         events: list[StreamEvent] = [*self.platform.drain_events(), *self._platform_events]
         self._platform_events = []
         events.sort(key=lambda event: event.ts)
-        return [
+        updates = [
             *self._signal_updates(),
             EventsUpdate("sim", tuple(events)),
             *self._state_updates(),
         ]
+        due = self._gates_at is None or self.t - self._gates_at >= self.gate_every
+        if self.gate_checks and (due or self._gates_due):
+            updates.append(self._gate_update())
+        return updates
 
     def initial(self) -> list[Update]:
         """Everything as of now, with history for the sparklines and recent events."""
@@ -198,7 +269,8 @@ class Simulator:
             green_since=min(self.go_live, self.now),
         )
         states = [green if u is waves else u for u in states]
-        return [*backfill, *self._signal_updates(), EventsUpdate("sim", events), *states]
+        gates = [self._gate_update()] if self.gate_checks else []
+        return [*backfill, *self._signal_updates(), EventsUpdate("sim", events), *states, *gates]
 
     @property
     def has_pending(self) -> bool:
@@ -229,15 +301,70 @@ class Simulator:
                 now,
             ),
             FreezeUpdate("sim", self.freeze, now),
-            AlertsUpdate("sim", self.active_alerts(), now),
+            *([AlertsUpdate("sim", self.active_alerts(), now)] if self.delivers_alerts else []),
+            *([SignoffsUpdate("sim", self.signoffs(), now)] if self.keeps_signoffs else []),
         ]
 
     def active_alerts(self) -> tuple[Alert, ...]:
-        return tuple(a.alert for a in self._alerts if a.until > self.t)
+        """The scenario's alerts that are active, and the Watchdog, which always is."""
+        return (self._watchdog, *(a.alert for a in self._alerts if a.until > self.t))
+
+    def signoffs(self) -> Signoffs:
+        return recorded_signoffs(self.cutover_data, self.signoffs_version)
+
+    # --- the Go/No-Go checks a probe would answer ----------------------------------------------
+
+    def evaluate(self, expr: str) -> tuple[float | None, str]:
+        """A PromQL expression's value on the simulator's scrapes, or the reason it has none.
+
+        The simulator evaluates the `[queries]` it models (whatever their whitespace), not
+        PromQL at large: any other expression is an error, never a number."""
+        name = self._query_names.get(normalized(expr))
+        if name is None:
+            return None, CANNOT_EVALUATE
+        if name in BY_LABEL:
+            if name == "shadow_pass_by_wave":
+                values = list(self.history.shadow_pass_by_wave().values())
+            else:
+                values = [1.0] * len(self.platform.states)  # `== 1` keeps each repo's 1
+            if len(values) > 1:
+                return None, f"{len(values)} series, expected 1"
+            return (values[0] if values else None), ""
+        try:
+            return self.history.value_of(name), ""
+        except KeyError:
+            return None, CANNOT_EVALUATE
+
+    def gate_readings(self) -> tuple[CheckReading, ...]:
+        """Every check the simulator answers, judged as of now."""
+        now, readings = self.now, []
+        for spec in self.gate_checks:
+            if spec.kind is CheckKind.PROMQL:
+                value, error = self.evaluate(spec.expr)
+                readings.append(promql_reading(spec, value, "sim", now, error))
+                continue
+            assert spec.object is not None
+            try:
+                found = self.cluster.find(spec.object, now)
+            except ValueError as error:
+                if spec.kind is CheckKind.K8S_EXISTS:
+                    readings.append(objects_reading(spec, None, "sim", now, str(error)))
+                else:
+                    readings.append(cronjob_reading(spec, None, "sim", now, str(error)))
+                continue
+            if spec.kind is CheckKind.K8S_EXISTS:
+                readings.append(objects_reading(spec, found, "sim", now))
+            else:
+                readings.append(cronjob_reading(spec, found[0] if found else None, "sim", now))
+        return tuple(readings)
+
+    def _gate_update(self) -> GateReadingsUpdate:
+        self._gates_at, self._gates_due = self.t, False
+        return GateReadingsUpdate("sim", self.gate_readings(), self.now)
 
     def versions(self) -> dict[str, str]:
         """The version of everything an action may target, by the keys plans use."""
-        versions = {"freeze": self.freeze.version}
+        versions = {"freeze": self.freeze.version, "signoffs": self.signoffs_version}
         versions.update({key: r.version for key, r in self.rollouts.items()})
         versions.update({wave: s.version for wave, s in self.ledger.statuses.items()})
         return versions
@@ -298,6 +425,18 @@ class Simulator:
         elif incident.event == "audit.failed":
             self._raise_alert("MaestroAuditFailure", message, incident.duration,
                               severity="critical")  # fmt: skip
+        elif incident.event == "rollout.unsigned":
+            rollout = self._rollout(incident.rollout)
+            rollout.annotate(SBOM, None)
+
+            def signed_again() -> None:
+                rollout.annotate(SBOM, "spdx")
+                self._announce("rollout.signed", "info", f"{rollout.key} carries its SBOM again")
+                self._gates_due = True
+
+            self._endings.append((ends, signed_again))
+        # backup.failed: its failing runs are the cluster's already; this is the notice.
+        self._gates_due = True
         self._announce(incident.event, incident.severity, message, incident.cve)
 
     # --- what operators do (through the effector) -----------------------------------------------
@@ -305,6 +444,7 @@ class Simulator:
     def _changed(self, event: str, severity: str, message: str) -> None:
         self._announce(event, severity, message)
         self._dirty = True
+        self._gates_due = True
 
     def do_freeze(self, by: str, reason: str) -> list[Change]:
         """Freeze: stop migrations and pause every rollout still moving."""
@@ -371,6 +511,22 @@ class Simulator:
             Change(key, "phase", before.phase.value, "Degraded"),
             Change(key, "weight", f"{before.weight}%", "0% (stable)"),
         ]
+
+    def do_sign_off(self, role: str, by: str, note: str) -> list[Change]:
+        """Record `role`'s sign-off by `by` in the cutover ConfigMap."""
+        self.cutover_data.update(signed_data(self.cutover_data, role, by, self.now, note))
+        self.signoffs_version = self._next_version()
+        self._changed("cutover.signoff", "info", f"{role} signed off by {by}")
+        return [Change("sign-off", role, "unsigned", f"signed by {by}")]
+
+    def do_withdraw_signoff(self, role: str, by: str) -> list[Change]:
+        """Remove `role`'s sign-off from the cutover ConfigMap."""
+        before = self.signoffs().of(role)
+        self.cutover_data.update(withdrawn_data(self.cutover_data, role))
+        self.signoffs_version = self._next_version()
+        self._changed("cutover.signoff", "warning", f"{role}'s sign-off withdrawn by {by}")
+        signed = f"signed by {before.by}" if before is not None else "signed"
+        return [Change("sign-off", role, signed, "unsigned")]
 
     def _wave(self, wave: str) -> WaveStatus:
         status = self.ledger.statuses.get(wave)

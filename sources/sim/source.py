@@ -7,12 +7,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
-from cutover.config import Config, start_offset
+from cutover.config import Config, gate_specs, start_offset
+from cutover.gates import CheckKind, CheckSpec
 from cutover.updates import Update
 from cutover.waves import Workbook
 from sources.base import Deliver
 from sources.sim.scenario import load_scenario
 from sources.sim.simulator import Simulator
+
+#: How often, in simulated time, the simulator evaluates the gate checks at most.
+GATE_INTERVAL = timedelta(seconds=15)
 
 
 class SimSource:
@@ -79,11 +83,27 @@ class SimEffector:
                 changes = sim.do_roll_back_wave(plan.target, operator)
             elif plan.kind is ActionKind.PROMOTE_ROLLOUT:
                 changes = sim.do_promote_rollout(plan.target, operator)
-            else:
+            elif plan.kind is ActionKind.ABORT_ROLLOUT:
                 changes = sim.do_abort_rollout(plan.target, operator)
+            elif plan.kind is ActionKind.SIGN_OFF:
+                changes = sim.do_sign_off(plan.target, operator, plan.reason)
+            else:
+                changes = sim.do_withdraw_signoff(plan.target, operator)
         except ValueError as error:
             return ActionOutcome(False, str(error))
         return ActionOutcome(True, f"{plan.title}: done", tuple(changes))
+
+
+def stand_in_checks(config: Config) -> tuple[CheckSpec, ...]:
+    """The gate checks the simulator answers: those of the backends it stands in for, so a
+    configured Prometheus or cluster is the only one answering its own checks."""
+    enabled = set(config.sources.enabled())
+    kinds = set()
+    if "prometheus" not in enabled:
+        kinds.add(CheckKind.PROMQL)
+    if "kubernetes" not in enabled:
+        kinds |= {CheckKind.K8S_EXISTS, CheckKind.K8S_CRONJOB_RECENT}
+    return tuple(c for g in gate_specs(config) for c in g.checks if c.kind in kinds)
 
 
 def build_simulation(
@@ -92,6 +112,8 @@ def build_simulation(
     """The simulator the config asks for, as a source and an effector sharing it."""
     section = config.sources.sim
     go_live = config.cutover.go_live
+    # Fresh within the simulator's max age: evaluated at least twice per max age.
+    gate_every = min(GATE_INTERVAL, section.max_age / 2)
     simulator = Simulator(
         workbook,
         load_scenario(section.scenario, config_dir),
@@ -101,6 +123,12 @@ def build_simulation(
         warmup=section.warmup,
         green_period=config.thresholds.green_period,
         success_target=config.thresholds.success_rate_target,
+        gates=stand_in_checks(config),
+        queries=config.queries.model_dump(),
+        # A configured cluster or Alertmanager is the one record of sign-offs and alerts.
+        signoffs=not config.sources.kubernetes.enabled,
+        alerts=not config.sources.alertmanager.enabled,
+        gate_every=gate_every,
     )
     source = SimSource(simulator, section.refresh, section.time_scale)
     return source, SimEffector(simulator)
