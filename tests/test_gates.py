@@ -126,7 +126,7 @@ def test_objects_found_pass_only_with_every_required_annotation() -> None:
     assert wrong.state is CheckState.FAIL
     missing = objects_reading(spec, [], "k", NOW)
     assert (missing.state, missing.value) == (CheckState.FAIL, "missing")
-    assert missing.reason == "no rollouts.argoproj.io [app=maestro]"
+    assert missing.reason == "no rollouts [app=maestro]"
     unanswered = objects_reading(spec, None, "k", NOW, "403 Forbidden")
     assert (unanswered.state, unanswered.reason) == (CheckState.UNKNOWN, "403 Forbidden")
 
@@ -152,7 +152,7 @@ def test_cronjob_passes_within_its_max_age_since_the_last_success() -> None:
     never = cronjob_reading(BACKUP, cronjob(None), "k", NOW)
     assert (never.state, never.value) == (CheckState.FAIL, "never succeeded")
     missing = cronjob_reading(BACKUP, None, "k", NOW)
-    assert (missing.state, missing.reason) == (CheckState.FAIL, "no cronjobs.batch ops/db-backup")
+    assert (missing.state, missing.reason) == (CheckState.FAIL, "no cronjobs ops/db-backup")
     failed = cronjob_reading(BACKUP, None, "k", NOW, "connection refused")
     assert (failed.state, failed.reason) == (CheckState.UNKNOWN, "connection refused")
 
