@@ -35,3 +35,13 @@ def test_main_screen(
     size: tuple[int, int], make_app: AppFactory, snap_compare: Callable[..., Any]
 ) -> None:
     assert snap_compare(make_app(), terminal_size=size, run_before=_settle)
+
+
+async def _gates(pilot: Pilot[None]) -> None:
+    await _settle(pilot)
+    await pilot.press("g")
+    await pilot.pause()
+
+
+def test_gate_screen(make_app: AppFactory, snap_compare: Callable[..., Any]) -> None:
+    assert snap_compare(make_app(), terminal_size=(160, 48), run_before=_gates)

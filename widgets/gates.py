@@ -14,8 +14,8 @@ GATE_COLUMNS = (
     ("check", "Gate / check"),
     ("state", "State"),
     ("value", "Value"),
+    ("why", "Why not"),
     ("criterion", "Passes when"),
-    ("why", "Why"),
 )
 
 CHECK_MARK: dict[CheckState, tuple[str, str]] = {
@@ -42,8 +42,8 @@ def check_row(check: CheckResult) -> tuple[Cell, ...]:
     if not check.spec.required:
         mark += " (optional)"
         style = "dim"
-    return ("   " + check.spec.title, Text(mark, style=style), check.value,
-            check.spec.criterion, check.reason)  # fmt: skip
+    return ("   " + check.spec.title, Text(mark, style=style), check.value, check.reason,
+            check.spec.criterion)  # fmt: skip
 
 
 def board_rows(board: GoNoGo) -> dict[str, tuple[Cell, ...]]:
