@@ -59,7 +59,8 @@ def board_rows(board: GoNoGo) -> dict[str, tuple[Cell, ...]]:
 def verdict_text(board: GoNoGo | None) -> Text:
     if board is None:
         return Text("No gates are configured.", style="dim")
-    text = Text(f" {board.verdict.value} ", style=VERDICT_STYLE[board.verdict] + " reverse")
+    text = Text()
+    text.append(f" {board.verdict.value} ", style=VERDICT_STYLE[board.verdict] + " reverse")
     blockers = board.blockers
     if not blockers:
         text.append("  every required check passes and every role has signed")
