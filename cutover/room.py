@@ -233,7 +233,11 @@ class ControlRoom:
             self.shadow_pass = dict(update.shadow_pass)
             self._heard(update.source, update.at)
         elif isinstance(update, FreezeUpdate):
-            self.freeze = update.state
+            # The freeze the effector acts on carries its version (the ConfigMap's, the
+            # simulator's); the broker's retained copy only announces it, and must not
+            # replace it, or an action would be planned against a version-less freeze.
+            if update.state.version or not self.freeze.version:
+                self.freeze = update.state
             self._heard(update.source, update.at)
         elif isinstance(update, EventsUpdate):
             self._events(update)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
+from cutover.freeze import FreezeState
 from cutover.kpis import KpiVerdict
 from cutover.room import ControlRoom, RoomSettings, RoomView
 from cutover.signals import Signal
@@ -15,6 +16,7 @@ from cutover.triggers import TriggerState
 from cutover.updates import (
     Alert,
     AlertsUpdate,
+    FreezeUpdate,
     HealthState,
     SignalUpdate,
     SourceHealth,
@@ -297,3 +299,23 @@ def test_platform_record_of_green_is_dropped_once_a_trigger_alarms() -> None:
     view = room.evaluate(NOW)
     assert view.green_since is None
     assert view.waves[1].eligible_at is None
+
+
+def test_a_broker_announced_freeze_does_not_replace_the_versioned_one() -> None:
+    """The cluster's freeze carries the version an action is checked against; the broker's
+    retained copy only announces it."""
+    room = make_room()
+    cluster = FreezeState(True, by="alice", reason="drill", version="41")
+    room.apply(FreezeUpdate("kubernetes", cluster, NOW))
+    room.apply(FreezeUpdate("mqtt", FreezeState(True, by="alice", reason="drill"), NOW))
+    assert room.freeze == cluster
+    unfrozen = FreezeState(False, version="42")
+    room.apply(FreezeUpdate("kubernetes", unfrozen, NOW))
+    assert room.freeze == unfrozen
+
+
+def test_without_a_versioned_source_the_broker_announced_freeze_is_shown() -> None:
+    room = make_room()
+    announced = FreezeState(True, by="bob", reason="queue p95 breach")
+    room.apply(FreezeUpdate("mqtt", announced, NOW))
+    assert room.evaluate(NOW).freeze == announced

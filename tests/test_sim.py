@@ -24,6 +24,7 @@ from cutover.updates import (
     HistoryBackfill,
     RolloutsUpdate,
     SignalUpdate,
+    SignoffsUpdate,
     Update,
     WavesUpdate,
 )
@@ -40,6 +41,7 @@ from sources.sim import (
 )
 from sources.sim.promql import PromHistory, histogram_quantile
 from sources.sim.rollouts import MAESTRO_CANARY, SimRollout
+from tests.conftest import CONFIG, config_document
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 START = GO_LIVE + timedelta(hours=26)
@@ -518,3 +520,27 @@ def test_build_simulation_from_config(workbook: Workbook, tmp_path: Path) -> Non
     assert as_clock.now() == START
     assert source.now() == START and source.time_scale == 5
     assert effector.simulator is source.simulator
+
+
+@pytest.mark.parametrize(
+    ("real", "absent"),
+    [
+        ("prometheus", {SignalUpdate, HistoryBackfill}),
+        ("kubernetes", {RolloutsUpdate, WavesUpdate, FreezeUpdate, SignoffsUpdate}),
+        ("alertmanager", {AlertsUpdate}),
+    ],
+)
+def test_beside_a_real_backend_the_simulator_leaves_its_readings_to_it(
+    workbook: Workbook, real: str, absent: set[type]
+) -> None:
+    """One reading from two sources would flap between them: the real one answers alone."""
+    document = config_document(**{f"sources__{real}": {"enabled": True}})
+    source, _ = build_simulation(Config.model_validate(document), CONFIG.parent, workbook)
+    simulator = source.simulator
+    delivered = {type(u) for u in [*simulator.initial(), *simulator.advance(60)]}
+    assert not delivered & absent
+    assert EventsUpdate in delivered  # its events are its own, added to the real ones
+    if real == "prometheus":
+        assert WavesUpdate in delivered  # wave states still, without repository states
+        waves = next(u for u in simulator.advance(1) if isinstance(u, WavesUpdate))
+        assert waves.statuses and not waves.repo_states and not waves.shadow_pass

@@ -45,6 +45,7 @@ from cutover.updates import (
     SignalUpdate,
     SignoffsUpdate,
     Update,
+    WaveMetricsUpdate,
     WavesUpdate,
 )
 from cutover.waves import WaveStatus, Workbook
@@ -112,7 +113,11 @@ class Simulator:
     k8s_cronjob_recent), evaluated every `gate_every` simulated seconds and after anything
     changes; `queries` the `[queries]` it recognises in a check's expression. With
     `signoffs`, it keeps the Go/No-Go sign-offs in its own `maestro-cutover` ConfigMap; with
-    `alerts`, it delivers its active alerts as Alertmanager would.
+    `alerts`, it delivers its active alerts as Alertmanager would. Beside real backends it
+    stands in only for the others: without `metrics` it delivers no KPI signals, repository
+    states or shadow pass rates (Prometheus does); without `cluster` no rollouts or wave
+    states (the cluster does); without `freeze` no freeze state (the cluster does). Two
+    sources of one reading would overwrite each other.
     """
 
     def __init__(
@@ -130,6 +135,9 @@ class Simulator:
         queries: Mapping[str, str] | None = None,
         signoffs: bool = True,
         alerts: bool = True,
+        metrics: bool = True,
+        cluster: bool = True,
+        freeze: bool = True,
         gate_every: timedelta = timedelta(seconds=5),
     ) -> None:
         if start.tzinfo is None or go_live.tzinfo is None:
@@ -161,6 +169,9 @@ class Simulator:
         self._gates_due = True
         self.keeps_signoffs = signoffs
         self.delivers_alerts = alerts
+        self.delivers_metrics = metrics
+        self.delivers_cluster = cluster
+        self.delivers_freeze = freeze
         self.cutover_data: dict[str, str] = {}
         for signed in scenario.signoffs:
             at = start - signed.ago
@@ -254,21 +265,15 @@ class Simulator:
 
     def initial(self) -> list[Update]:
         """Everything as of now, with history for the sparklines and recent events."""
-        backfill = [HistoryBackfill(name, tuple(points)) for name, points in self._backfill.items()]
+        backfill = [
+            HistoryBackfill(name, tuple(points))
+            for name, points in self._backfill.items()
+            if self.delivers_metrics
+        ]
         events = tuple(sorted([*self._recent, *self._platform_events], key=lambda e: e.ts))
         self._platform_events = []
         self._recent.clear()
-        states = self._state_updates()
-        waves = next(u for u in states if isinstance(u, WavesUpdate))
-        green = WavesUpdate(
-            waves.source,
-            waves.statuses,
-            waves.repo_states,
-            waves.shadow_pass,
-            waves.at,
-            green_since=min(self.go_live, self.now),
-        )
-        states = [green if u is waves else u for u in states]
+        states = self._state_updates(green_since=min(self.go_live, self.now))
         gates = [self._gate_update()] if self.gate_checks else []
         return [*backfill, *self._signal_updates(), EventsUpdate("sim", events), *states, *gates]
 
@@ -283,27 +288,42 @@ class Simulator:
         return self.history.signals()
 
     def _signal_updates(self) -> list[Update]:
+        if not self.delivers_metrics:
+            return []
         now = self.now
         return [
             SignalUpdate(Signal.measured(name, value, SIGNAL_UNITS[name], now, source="sim"))
             for name, value in self.signals().items()
         ]
 
-    def _state_updates(self) -> list[Update]:
+    def _state_updates(self, green_since: datetime | None = None) -> list[Update]:
         now = self.now
-        return [
-            RolloutsUpdate("sim", tuple(r.status() for r in self.rollouts.values()), now),
-            WavesUpdate(
-                "sim",
-                tuple(self.ledger.statuses.values()),
-                dict(self.platform.states),
-                self.history.shadow_pass_by_wave(),
-                now,
-            ),
-            FreezeUpdate("sim", self.freeze, now),
-            *([AlertsUpdate("sim", self.active_alerts(), now)] if self.delivers_alerts else []),
-            *([SignoffsUpdate("sim", self.signoffs(), now)] if self.keeps_signoffs else []),
-        ]
+        updates: list[Update] = []
+        repo_states = dict(self.platform.states)
+        shadow_pass = self.history.shadow_pass_by_wave()
+        if self.delivers_cluster:
+            updates.append(
+                RolloutsUpdate("sim", tuple(r.status() for r in self.rollouts.values()), now)
+            )
+            updates.append(
+                WavesUpdate(
+                    "sim",
+                    tuple(self.ledger.statuses.values()),
+                    repo_states if self.delivers_metrics else {},
+                    shadow_pass if self.delivers_metrics else {},
+                    now,
+                    green_since=green_since,
+                )
+            )
+        elif self.delivers_metrics:
+            updates.append(WaveMetricsUpdate("sim", repo_states, shadow_pass, now))
+        if self.delivers_freeze:
+            updates.append(FreezeUpdate("sim", self.freeze, now))
+        if self.delivers_alerts:
+            updates.append(AlertsUpdate("sim", self.active_alerts(), now))
+        if self.keeps_signoffs:
+            updates.append(SignoffsUpdate("sim", self.signoffs(), now))
+        return updates
 
     def active_alerts(self) -> tuple[Alert, ...]:
         """The scenario's alerts that are active, and the Watchdog, which always is."""

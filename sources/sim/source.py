@@ -125,9 +125,12 @@ def build_simulation(
         success_target=config.thresholds.success_rate_target,
         gates=stand_in_checks(config),
         queries=config.queries.model_dump(),
-        # A configured cluster or Alertmanager is the one record of sign-offs and alerts.
+        # A configured backend is the one record of what it answers for.
         signoffs=not config.sources.kubernetes.enabled,
         alerts=not config.sources.alertmanager.enabled,
+        metrics=not config.sources.prometheus.enabled,
+        cluster=not config.sources.kubernetes.enabled,
+        freeze=not config.sources.kubernetes.enabled,
         gate_every=gate_every,
     )
     source = SimSource(simulator, section.refresh, section.time_scale)
