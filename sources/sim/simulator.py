@@ -115,9 +115,9 @@ class Simulator:
     `signoffs`, it keeps the Go/No-Go sign-offs in its own `maestro-cutover` ConfigMap; with
     `alerts`, it delivers its active alerts as Alertmanager would. Beside real backends it
     stands in only for the others: without `metrics` it delivers no KPI signals, repository
-    states or shadow pass rates (Prometheus does); without `cluster` no rollouts or wave
-    states (the cluster does); without `freeze` no freeze state (the cluster does). Two
-    sources of one reading would overwrite each other.
+    states or shadow pass rates (Prometheus does); without `cluster` no rollouts, wave
+    states or freeze state (the cluster does). Two sources of one reading would overwrite
+    each other.
     """
 
     def __init__(
@@ -137,7 +137,6 @@ class Simulator:
         alerts: bool = True,
         metrics: bool = True,
         cluster: bool = True,
-        freeze: bool = True,
         gate_every: timedelta = timedelta(seconds=5),
     ) -> None:
         if start.tzinfo is None or go_live.tzinfo is None:
@@ -171,7 +170,6 @@ class Simulator:
         self.delivers_alerts = alerts
         self.delivers_metrics = metrics
         self.delivers_cluster = cluster
-        self.delivers_freeze = freeze
         self.cutover_data: dict[str, str] = {}
         for signed in scenario.signoffs:
             at = start - signed.ago
@@ -315,10 +313,9 @@ class Simulator:
                     green_since=green_since,
                 )
             )
+            updates.append(FreezeUpdate("sim", self.freeze, now))
         elif self.delivers_metrics:
             updates.append(WaveMetricsUpdate("sim", repo_states, shadow_pass, now))
-        if self.delivers_freeze:
-            updates.append(FreezeUpdate("sim", self.freeze, now))
         if self.delivers_alerts:
             updates.append(AlertsUpdate("sim", self.active_alerts(), now))
         if self.keeps_signoffs:

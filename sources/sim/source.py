@@ -130,7 +130,6 @@ def build_simulation(
         alerts=not config.sources.alertmanager.enabled,
         metrics=not config.sources.prometheus.enabled,
         cluster=not config.sources.kubernetes.enabled,
-        freeze=not config.sources.kubernetes.enabled,
         gate_every=gate_every,
     )
     source = SimSource(simulator, section.refresh, section.time_scale)
