@@ -287,9 +287,9 @@ class ControlRoom:
             return HealthReading(source, HealthState.STALE, health.reason, age)
         return HealthReading(source, health.state, health.reason, age)
 
-    def evaluate(self, now: datetime) -> RoomView:
-        """Advance the triggers to `now` and return everything as of `now`."""
-        kpis = tuple(self._kpi(spec, now) for spec in self.settings.kpis)
+    def advance(self, now: datetime) -> tuple[TriggerStatus, ...]:
+        """Advance the triggers and the green period to `now`: all that evaluating changes.
+        Advancing again at the same instant, with nothing applied between, changes nothing."""
         statuses: list[TriggerStatus] = []
         for trigger in self.triggers:
             spec = trigger.spec
@@ -302,6 +302,12 @@ class ControlRoom:
         # Green: every trigger known and quiet. An unknown trigger is not green.
         green = all(s.state in (TriggerState.INACTIVE, TriggerState.RESOLVED) for s in statuses)
         self.green.observe(green, now)
+        return tuple(statuses)
+
+    def evaluate(self, now: datetime) -> RoomView:
+        """Advance the triggers to `now` and return everything as of `now`."""
+        kpis = tuple(self._kpi(spec, now) for spec in self.settings.kpis)
+        statuses = self.advance(now)
         health = tuple(self.health_of(source, now) for source in sorted(self.health))
         stale = frozenset(h.source for h in health if h.state is not HealthState.CONNECTED)
         board = wave_board(
@@ -316,7 +322,7 @@ class ControlRoom:
             now=now,
             clock=read_clock(now, self.settings.go_live),
             kpis=kpis,
-            triggers=tuple(statuses),
+            triggers=statuses,
             waves=board,
             rollouts=tuple(self.rollouts[key] for key in sorted(self.rollouts)),
             freeze=self.freeze,

@@ -156,10 +156,16 @@ def test_the_recording_holds_the_whole_session(recording: Recording) -> None:
     assert all(mark.offset == FREEZE_AT * 60 for mark in recording.marks)
 
 
+@pytest.mark.parametrize("checkpoints", [False, True])
 async def test_seeking_shows_the_same_panels_at_the_same_clock_times(
-    session: tuple[Path, dict[datetime, Panels]], recording: Recording
+    session: tuple[Path, dict[datetime, Panels]],
+    recording: Recording,
+    monkeypatch: pytest.MonkeyPatch,
+    checkpoints: bool,
 ) -> None:
     shown = session[1]
+    if checkpoints:  # seeking back starts again from a copy of the room, not from the start
+        monkeypatch.setattr("tui.replay.CHECKPOINT_EVERY", 5)
     app = ReplayApp(recording, paused=True)
     async with app.run_test(size=SIZE) as pilot:
         times = sorted(shown)
@@ -169,6 +175,7 @@ async def test_seeking_shows_the_same_panels_at_the_same_clock_times(
             await landed(app, pilot)
             assert app.view is not None and app.view.now == moment
             assert panels(app) == shown[moment], moment
+        assert (len(app._checkpoints) >= 5) if checkpoints else not app._checkpoints
 
 
 async def test_playing_shows_the_same_panels_as_it_goes(

@@ -60,6 +60,7 @@ MIN_FRAME = 0.05
 TIMELINE_EVERY = 0.5
 #: A copy of the room is kept every this many records, so seeking back is quick.
 CHECKPOINT_EVERY = 2_000
+TICK = ord("t")
 
 
 class ReplayClock:
@@ -203,18 +204,29 @@ class ReplayApp(ControlRoomApp):
         self._pending.clear()
         self._recent.clear()
 
-    def _apply_next(self, *, playing: bool) -> None:
-        """Apply record `_index`: as it happened when playing, silently when seeking."""
+    def _apply_to(self, end: int, *, playing: bool, deadline: float | None = None) -> bool:
+        """Apply the records before index `end`: as they happened when playing, silently
+        when seeking. Only the last tick among them is evaluated into a view, the others
+        only advance the room (the same change, less work); past `deadline`, stop after the
+        next tick, evaluated. True when stopped before `end`."""
+        last_tick = self.recording.kinds.rfind(TICK, self._index, end)
+        while self._index < end:
+            late = deadline is not None and time.monotonic() > deadline
+            index = self._index
+            if self._apply_next(playing=playing, view=index == last_tick or late) and late:
+                return self._index < end
+        return False
+
+    def _apply_next(self, *, playing: bool, view: bool) -> bool:
+        """Apply record `_index`; True when it was a tick (evaluated into a view if `view`)."""
         if self._cursor is None:
             self._cursor = self.recording.records(self._index)
-        if self._index % CHECKPOINT_EVERY == 0 and self._index > 0:
-            self._checkpoint()
         index, parsed = next(self._cursor)
         assert index == self._index, (index, self._index)
         self._index = index + 1
         if isinstance(parsed, Problem):
             self._problem(str(parsed))
-            return
+            return False
         for skipped in parsed.skipped:
             self._problem(f"{self.recording.where(index)}: {skipped}; left out")
         record = parsed.record
@@ -231,17 +243,27 @@ class ReplayApp(ControlRoomApp):
                         self._pending.extend(update.events)
         elif isinstance(record, Tick):
             self.replay_clock.current = record.now
-            self._shown = self.room.evaluate(record.now)
+            due = self._index - self._last_checkpoint >= CHECKPOINT_EVERY
+            if view or due:
+                self._shown = self.room.evaluate(record.now)
+            else:
+                self.room.advance(record.now)
+            if due:  # right after an evaluated tick, so its view is the room's
+                self._checkpoint()
+            return True
         elif isinstance(record, Audited):
             event = audit_event(record)
             self._pending.append(event)
             self._recent.append(event)
             if playing:
                 self.notify(audit_text(record), title="Recorded action", timeout=8)
+        return False
+
+    @property
+    def _last_checkpoint(self) -> int:
+        return self._checkpoints[-1].index if self._checkpoints else 0
 
     def _checkpoint(self) -> None:
-        if self._checkpoints and self._checkpoints[-1].index >= self._index:
-            return
         self._checkpoints.append(
             Checkpoint(
                 self._index,
@@ -285,8 +307,7 @@ class ReplayApp(ControlRoomApp):
 
     async def _play(self) -> None:
         recording = self.recording
-        if self._seek_to is None:
-            self.playhead.seek(0.0, time.monotonic())  # the replay starts now
+        self.playhead.seek(0.0, time.monotonic())  # the replay starts now (or at --from)
         while True:
             self._wake.clear()
             if self._seek_to is not None:
@@ -328,15 +349,11 @@ class ReplayApp(ControlRoomApp):
     def _catch_up(self, position: float) -> tuple[bool, bool]:
         """Apply what is due by `position`, for a slice of time at most: (applied any,
         still behind)."""
-        offsets, count = self.recording.offsets, self.recording.count
-        deadline = time.monotonic() + SLICE
-        applied = False
-        while self._index < count and offsets[self._index] <= position:
-            self._apply_next(playing=True)
-            applied = True
-            if time.monotonic() > deadline:
-                return True, True
-        return applied, False
+        end = bisect_right(self.recording.offsets, position)
+        if end <= self._index:
+            return False, False
+        behind = self._apply_to(end, playing=True, deadline=time.monotonic() + SLICE)
+        return True, behind
 
     def _show(self) -> None:
         self.refresh_view()
@@ -368,9 +385,9 @@ class ReplayApp(ControlRoomApp):
             self._restore(target)
         start, total = self._index, max(1, target - self._index)
         while self._index < target:
-            deadline = time.monotonic() + SLICE
-            while self._index < target and time.monotonic() < deadline:
-                self._apply_next(playing=False)
+            # A slice at a time, each ending on an evaluated tick, so the room is whole
+            # wherever a newer seek takes over.
+            self._apply_to(target, playing=False, deadline=time.monotonic() + SLICE)
             if self._index < target:
                 self._seeking = (self._index - start) / total
                 self._show_timeline()
@@ -484,7 +501,8 @@ class ReplayApp(ControlRoomApp):
         notes += [f"Problem: {problem}" for problem in self.problems[:20]]
         if len(self.problems) > 20:
             notes.append(f"... and {len(self.problems) - 20} more problem(s)")
-        return notes + super()._help_notes()[1:]
+        # The control room's own notes, but for its mode and why it cannot act: said above.
+        return notes + [note for note in super()._help_notes() if note.startswith("Workbook")]
 
 
 def run_replay(args: argparse.Namespace, prog: str) -> int:
