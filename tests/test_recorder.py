@@ -322,3 +322,26 @@ def test_an_unended_stream_with_a_torn_last_line(tmp_path: Path) -> None:
     recording = open_recording(path)
     assert recording.count == 1
     assert recording.problems[0].line == 3
+
+
+def test_a_recording_that_cannot_be_written_stops_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "shift.jsonl.gz"
+    told: list[str] = []
+    recorder = SessionRecorder(
+        path, make_header(), StepClock(), flush_every=3600, on_error=told.append
+    )
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    recorder.delivered([health(1)])
+    recorder._drain()
+    assert recorder.error == f"recording {path} stopped: No space left on device"
+    assert told == [recorder.error]
+    recorder.delivered([health(2)])  # the app goes on; the recording does not
+    monkeypatch.undo()
+    recorder.close()
+    assert told == [recorder.error]

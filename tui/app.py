@@ -309,8 +309,8 @@ class ControlRoomApp(App[None]):
         view = self.evaluate_room()
         self.view = view
         panels = self._panels
-        if panels is None or not panels.triggers.is_attached:
-            return  # before mount, or during the app's exit
+        if panels is None or not self.is_running or not panels.triggers.is_attached:
+            return  # before mount, or during the app's exit (its widgets going one by one)
         with self.batch_update():
             panels.header.show(view)
             panels.banner.show(view.freeze)

@@ -22,7 +22,7 @@ import sys
 import time
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +30,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input
 
+from cutover.actions import ActionPlan
 from cutover.clock import read_clock
 from cutover.config import room_settings
 from cutover.events import PlatformEvent, StreamEvent
@@ -294,7 +295,7 @@ class ReplayApp(ControlRoomApp):
             self._recent.extend(checkpoint.events)
         else:
             self._fresh_room()
-        if self._panels is not None:
+        if self._panels is not None and self.is_running:
             self._panels.events.clear()
 
     def _problem(self, message: str) -> None:
@@ -356,6 +357,8 @@ class ReplayApp(ControlRoomApp):
         return True, behind
 
     def _show(self) -> None:
+        if not self.is_running:
+            return  # the app is closing, its widgets going one by one
         self.refresh_view()
         self.drain_events()
 
@@ -409,7 +412,7 @@ class ReplayApp(ControlRoomApp):
         self._show_timeline()
 
     def _show_timeline(self) -> None:
-        if not self._timeline.is_attached:
+        if not self.is_running or not self._timeline.is_attached:
             return
         now = self.replay_clock.current
         go_live = self.settings.go_live
@@ -457,7 +460,8 @@ class ReplayApp(ControlRoomApp):
         self.playhead.slower(time.monotonic())
         self._wake.set()
 
-    def _propose(self, planner: object) -> None:  # type: ignore[override]
+    def _propose(self, planner: Callable[[RoomView], ActionPlan]) -> None:
+        # Refused here with a replay's own reason; the pipeline is read-only besides.
         self.notify("a replay is read-only: nothing is done", title="Read-only", severity="warning")
 
     def action_audit(self) -> None:
