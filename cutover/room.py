@@ -346,11 +346,11 @@ class ControlRoom:
             return log[0].at
         return self._first_evaluation
 
-    def evaluate(self, now: datetime) -> RoomView:
-        """Advance the triggers to `now` and return everything as of `now`."""
+    def advance(self, now: datetime) -> tuple[TriggerStatus, ...]:
+        """Advance the triggers and the green period to `now`: all that evaluating changes.
+        Advancing again at the same instant, with nothing applied between, changes nothing."""
         if self._first_evaluation is None:
             self._first_evaluation = now
-        kpis = tuple(self._kpi(spec, now) for spec in self.settings.kpis)
         statuses: list[TriggerStatus] = []
         for trigger in self.triggers:
             spec = trigger.spec
@@ -369,6 +369,12 @@ class ControlRoom:
         # Green: every trigger known and quiet. An unknown trigger is not green.
         green = all(s.state in (TriggerState.INACTIVE, TriggerState.RESOLVED) for s in statuses)
         self.green.observe(green, now)
+        return tuple(statuses)
+
+    def evaluate(self, now: datetime) -> RoomView:
+        """Advance the triggers to `now` and return everything as of `now`."""
+        kpis = tuple(self._kpi(spec, now) for spec in self.settings.kpis)
+        statuses = self.advance(now)
         health = tuple(self.health_of(source, now) for source in sorted(self.health))
         stale = frozenset(h.source for h in health if h.state is not HealthState.CONNECTED)
         board = wave_board(
@@ -383,7 +389,7 @@ class ControlRoom:
             now=now,
             clock=read_clock(now, self.settings.go_live),
             kpis=kpis,
-            triggers=tuple(statuses),
+            triggers=statuses,
             waves=board,
             rollouts=tuple(self.rollouts[key] for key in sorted(self.rollouts)),
             freeze=self.freeze,

@@ -6,11 +6,12 @@ appended under an exclusive `flock`, so each entry chains onto the one really be
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import socket
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -76,6 +77,12 @@ class AuditJournal:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._fd: int | None = None
+        self._observers: list[Callable[[AuditEntry], None]] = []
+
+    def observe(self, observer: Callable[[AuditEntry], None]) -> None:
+        """Hand every entry to `observer` once it is durable (the session recorder does
+        this). An observer that fails never fails the write."""
+        self._observers.append(observer)
 
     def open(self) -> None:
         """Create the file (and its folders) if needed, append-only, mode 0600."""
@@ -129,6 +136,9 @@ class AuditJournal:
             raise self._error("cannot write", error) from error
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+        for observer in self._observers:
+            with contextlib.suppress(Exception):
+                observer(entry)
         return entry
 
     def _seal(self, record: AuditRecord, last: bytes | None) -> AuditEntry:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -65,6 +66,9 @@ from widgets.rollouts import RolloutBoard
 from widgets.table import KeyedTable
 from widgets.triggers import TriggerBoard
 from widgets.waves import WaveBoard
+
+if TYPE_CHECKING:
+    from sources.recorder import SessionRecorder
 
 #: The boards `tab` cycles through, in order.
 BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog")
@@ -158,6 +162,8 @@ class ControlRoomApp(App[None]):
         self.notes = tuple(notes)
         self.workbook_problems = tuple(workbook_problems)
         self.view: RoomView | None = None
+        #: Set by `--record`: hears every batch ingested and every evaluation of the room.
+        self.recorder: SessionRecorder | None = None
         self._pending: deque[StreamEvent] = deque(maxlen=ui.event_lines)
         self._unheard: set[str] = {source.name for source in self.sources}
         self._target_board = "#wave-board"
@@ -268,6 +274,9 @@ class ControlRoomApp(App[None]):
 
     def ingest(self, updates: Iterable[Update]) -> None:
         """Apply updates to the room; events wait for the next drain."""
+        if self.recorder is not None:
+            updates = tuple(updates)
+            self.recorder.delivered(updates)
         first = False
         for update in updates:
             self.room.apply(update)
@@ -291,7 +300,7 @@ class ControlRoomApp(App[None]):
         if worker.group != "sources" or event.state not in (WorkerState.ERROR,):
             return
         reason = str(worker.error) or type(worker.error).__name__
-        self.room.apply(SourceHealth(worker.name, HealthState.ERROR, self.clock.now(), reason))
+        self.ingest([SourceHealth(worker.name, HealthState.ERROR, self.clock.now(), reason)])
         self.log.error(f"source {worker.name} failed: {reason}")
         self.refresh_view()
 
@@ -304,13 +313,20 @@ class ControlRoomApp(App[None]):
         if self._panels is not None:
             self._panels.events.add(batch)
 
+    def evaluate_room(self) -> RoomView:
+        """The room evaluated at the clock's now: the one place triggers advance."""
+        now = self.clock.now()
+        if self.recorder is not None:
+            self.recorder.evaluated(now)
+        return self.room.evaluate(now)
+
     def refresh_view(self) -> None:
         """Evaluate the room at the source clock's now and show it."""
-        view = self.room.evaluate(self.clock.now())
+        view = self.evaluate_room()
         self.view = view
         panels = self._panels
-        if panels is None or not panels.triggers.is_attached:
-            return  # before mount, or during the app's exit
+        if panels is None or not self.is_running or not panels.triggers.is_attached:
+            return  # before mount, or during the app's exit (its widgets going one by one)
         with self.batch_update():
             panels.header.show(view)
             panels.banner.show(view.freeze)
@@ -441,7 +457,7 @@ class ControlRoomApp(App[None]):
         self.push_screen(ConfirmScreen(plan, partial(self._live_checks, plan)), self._confirmed)
 
     def _live_checks(self, plan: ActionPlan) -> tuple[Precondition, ...]:
-        return check_preconditions(plan, self.room.evaluate(self.clock.now()))
+        return check_preconditions(plan, self.evaluate_room())
 
     def _confirmed(self, confirmed: Confirmed | None) -> None:
         if confirmed is not None:
@@ -451,7 +467,7 @@ class ControlRoomApp(App[None]):
     async def execute(self, confirmed: Confirmed) -> None:
         """Carry out a confirmed plan through the pipeline, checked on live data now."""
         plan = confirmed.plan
-        live = self.room.evaluate(self.clock.now())
+        live = self.evaluate_room()
         try:
             executed = await self.pipeline.execute(plan, live, confirmed.override)
         except TargetChanged as changed:

@@ -36,3 +36,25 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
     Binding("ctrl+p", "command_palette", "Palette", id="command_palette", priority=True,
             show=False, tooltip="Command palette: every action by name"),
 ]  # fmt: skip
+
+#: The keys of a replay, on top of the control room's (whose actions a replay refuses).
+#: Priority bindings, so the arrows seek rather than move a board's cursor; off while the
+#: event filter has the keyboard.
+REPLAY_BINDINGS: list[BindingType] = [
+    Binding("space", "replay_pause", "Pause", id="replay_pause", key_display="space",
+            priority=True, tooltip="Pause or resume the replay"),
+    Binding("left", "replay_seek(-60)", "Back 1m", id="replay_back", key_display="←",
+            priority=True, tooltip="Seek back one minute of the recording"),
+    Binding("right", "replay_seek(60)", "Forward 1m", id="replay_forward", key_display="→",
+            priority=True, tooltip="Seek forward one minute of the recording"),
+    Binding("shift+left", "replay_seek(-600)", "Back 10m", id="replay_back_far",
+            key_display="⇧←", priority=True, show=False,
+            tooltip="Seek back ten minutes of the recording"),
+    Binding("shift+right", "replay_seek(600)", "Forward 10m", id="replay_forward_far",
+            key_display="⇧→", priority=True, show=False,
+            tooltip="Seek forward ten minutes of the recording"),
+    Binding("left_square_bracket,minus", "replay_slower", "Slower", id="replay_slower",
+            key_display="[", priority=True, tooltip="Replay slower (half the speed)"),
+    Binding("right_square_bracket,plus", "replay_faster", "Faster", id="replay_faster",
+            key_display="]", priority=True, tooltip="Replay faster (twice the speed)"),
+]  # fmt: skip

@@ -27,7 +27,30 @@ def parser() -> argparse.ArgumentParser:
         "--mouse", action="store_true", help="turn mouse tracking on (off by default for SSH)"
     )
     cli.add_argument("--context", metavar="NAME", help="the kubeconfig context to use")
+    cli.add_argument(
+        "--record", metavar="FILE",
+        help="record the session to FILE (gzip JSON lines) for `replay`",
+    )  # fmt: skip
+    cli.add_argument(
+        "--record-max-mb", type=float, default=64, metavar="MB",
+        help="start a new part of the recording (FILE.1, FILE.2, ...) past this size (default 64)",
+    )  # fmt: skip
     commands = cli.add_subparsers(dest="command", metavar="COMMAND")
+    replay = commands.add_parser(
+        "replay",
+        help="replay a recorded session, read-only (replay FILE [--speed X] [--from TIME])",
+        description="Play a session recorded with --record back into the control room,"
+        " read-only. Keys: space pauses, the arrows seek (shift: 10 minutes), [ and ] change"
+        " the speed.",
+    )
+    replay.add_argument("file", metavar="FILE", help="the recording (its first part)")
+    replay.add_argument(
+        "--speed", type=float, metavar="X", help="recorded seconds per real second (default 1)"
+    )
+    replay.add_argument(
+        "--from", dest="from_", metavar="TIME",
+        help="start at TIME: '+10m' from the start, 'T+1d2h' on the plan, or RFC 3339",
+    )  # fmt: skip
     commands.add_parser(
         "audit",
         help="verify or show the audit journal (audit verify|show [FILE])",
@@ -130,13 +153,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handover.run_handover(args)
     if args.command == "check":
         return check.run_check(args)
+    if args.command == "replay":
+        from tui.replay import run_replay
+
+        return run_replay(args, PROG)
+    recorder = None
     try:
         loaded = load_config(find_config(args.config))
         app = build_app(
             loaded, read_only=args.read_only, operator=args.operator, context=args.context
         )
+        if args.record:
+            from tui.record import start_recording
+
+            if not args.record_max_mb > 0:
+                raise ConfigError("--record-max-mb must be more than 0")
+            max_bytes = int(args.record_max_mb * 1024 * 1024)
+            recorder = start_recording(app, loaded, Path(args.record), max_bytes=max_bytes)
     except ConfigError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return 2
-    app.run(mouse=args.mouse or loaded.config.ui.mouse)
+    try:
+        app.run(mouse=args.mouse or loaded.config.ui.mouse)
+    finally:
+        if recorder is not None:
+            recorder.close()
+            if recorder.error:
+                print(f"{PROG}: {recorder.error}", file=sys.stderr)
     return app.return_code or 0

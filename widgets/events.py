@@ -97,6 +97,11 @@ class EventStream(Vertical):
         ]
         self.query_one(EventLog).write_lines(shown)
 
+    def clear(self) -> None:
+        """Forget every event shown: a replay that seeks back fills the stream again."""
+        self.events.clear()
+        self.query_one(EventLog).clear()
+
     def show_counts(self, received: Mapping[str, int]) -> None:
         """The title's counters; called once a refresh, not once a batch."""
         self.received = dict(received)
