@@ -362,8 +362,15 @@ class ControlRoomApp(App[None]):
         self._frozen = frozen
 
     def _situation(self, view: RoomView) -> tuple[str, ...]:
-        """Who else is watching, and what this operator may not do on the cluster."""
+        """The Go/No-Go verdict, who else is watching, and what this operator may not do on
+        the cluster."""
         notes: list[str] = []
+        if view.gates is not None:
+            blocking = len(view.gates.blockers)
+            notes.append(
+                f"Go/No-Go {view.gates.verdict.value}"
+                + (f": {blocking} blocking (g)" if blocking else " (g)")
+            )
         if view.operators:
             notes.append(
                 "watching: "
