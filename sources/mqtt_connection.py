@@ -103,6 +103,7 @@ class MqttConnection:
         self._resume: asyncio.TimerHandle | None = None
         self._linger: asyncio.TimerHandle | None = None
         self._reading = False  # the reader is registered with the loop
+        self._writing = False  # the writer is
         self._probed_at = float("-inf")
         #: Recent gulps, (loop time, packets), over the last `pace` seconds.
         self._recent: deque[tuple[float, int]] = deque()
@@ -196,10 +197,13 @@ class MqttConnection:
         await asyncio.shield(self._lost)
 
     async def _keep_alive(self) -> None:
-        # PINGREQ when the keepalive is due, and the end of a broker that stopped answering.
+        """PINGREQ when the keepalive is due, and the end of a broker that stopped answering.
+        Checked four times a keepalive: the broker allows one and a half before it gives up
+        on us, and a check once a second would be a wake-up a second of its own."""
+        every = max(0.5, self.endpoint.keepalive / 4)
         while self._client.loop_misc() == MQTTErrorCode.MQTT_ERR_SUCCESS:
             self._flush()
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(every)
 
     # --- subscribing and publishing --------------------------------------------------------
 
@@ -363,8 +367,8 @@ class MqttConnection:
         if self._sock is None or not client.want_write():
             return
         client.loop_write()
-        if self._sock is not None and client.want_write():
-            self._loop.add_writer(self._sock, self._writable)
+        if client.want_write():
+            self._write_on()
 
     def _writable(self) -> None:
         try:
@@ -372,26 +376,40 @@ class MqttConnection:
         except Exception as error:
             self._fail(error)
             return
-        if self._sock is not None and not self._client.want_write():
+        if not self._client.want_write():
+            self._write_off()
+
+    # The loop's registrations are tracked here: removing one that is not there costs asyncio
+    # a KeyError with the socket's repr formatted into it.
+
+    def _write_on(self) -> None:
+        if self._sock is not None and not self._writing:
+            self._writing = True
+            self._loop.add_writer(self._sock, self._writable)
+
+    def _write_off(self) -> None:
+        if self._sock is not None and self._writing:
+            self._writing = False
             self._loop.remove_writer(self._sock)
 
     def _forget(self, sock: Any) -> None:
         self._sock = None
         self._stop_timers()
-        self._reading = False
-        self._loop.remove_reader(sock)
-        self._loop.remove_writer(sock)
+        if self._reading:
+            self._loop.remove_reader(sock)
+        if self._writing:
+            self._loop.remove_writer(sock)
+        self._reading = self._writing = False
 
     # --- paho's callbacks (on the loop's thread) ---------------------------------------------
 
     def _on_register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         # During a gulp the PUBACKs pile up and go out together when it ends.
-        if not self._in_gulp and self._sock is not None:
-            self._loop.add_writer(self._sock, self._writable)
+        if not self._in_gulp:
+            self._write_on()
 
     def _on_unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        if self._sock is not None:
-            self._loop.remove_writer(self._sock)
+        self._write_off()
 
     def _on_socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         self._forget(sock)
