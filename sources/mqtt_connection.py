@@ -240,12 +240,18 @@ class MqttConnection:
 
     async def _wait(self, future: asyncio.Future[Any], what: str) -> Any:
         """The future's result, or MqttError on a timeout or the connection's end."""
-        done, _ = await asyncio.wait(
-            (future, self._lost), timeout=self.endpoint.timeout, return_when=asyncio.FIRST_COMPLETED
-        )
+        try:
+            done, _ = await asyncio.wait(
+                (future, self._lost),
+                timeout=self.endpoint.timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            if not future.done():  # given up on: no longer awaited by its message id
+                future.cancel()
+                self._acks = {m: f for m, f in self._acks.items() if f is not future}
         if future in done:
             return future.result()
-        future.cancel()
         if self._lost in done:
             self._lost.result()  # raises why it ended
             raise MqttError("disconnected")

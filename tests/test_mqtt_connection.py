@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -137,3 +138,47 @@ async def test_nobody_listening_is_an_mqtt_error() -> None:
     with pytest.raises(MqttError, match="refused"):
         async with MqttConnection(endpoint, on_message=lambda topic, payload: None):
             pass
+
+
+@pytest.fixture(scope="module")
+def tls_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Mosquitto behind TLS, with a certificate of a CA made for the test."""
+    openssl = find_binary("openssl", "/usr/bin/openssl")
+    binary = find_binary("mosquitto", "/usr/sbin/mosquitto")
+    workdir: Path = tmp_path_factory.mktemp("tls-mosquitto")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=workdir, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test CA",
+        "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    (workdir / "san.ext").write_text("subjectAltName = IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.pem")  # fmt: skip
+    port = free_port()
+    config = workdir / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nuser {getpass.getuser()}\n"
+        f"cafile {workdir / 'ca.pem'}\ncertfile {workdir / 'server.pem'}\n"
+        f"keyfile {workdir / 'server.key'}\nlog_dest file {workdir / 'mosquitto.log'}\n"
+    )
+    server = ServerProcess("mosquitto", [binary, "-c", str(config)], port, port_open(port), workdir)
+    yield from _running(server)
+
+
+async def test_over_tls_every_message_arrives(tls_mosquitto: ServerProcess) -> None:
+    """TLS keeps decrypted bytes of its own: a gulp reads those too, not only the socket's."""
+    received = Received()
+    ca = str(tls_mosquitto.workdir / "ca.pem")
+    endpoint = Endpoint("127.0.0.1", tls_mosquitto.port, tls=True, ca_bundle=ca, timeout=10)
+    connection = MqttConnection(
+        endpoint, on_message=received.message, on_gulp=received.gulp, pace=PACE
+    )
+    async with connection:
+        await connection.subscribe(["tls/#"], 1)
+        for n in range(50):
+            await connection.publish("tls/x", str(n).encode() * 400, qos=1, retain=False)
+        await received.until(50, deadline=20)
+    assert received.payloads == [str(n).encode() * 400 for n in range(50)]
