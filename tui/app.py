@@ -255,6 +255,7 @@ class ControlRoomApp(App[None]):
         self.take(message.updates)
 
     def take(self, updates: Sequence[Update]) -> None:
+        """Apply a source's updates to the room and put its events on screen."""
         if self._panels is None or not self._panels.events.is_attached:
             return  # a delivery before the panels exist, or racing the app's exit
         self.ingest(updates)
