@@ -1,4 +1,4 @@
-"""Build and platform events and the retained freeze state, over MQTT (`aiomqtt`).
+"""Build and platform events and the retained freeze state, over MQTT (paho, read in gulps).
 
 Subscribes to the contract's topics at QoS 1. With a persistent session (a fixed client id
 and `clean_session = false`) the broker keeps what is published while we are away and hands
@@ -8,8 +8,10 @@ again.
 
 Every payload is validated against the contract (`cutover.payloads`). A bad one is counted
 by reason and dropped, the latest few kept for the diagnostics view; it never stops the
-stream. Bursts go into a bounded buffer that is drained into the app every `refresh`; the
-counters are exact even when the buffer lets go of the oldest events.
+stream. Bursts go into a bounded buffer that is drained into the app at most once a
+`refresh`, right after the socket is read (`sources.mqtt_connection` reads a quiet stream
+once a `refresh` too, so one wake-up does both); the counters are exact even when the
+buffer lets go of the oldest events.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import aiomqtt
+from paho.mqtt.client import topic_matches_sub
 
 from cutover.config import MqttSection
 from cutover.events import StreamEvent
@@ -51,6 +53,7 @@ from cutover.updates import (
     Update,
 )
 from sources.base import Deliver
+from sources.mqtt_connection import Endpoint, MqttConnection, MqttError, Will
 from sources.secrets import SecretError, read_secret
 
 SOURCE = "mqtt"
@@ -62,6 +65,9 @@ BUFFER = 5_000
 #: Rejected payloads kept for the diagnostics view.
 RECENT_REJECTED = 20
 EXCERPT = 120
+#: Topics whose kind (events, platform, freeze, ...) is remembered; events topics are one
+#: per repository, so a few thousand at most in practice.
+KNOWN_TOPICS = 4_096
 
 
 def wall_now() -> datetime:
@@ -127,14 +133,6 @@ class MqttSettings:
         )
 
 
-def _payload_bytes(payload: Any) -> bytes:
-    if isinstance(payload, bytes | bytearray):
-        return bytes(payload)
-    if payload is None:
-        return b""
-    return str(payload).encode()
-
-
 def _short(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     if "Connection refused" in text:
@@ -156,7 +154,7 @@ class MqttSource:
     ) -> None:
         self.settings = settings
         self.now = now
-        self.client: aiomqtt.Client | None = None
+        self.client: MqttConnection | None = None
         self.connections = 0
         self.attempts = 0
         self.received = 0
@@ -168,7 +166,11 @@ class MqttSource:
         self._freeze: FreezeUpdate | None = None
         self._reported: tuple[int, int] = (-1, -1)
         self._dropped_since_drain = 0
-        self._arrived = asyncio.Event()
+        self._arrived = False
+        self._kinds: dict[str, str] = {}
+        self._deliver: Deliver | None = None
+        self._delivery: asyncio.TimerHandle | None = None
+        self._delivered_at = float("-inf")
         #: This control room, announced retained while connected, cleared by the last will.
         self.me: Presence | None = None
         self.others: dict[str, Presence] = {}
@@ -182,6 +184,7 @@ class MqttSource:
         actions heard back on the audit topic are not reported as another's."""
         self.me = me
         self.me_as_audited = audited_as
+        self._kinds.clear()
 
     @property
     def presence_topic(self) -> str | None:
@@ -197,24 +200,24 @@ class MqttSource:
 
     def receive(self, topic: str, payload: bytes) -> None:
         """Validate one message and keep what it means; count it either way."""
-        if topic == self.presence_topic:
+        kind = self._kinds.get(topic)
+        if kind is None:
+            kind = self._kind(topic)
+        if kind == "mine":
             return  # our own presence, heard back: not a message to count
         self.received += 1
-        self._arrived.set()
-        settings = self.settings
+        self._arrived = True
         try:
-            if aiomqtt.Topic(topic).matches(settings.freeze_topic):
+            if kind == "events":
+                self._keep(parse_build_event(payload))
+            elif kind == "platform":
+                self._keep(parse_platform_event(payload))
+            elif kind == "freeze":
                 state = parse_freeze(payload)
                 self._freeze = FreezeUpdate(SOURCE, state, self.now())
-            elif aiomqtt.Topic(topic).matches(settings.platform_topic):
-                self._keep(parse_platform_event(payload))
-            elif aiomqtt.Topic(topic).matches(settings.events_topic):
-                self._keep(parse_build_event(payload))
-            elif self.me is not None and aiomqtt.Topic(topic).matches(
-                f"{settings.operators_topic}/+"
-            ):
+            elif kind == "operators":
                 self._presence(topic, payload)
-            elif self.me is not None and aiomqtt.Topic(topic).matches(settings.audit_topic):
+            elif kind == "audit":
                 self._peer_action(payload)
             else:
                 return  # a topic we did not ask for (a broker's bridge, say): not ours to judge
@@ -226,6 +229,29 @@ class MqttSource:
             )
             return
         self.accepted += 1
+
+    def _kind(self, topic: str) -> str:
+        """Which of our subscriptions a topic falls under; remembered, as matching a topic
+        against the wildcards costs more than the rest of taking in a message."""
+        s = self.settings
+        if topic == self.presence_topic:
+            kind = "mine"
+        elif topic_matches_sub(s.freeze_topic, topic):
+            kind = "freeze"
+        elif topic_matches_sub(s.platform_topic, topic):
+            kind = "platform"
+        elif topic_matches_sub(s.events_topic, topic):
+            kind = "events"
+        elif self.me is not None and topic_matches_sub(f"{s.operators_topic}/+", topic):
+            kind = "operators"
+        elif self.me is not None and topic_matches_sub(s.audit_topic, topic):
+            kind = "audit"
+        else:
+            kind = "other"
+        if len(self._kinds) >= KNOWN_TOPICS:
+            self._kinds.clear()
+        self._kinds[topic] = kind
+        return kind
 
     def _keep(self, event: StreamEvent) -> None:
         if len(self._events) == self._events.maxlen:
@@ -286,23 +312,23 @@ class MqttSource:
 
     # --- the connection ----------------------------------------------------------------------
 
-    def _client(self) -> aiomqtt.Client:
+    def _endpoint(self) -> Endpoint:
         s = self.settings
-        tls = aiomqtt.TLSParameters(ca_certs=s.ca_bundle) if s.tls else None
         topic = self.presence_topic
-        # An empty retained message clears our presence when the connection dies unclean.
-        will = None if topic is None else aiomqtt.Will(topic, b"", qos=QOS, retain=True)
-        return aiomqtt.Client(
-            s.host,
-            s.port,
+        keepalive = max(1, int(s.keepalive.total_seconds()))
+        return Endpoint(
+            host=s.host,
+            port=s.port,
+            client_id=s.client_id,
+            clean_session=not s.persistent_session,
             username=s.username,
             password=s.password,
-            identifier=s.client_id or None,
-            clean_session=not s.persistent_session,
-            keepalive=max(1, int(s.keepalive.total_seconds())),
-            tls_params=tls,
-            timeout=max(5.0, s.keepalive.total_seconds()),
-            will=will,
+            tls=s.tls,
+            ca_bundle=s.ca_bundle,
+            keepalive=keepalive,
+            timeout=max(5.0, float(keepalive)),
+            # An empty retained message clears our presence when the connection dies unclean.
+            will=None if topic is None else Will(topic, b"", qos=QOS, retain=True),
         )
 
     def backoff(self) -> float:
@@ -311,12 +337,12 @@ class MqttSource:
         return float(ceiling * random.uniform(0.5, 1.0))
 
     async def run(self, deliver: Deliver) -> None:
-        drainer = asyncio.create_task(self._drain_every_refresh(deliver))
+        self._deliver = deliver
         try:
             while True:
                 try:
                     await self._session(deliver)
-                except aiomqtt.MqttError as error:
+                except MqttError as error:
                     self.client = None
                     self.attempts += 1
                     delay = self.backoff()
@@ -326,29 +352,35 @@ class MqttSource:
                     await asyncio.sleep(delay)
         finally:
             self.client = None
-            drainer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await drainer
+            self._deliver = None
+            if self._delivery is not None:
+                self._delivery.cancel()
+                self._delivery = None
 
     async def _session(self, deliver: Deliver) -> None:
         s = self.settings
-        async with self._client() as client:
+        connection = MqttConnection(
+            self._endpoint(),
+            on_message=self.receive,
+            on_gulp=self._gulped,
+            pace=s.refresh.total_seconds(),
+        )
+        async with connection:
+            # A persistent session's messages may come before the SUBACK: counted from here.
+            self.connections += 1
             topics = [s.events_topic, s.platform_topic, s.freeze_topic]
             if self.me is not None:
                 topics += [f"{s.operators_topic}/+", s.audit_topic]
-            for topic in topics:
-                await client.subscribe(topic, qos=QOS)
-            self.client = client
-            self.connections += 1
+            await connection.subscribe(topics, QOS)
             self.attempts = 0
+            self.client = connection
             deliver([SourceHealth(SOURCE, HealthState.CONNECTED, self.now())])
             presence = self.presence_topic
             if presence is not None and self.me is not None:
                 body = self.me.payload(rfc3339(self.me.since))
-                await client.publish(presence, json.dumps(body).encode(), qos=QOS, retain=True)
+                await connection.publish(presence, json.dumps(body).encode(), qos=QOS, retain=True)
             try:
-                async for message in client.messages:
-                    self.receive(str(message.topic), _payload_bytes(message.payload))
+                await connection.lost()
             except asyncio.CancelledError:
                 if presence is not None:
                     # Leaving cleanly: the will only fires on an unclean end, so say goodbye.
@@ -356,23 +388,32 @@ class MqttSource:
                     # follows on the same connection is handled after it, and a slow broker
                     # never keeps this connection (and its session's messages) alive.
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(
-                            client.publish(presence, b"", qos=0, retain=True), 0.2
-                        )
+                        await connection.publish(presence, b"", qos=0, retain=True)
                 raise
-        # The iterator only ends when the connection does.
-        raise aiomqtt.MqttError("disconnected")
+        # `lost` only returns when we ended the connection ourselves.
+        raise MqttError("disconnected")
 
-    async def _drain_every_refresh(self, deliver: Deliver) -> None:
-        """Deliver at most once a `refresh`, but at once after a quiet spell: a lone event
-        is on screen without waiting out the interval, and a burst still comes in batches."""
-        while True:
-            await self._arrived.wait()
-            self._arrived.clear()
-            updates = self.drain()
-            if updates:
-                deliver(updates)
-            await asyncio.sleep(self.settings.refresh.total_seconds())
+    def _gulped(self, busy: bool) -> None:
+        """After each read of the socket: deliver what arrived. A quiet stream is read once a
+        `refresh` already; a busy one is delivered once a `refresh`, in batches."""
+        if not self._arrived:
+            return
+        if not busy:
+            if self._delivery is not None:
+                self._delivery.cancel()
+            self._deliver_now()
+        elif self._delivery is None:
+            loop = asyncio.get_running_loop()
+            wait = self._delivered_at + self.settings.refresh.total_seconds() - loop.time()
+            self._delivery = loop.call_later(max(0.0, wait), self._deliver_now)
+
+    def _deliver_now(self) -> None:
+        self._delivery = None
+        self._arrived = False
+        updates = self.drain()
+        if updates and self._deliver is not None:
+            self._delivered_at = asyncio.get_running_loop().time()
+            self._deliver(updates)
 
     # --- publishing, for the effectors (freeze, presence, audit) -------------------------------
 
@@ -383,4 +424,5 @@ class MqttSource:
         client = self.client
         if client is None:
             raise MqttUnavailable(f"not connected to {self.settings.host}:{self.settings.port}")
-        await client.publish(topic, json.dumps(dict(payload)).encode(), qos=QOS, retain=retain)
+        body = json.dumps(dict(payload)).encode()
+        await client.publish(topic, body, qos=QOS, retain=retain)

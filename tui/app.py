@@ -6,6 +6,7 @@ import asyncio
 import gc
 import os
 import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -261,13 +262,25 @@ class ControlRoomApp(App[None]):
         )
 
     def deliver(self, updates: Sequence[Update]) -> None:
-        """Hand updates to the app; callable from any task or thread."""
-        self.post_message(SourceUpdates(updates))
+        """Hand updates to the app; callable from any task or thread. On the app's own
+        thread (the sources' tasks and callbacks) they are taken in at once: a message
+        would cost a turn of the app's message loop, several times a second."""
+        if self._thread_id != threading.get_ident():
+            self.post_message(SourceUpdates(updates))
+            return
+        try:
+            self.take(updates)
+        except Exception as error:  # as a message handler's would: not the source's fault
+            self._handle_exception(error)
 
     def on_source_updates(self, message: SourceUpdates) -> None:
+        self.take(message.updates)
+
+    def take(self, updates: Sequence[Update]) -> None:
+        """Apply a source's updates to the room and put its events on screen."""
         if self._panels is None or not self._panels.events.is_attached:
             return  # a delivery before the panels exist, or racing the app's exit
-        self.ingest(message.updates)
+        self.ingest(updates)
         # Sources batch their events already (MQTT a few times a second, the simulator
         # once a refresh): each batch goes on screen as it comes, in one write.
         self.drain_events()

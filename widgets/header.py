@@ -23,8 +23,15 @@ class CutoverHeader(Static):
         self._name = name
         self._mode = mode
         self._shown = ""
+        self._view: RoomView | None = None
+
+    def on_resize(self) -> None:
+        # Wide or compact for the new width now: a view may have come before the first layout.
+        if self._view is not None:
+            self.show(self._view)
 
     def show(self, view: RoomView) -> None:
+        self._view = view
         clock = view.clock
         compact = self.size.width < 110
         line = Text()

@@ -30,6 +30,7 @@ class KpiTile(Vertical):
         self._value_text = ""
         self._limit_text = ""
         self._history: tuple[float, ...] = ()
+        self._reading: KpiReading | None = None
         self.verdict: KpiVerdict | None = None
 
     def compose(self) -> ComposeResult:
@@ -61,12 +62,15 @@ class KpiTile(Vertical):
         if limit != self._limit_text:
             self._limit_text = limit
             self.query_one(".kpi-limit", Static).update(limit, layout=False)
+        self._reading = reading
         if reading.history != self._history:
             self._history = reading.history
             self._draw_history(reading)
 
     def on_resize(self) -> None:
-        self._history = ()  # redrawn at the new width on the next reading
+        # Redrawn at the new width now: a reading may have come before the first layout.
+        if self._reading is not None:
+            self._draw_history(self._reading)
 
     def _draw_history(self, reading: KpiReading) -> None:
         spark = self.query_one(".kpi-spark", Static)

@@ -1,0 +1,463 @@
+"""One connection to an MQTT broker on the asyncio loop, with paho as its protocol engine.
+
+aiomqtt handed each message to the loop on its own: a wake-up to read it, a task to await
+it, another wake-up to write its PUBACK. At twenty build events a second that was most of
+the control room's CPU while it only watched. Here the socket is read in gulps: whatever is
+waiting is read at once, the PUBACKs go out in one write, and then the socket rests for
+`pace` seconds, so a steady stream costs a few wake-ups a second.
+
+A rest must not slow a busy stream, nor one that a broker holds back until we acknowledge
+what it sent (mosquitto keeps 20 messages in flight per client, and 1 for in-order
+delivery: a rest after each such window would cap the stream at 4 windows a second). So
+the socket is read on without rests while `BUSY` packets or more come within `pace`
+seconds, and every `PROBE` seconds a rest starts with a `LINGER`: if more comes that soon
+after our acknowledgements, the broker was holding it back, and the socket is read on for
+as long as that goes on.
+
+Everything but `connect`'s blocking socket set-up runs on the loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import select
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from paho.mqtt import client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+#: Packets within `pace` seconds from which the stream counts as busy, read without rests;
+#: under the 20 that brokers commonly keep in flight (mosquitto, VerneMQ; EMQX keeps 32).
+BUSY = 16
+#: Seconds between two probes for a broker that holds messages back, and how long a probe
+#: waits for more after the acknowledgements: a round trip on a LAN, well under the gap
+#: between two events of a steady stream.
+PROBE = 2.0
+LINGER = 0.005
+#: Packets read in one gulp at most, so a flood never holds the loop for long.
+MAX_GULP = 2_000
+
+
+class MqttError(Exception):
+    """The connection failed, was refused, timed out or was lost."""
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and as whom to connect."""
+
+    host: str
+    port: int = 1883
+    client_id: str = ""
+    clean_session: bool = True
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_bundle: str | None = None
+    keepalive: int = 15
+    #: Seconds allowed for connecting, and for each acknowledgement awaited.
+    timeout: float = 15.0
+    will: Will | None = None
+
+
+class MqttConnection:
+    """`async with MqttConnection(...)` connects; `on_message(topic, payload)` is called for
+    every message, `on_gulp(busy)` after each read of the socket (`busy`: read on without a
+    rest, so reads no longer pace themselves); `lost()` waits for the end."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        on_message: Callable[[str, bytes], None],
+        on_gulp: Callable[[bool], None] = lambda busy: None,
+        pace: float = 0.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.on_message = on_message
+        self.on_gulp = on_gulp
+        self.pace = pace
+        self._loop = asyncio.get_running_loop()
+        self._client = self._paho()
+        self._sock: Any = None
+        self._connected: asyncio.Future[None] = self._loop.create_future()
+        self._lost: asyncio.Future[None] = self._loop.create_future()
+        for future in (self._connected, self._lost):
+            future.add_done_callback(_retrieved)
+        self._acks: dict[int, asyncio.Future[Sequence[ReasonCode]]] = {}
+        self._in_gulp = False
+        self._resume: asyncio.TimerHandle | None = None
+        self._linger: asyncio.TimerHandle | None = None
+        self._reading = False  # the reader is registered with the loop
+        self._writing = False  # the writer is
+        self._probed_at = float("-inf")
+        #: Recent gulps, (loop time, packets), over the last `pace` seconds.
+        self._recent: deque[tuple[float, int]] = deque()
+        self._recent_packets = 0
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._leaving = False
+
+    def _paho(self) -> mqtt.Client:
+        e = self.endpoint
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=e.client_id,
+            clean_session=e.clean_session,
+            protocol=MQTTProtocolVersion.MQTTv311,
+            reconnect_on_failure=False,
+        )
+        client.connect_timeout = e.timeout
+        if e.username is not None:
+            client.username_pw_set(e.username, e.password)
+        if e.tls:
+            client.tls_set(ca_certs=e.ca_bundle)
+        if e.will is not None:
+            w = e.will
+            client.will_set(w.topic, w.payload, qos=w.qos, retain=w.retain)
+        return client
+
+    # --- connecting and leaving ------------------------------------------------------------
+
+    async def __aenter__(self) -> MqttConnection:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self.disconnect()
+
+    async def connect(self) -> None:
+        client, e = self._client, self.endpoint
+        try:
+            # The socket's connect and the TLS handshake block: not on the loop. With no
+            # write callback set yet, paho writes the CONNECT packet there too.
+            await self._loop.run_in_executor(None, client.connect, e.host, e.port, e.keepalive)
+        except (OSError, ValueError) as error:
+            raise MqttError(str(error) or type(error).__name__) from None
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_acknowledged
+        client.on_publish = self._on_published
+        client.on_message = self._on_message
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_register_write = self._on_register_write
+        client.on_socket_unregister_write = self._on_unregister_write
+        self._sock = client.socket()
+        self._read_on(self._sock)
+        self._flush()
+        self._housekeeping = self._loop.create_task(self._keep_alive())
+        try:
+            await self._wait(self._connected, "the broker's CONNACK")
+        except BaseException:
+            self._close()
+            raise
+
+    async def disconnect(self) -> None:
+        """Say goodbye (DISCONNECT) if still connected, and let go of the socket."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+        if self._sock is not None and not self._lost.done():
+            self._leaving = True
+            self._client.disconnect()
+            self._flush()
+            with contextlib.suppress(MqttError, asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._lost), 1.0)
+        self._close()
+
+    def _close(self) -> None:
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+        sock = self._sock
+        if sock is not None:
+            self._forget(sock)
+            sock.close()
+        if not self._lost.done():
+            self._lost.set_result(None)
+
+    async def lost(self) -> None:
+        """Wait until the connection ends; MqttError unless we ended it."""
+        await asyncio.shield(self._lost)
+
+    async def _keep_alive(self) -> None:
+        """PINGREQ when the keepalive is due, and the end of a broker that stopped answering.
+        Checked four times a keepalive: the broker allows one and a half before it gives up
+        on us, and a check once a second would be a wake-up a second of its own."""
+        every = max(0.5, self.endpoint.keepalive / 4)
+        while self._client.loop_misc() == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._flush()
+            await asyncio.sleep(every)
+
+    # --- subscribing and publishing --------------------------------------------------------
+
+    async def subscribe(self, topics: Sequence[str], qos: int) -> None:
+        """Subscribe to every topic in one SUBSCRIBE; MqttError if the broker refuses one."""
+        rc, mid = self._client.subscribe([(topic, qos) for topic in topics])
+        self._check(rc, "subscribe")
+        if mid is None:
+            raise MqttError("could not subscribe: no message id")
+        self._flush()
+        granted = await self._wait(self._ack(mid), "the broker's SUBACK")
+        refused = [t for t, code in zip(topics, granted, strict=False) if code.is_failure]
+        if refused:
+            raise MqttError(f"the broker refused the subscription to {', '.join(refused)}")
+
+    async def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool) -> None:
+        """Publish; at QoS 1 wait for the broker's PUBACK."""
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        self._check(info.rc, "publish")
+        self._flush()
+        if qos > 0:
+            await self._wait(self._ack(info.mid), "the broker's PUBACK")
+
+    def _ack(self, mid: int) -> asyncio.Future[Sequence[ReasonCode]]:
+        future: asyncio.Future[Sequence[ReasonCode]] = self._loop.create_future()
+        self._acks[mid] = future
+        if self._resume is not None and self._sock is not None:
+            self._read_on(self._sock)  # resting: wake up for the acknowledgement, not after
+        return future
+
+    def _check(self, rc: MQTTErrorCode, what: str) -> None:
+        if rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_QUEUE_SIZE):
+            raise MqttError(f"could not {what}: {mqtt.error_string(rc)}")
+
+    async def _wait(self, future: asyncio.Future[Any], what: str) -> Any:
+        """The future's result, or MqttError on a timeout or the connection's end."""
+        try:
+            done, _ = await asyncio.wait(
+                (future, self._lost),
+                timeout=self.endpoint.timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            if not future.done():  # given up on: no longer awaited by its message id
+                future.cancel()
+                self._acks = {m: f for m, f in self._acks.items() if f is not future}
+        if future in done:
+            return future.result()
+        if self._lost in done:
+            self._lost.result()  # raises why it ended
+            raise MqttError("disconnected")
+        raise MqttError(f"timed out waiting for {what}")
+
+    # --- the socket --------------------------------------------------------------------------
+
+    def _readable(self) -> None:
+        """The socket has something: read it all, then rest or read on."""
+        sock = self._sock
+        if sock is None:
+            return
+        # Come while lingering after our acknowledgements: the broker was holding it back.
+        held_back = self._linger is not None
+        self._stop_timers()
+        self._next(sock, self._gulp(sock), held_back)
+
+    def _read_again(self, sock: Any) -> None:
+        """After a rest: read what came meanwhile in this same wake-up, or wait for more."""
+        self._resume = None
+        if self._sock is not sock:
+            return
+        if self._waiting(sock):
+            self._next(sock, self._gulp(sock), held_back=False)
+        else:
+            self._read_on(sock)
+
+    def _next(self, sock: Any, packets: int, held_back: bool) -> None:
+        """After a gulp: read on, linger to probe, or rest; then tell `on_gulp`."""
+        if self._sock is not sock:
+            return
+        now = self._loop.time()
+        busy = True
+        if not self._quiet(packets, now):
+            self._read_on(sock)
+        elif held_back or now - self._probed_at >= PROBE:
+            busy = held_back
+            self._probed_at = now
+            self._read_on(sock)
+            self._linger = self._loop.call_later(LINGER, self._rest, sock)
+        else:
+            busy = False
+            self._rest(sock)
+        try:
+            self.on_gulp(busy)
+        except Exception as error:
+            self._fail(error)
+
+    def _quiet(self, packets: int, now: float) -> bool:
+        """Whether the stream is quiet enough to rest, counting a gulp of `packets` now."""
+        recent = self._recent
+        recent.append((now, packets))
+        self._recent_packets += packets
+        while recent[0][0] < now - self.pace:
+            self._recent_packets -= recent.popleft()[1]
+        # An acknowledgement awaited (CONNACK, SUBACK, PUBACK): no rest to delay it.
+        awaited = bool(self._acks) or not self._connected.done()
+        return bool(self.pace) and not awaited and self._recent_packets < BUSY
+
+    def _read_on(self, sock: Any) -> None:
+        self._stop_timers()
+        if not self._reading:
+            self._reading = True
+            self._loop.add_reader(sock, self._readable)
+
+    def _rest(self, sock: Any) -> None:
+        self._stop_timers()
+        if self._sock is not sock:
+            return
+        if self._reading:
+            self._reading = False
+            self._loop.remove_reader(sock)
+        self._resume = self._loop.call_later(self.pace, self._read_again, sock)
+
+    def _stop_timers(self) -> None:
+        for timer in (self._resume, self._linger):
+            if timer is not None:
+                timer.cancel()
+        self._resume = self._linger = None
+
+    def _gulp(self, sock: Any) -> int:
+        """Read every packet waiting, write their PUBACKs together; the number of packets
+        read. A failure here ends the connection, as a lost one."""
+        client = self._client
+        packets = 0
+        self._in_gulp = True
+        try:
+            while packets < MAX_GULP:
+                if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None:
+                    break  # lost: paho has called on_disconnect
+                packets += 1
+                if not self._waiting(sock):
+                    break
+            self._in_gulp = False
+            self._flush()
+        except Exception as error:
+            self._fail(error)
+        finally:
+            self._in_gulp = False
+        return packets
+
+    def _fail(self, error: Exception) -> None:
+        if not self._lost.done():
+            self._lost.set_exception(MqttError(f"{type(error).__name__}: {error}"))
+        self._close()
+
+    @staticmethod
+    def _waiting(sock: Any) -> bool:
+        """More to read now: bytes in the kernel's buffer, or decrypted in TLS's own."""
+        pending = getattr(sock, "pending", None)
+        if pending is not None and pending() > 0:
+            return True
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
+
+    def _flush(self) -> None:
+        """Write what paho has queued; what the socket does not take waits for writable."""
+        client = self._client
+        if self._sock is None or not client.want_write():
+            return
+        client.loop_write()
+        if client.want_write():
+            self._write_on()
+
+    def _writable(self) -> None:
+        try:
+            self._client.loop_write()
+        except Exception as error:
+            self._fail(error)
+            return
+        if not self._client.want_write():
+            self._write_off()
+
+    # The loop's registrations are tracked here: removing one that is not there costs asyncio
+    # a KeyError with the socket's repr formatted into it.
+
+    def _write_on(self) -> None:
+        if self._sock is not None and not self._writing:
+            self._writing = True
+            self._loop.add_writer(self._sock, self._writable)
+
+    def _write_off(self) -> None:
+        if self._sock is not None and self._writing:
+            self._writing = False
+            self._loop.remove_writer(self._sock)
+
+    def _forget(self, sock: Any) -> None:
+        self._sock = None
+        self._stop_timers()
+        if self._reading:
+            self._loop.remove_reader(sock)
+        if self._writing:
+            self._loop.remove_writer(sock)
+        self._reading = self._writing = False
+
+    # --- paho's callbacks (on the loop's thread) ---------------------------------------------
+
+    def _on_register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        # During a gulp the PUBACKs pile up and go out together when it ends.
+        if not self._in_gulp:
+            self._write_on()
+
+    def _on_unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        self._write_off()
+
+    def _on_socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        self._forget(sock)
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        if self._connected.done():
+            return
+        if reason.is_failure:
+            self._connected.set_exception(MqttError(f"the broker refused us: {reason}"))
+        else:
+            self._connected.set_result(None)
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        if self._lost.done():
+            return
+        if self._leaving:
+            self._lost.set_result(None)
+        else:
+            self._lost.set_exception(MqttError("connection lost"))
+
+    def _on_acknowledged(
+        self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any
+    ) -> None:
+        future = self._acks.pop(mid, None)
+        if future is not None and not future.done():
+            future.set_result(codes)
+
+    def _on_published(
+        self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any
+    ) -> None:
+        self._on_acknowledged(client, userdata, mid, [reason], props)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        payload = message.payload  # bytes, as paho decodes a PUBLISH
+        self.on_message(message.topic, payload if isinstance(payload, bytes) else bytes(payload))
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """Mark an ending's exception as seen: whoever cares awaits it, nobody else need."""
+    if not future.cancelled():
+        future.exception()

@@ -1,0 +1,184 @@
+"""The MQTT connection against a real Mosquitto: read in gulps, every message acknowledged,
+a busy stream never slowed by the rests, a refused connection reported."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from sources.mqtt_connection import PROBE, Endpoint, MqttConnection, MqttError
+from tests.servers import (
+    ServerProcess,
+    _running,
+    find_binary,
+    free_port,
+    mosquitto,
+    port_open,
+)
+
+__all__ = ["mosquitto"]  # the fixture, imported for pytest
+
+PACE = 0.25
+BURST = 800
+
+
+@pytest.fixture(scope="module", params=[20, 1], ids=["20 in flight", "1 in flight"])
+def windowed_mosquitto(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """Mosquitto keeps 20 unacknowledged messages in flight per client as shipped, 1 when
+    configured for in-order delivery; here with room to queue a whole burst behind them."""
+    binary = find_binary("mosquitto", "/usr/sbin/mosquitto")
+    workdir: Path = tmp_path_factory.mktemp("windowed-mosquitto")
+    port = free_port()
+    config = workdir / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nuser {getpass.getuser()}\n"
+        f"max_inflight_messages {request.param}\nmax_queued_messages 100000\n"
+        f"log_dest file {workdir / 'mosquitto.log'}\n"
+    )
+    server = ServerProcess("mosquitto", [binary, "-c", str(config)], port, port_open(port), workdir)
+    yield from _running(server)
+
+
+class Received:
+    """What a connection handed over: the payloads, and how many reads of the socket."""
+
+    def __init__(self) -> None:
+        self.payloads: list[bytes] = []
+        self.gulps = 0
+
+    def message(self, topic: str, payload: bytes) -> None:
+        self.payloads.append(payload)
+
+    def gulp(self, busy: bool) -> None:
+        self.gulps += 1
+
+    async def until(self, count: int, deadline: float) -> float:
+        """Wait until `count` payloads are in; the seconds it took."""
+        start = time.monotonic()
+        while len(self.payloads) < count:
+            if time.monotonic() - start > deadline:
+                raise AssertionError(f"{len(self.payloads)} of {count} after {deadline} s")
+            await asyncio.sleep(0.02)
+        return time.monotonic() - start
+
+
+def connection(server: ServerProcess, client_id: str, received: Received) -> MqttConnection:
+    endpoint = Endpoint("127.0.0.1", server.port, client_id=client_id, clean_session=False)
+    return MqttConnection(endpoint, on_message=received.message, on_gulp=received.gulp, pace=PACE)
+
+
+async def test_a_trickle_is_read_in_a_few_gulps_and_every_message_acknowledged(
+    mosquitto: ServerProcess,
+) -> None:
+    client_id = f"trickle-{uuid.uuid4()}"
+    received = Received()
+    async with connection(mosquitto, client_id, received) as subscriber:
+        await subscriber.subscribe(["trickle/#"], 1)
+        before = received.gulps
+        start = time.monotonic()
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as publisher:
+            for n in range(40):
+                await publisher.publish(f"trickle/{n % 3}", str(n).encode(), qos=1)
+                await asyncio.sleep(0.025)  # a trickle: forty messages over a second or more
+        await received.until(40, deadline=10)
+        elapsed = time.monotonic() - start
+    assert received.payloads == [str(n).encode() for n in range(40)]
+    # One read per rest, not one per message.
+    assert received.gulps - before <= elapsed / PACE + 3 < 40
+
+    # Every message was acknowledged: the persistent session has nothing to hand over again.
+    again = Received()
+    async with connection(mosquitto, client_id, again) as subscriber:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as publisher:
+            await publisher.publish("trickle/end", b"end", qos=1)
+        await again.until(1, deadline=10)
+    assert again.payloads == [b"end"]
+
+
+async def test_a_busy_stream_is_read_without_rests(windowed_mosquitto: ServerProcess) -> None:
+    """The broker sends the next messages only as the last are acknowledged: resting a
+    quarter of a second after each window would cap us at four windows a second."""
+    received = Received()
+    server = windowed_mosquitto
+    async with connection(server, f"busy-{uuid.uuid4()}", received) as subscriber:
+        await subscriber.subscribe(["busy/#"], 1)
+        async with aiomqtt.Client(
+            "127.0.0.1", server.port, max_inflight_messages=1000
+        ) as publisher:
+            await asyncio.gather(
+                *(publisher.publish("busy/x", str(n).encode(), qos=1) for n in range(BURST))
+            )
+        took = await received.until(BURST, deadline=30)
+    assert sorted(received.payloads, key=int) == [str(n).encode() for n in range(BURST)]
+    # A probe every PROBE seconds finds a broker holding messages back; then no more rests.
+    assert took < PROBE + 5, f"{BURST} messages took {took:.1f} s to read"
+
+
+async def test_publish_waits_for_the_brokers_acknowledgement(mosquitto: ServerProcess) -> None:
+    received = Received()
+    async with connection(mosquitto, f"self-{uuid.uuid4()}", received) as own:
+        await own.subscribe(["self/#"], 1)
+        await own.publish("self/a", b"hello", qos=1, retain=False)
+        await received.until(1, deadline=10)
+    assert received.payloads == [b"hello"]
+
+
+async def test_nobody_listening_is_an_mqtt_error() -> None:
+    endpoint = Endpoint("127.0.0.1", free_port(), timeout=5)
+    with pytest.raises(MqttError, match="refused"):
+        async with MqttConnection(endpoint, on_message=lambda topic, payload: None):
+            pass
+
+
+@pytest.fixture(scope="module")
+def tls_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Mosquitto behind TLS, with a certificate of a CA made for the test."""
+    openssl = find_binary("openssl", "/usr/bin/openssl")
+    binary = find_binary("mosquitto", "/usr/sbin/mosquitto")
+    workdir: Path = tmp_path_factory.mktemp("tls-mosquitto")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=workdir, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test CA",
+        "-keyout", "ca.key", "-out", "ca.pem")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    (workdir / "san.ext").write_text("subjectAltName = IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "1", "-extfile", "san.ext", "-out", "server.pem")  # fmt: skip
+    port = free_port()
+    config = workdir / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nuser {getpass.getuser()}\n"
+        f"cafile {workdir / 'ca.pem'}\ncertfile {workdir / 'server.pem'}\n"
+        f"keyfile {workdir / 'server.key'}\nlog_dest file {workdir / 'mosquitto.log'}\n"
+    )
+    server = ServerProcess("mosquitto", [binary, "-c", str(config)], port, port_open(port), workdir)
+    yield from _running(server)
+
+
+async def test_over_tls_every_message_arrives(tls_mosquitto: ServerProcess) -> None:
+    """TLS keeps decrypted bytes of its own: a gulp reads those too, not only the socket's."""
+    received = Received()
+    ca = str(tls_mosquitto.workdir / "ca.pem")
+    endpoint = Endpoint("127.0.0.1", tls_mosquitto.port, tls=True, ca_bundle=ca, timeout=10)
+    connection = MqttConnection(
+        endpoint, on_message=received.message, on_gulp=received.gulp, pace=PACE
+    )
+    async with connection:
+        await connection.subscribe(["tls/#"], 1)
+        for n in range(50):
+            await connection.publish("tls/x", str(n).encode() * 400, qos=1, retain=False)
+        await received.until(50, deadline=20)
+    assert received.payloads == [str(n).encode() * 400 for n in range(50)]
