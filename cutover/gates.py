@@ -377,9 +377,10 @@ def _time(value: object) -> datetime | None:
 class GateInputs:
     """What the room knows, for the checks it judges itself.
 
-    `source_ok(name)` answers whether a source is connected and fresh (None when no such
-    source is configured); `alert_firing(name)` whether an alert is active (None when the
-    alerts are not current); `reading(key)` a probe's reading, already judged for freshness.
+    `source_state(name)` judges a source: pass when connected and fresh, unknown when it is
+    connecting, stale or in error, fail when no such source is configured, with the words to
+    show; `alert_firing(name)` whether an alert is active (None when the alerts are not
+    current); `reading(key)` a probe's reading, already judged for freshness.
     """
 
     source_state: Callable[[str], tuple[CheckState, str]]

@@ -202,6 +202,7 @@ class ControlRoom:
         self.operators: tuple[Presence, ...] = ()
         self.permissions: Permissions | None = None
         self.gate_readings: dict[str, CheckReading] = {}
+        self._check_specs = {c.key: c for gate in settings.gates for c in gate.checks}
         self.signoffs = Signoffs()
         self.signoffs_source = ""
 
@@ -439,7 +440,7 @@ class ControlRoom:
                 return None
             return self._alert_reading(name, now)
 
-        specs = {check.key: check for gate in self.settings.gates for check in gate.checks}
+        specs = self._check_specs
         current = bool(self.signoffs_source) and (
             self.health_of(self.signoffs_source, now).state is HealthState.CONNECTED
         )
