@@ -30,3 +30,14 @@ def test_a_smoke_run_measures_every_figure(tmp_path: Path) -> None:
         assert isinstance(figures[name], float) and figures[name] > 0, name
     assert figures["counters_exact"] is True
     assert "CPU %" in run.stdout and "smoke" in run.stdout
+
+
+def test_a_bare_bench_runs_the_three_scenarios_and_refuses_an_unknown_one() -> None:
+    from bench.__main__ import chosen, parser
+
+    assert chosen(parser().parse_args([]).scenarios) == ["steady", "burst", "soak"]
+    assert chosen(parser().parse_args(["burst"]).scenarios) == ["burst"]
+    refused = subprocess.run(
+        [sys.executable, "-m", "bench", "storm"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "no scenario storm" in refused.stderr
