@@ -376,7 +376,12 @@ async def test_a_signoff_and_its_withdrawal_land_in_the_configmap_and_the_journa
         view = await current_view(
             config,
             seen,
-            lambda v: v.gates is not None and v.gates.signoffs.version == first,
+            # Known once the source has listed everything it watches, the ConfigMap first.
+            lambda v: (
+                v.gates is not None
+                and v.gates.signoffs.version == first
+                and board(v)["Sign-off/security"].state is not CheckState.UNKNOWN
+            ),
             "the sign-offs as recorded",
         )
         assert board(view)["Sign-off/security"].state is CheckState.FAIL  # unsigned
@@ -441,7 +446,12 @@ async def test_a_signoff_on_a_configmap_changed_since_shown_writes_nothing(
         view = await current_view(
             config,
             seen,
-            lambda v: v.gates is not None and v.gates.signoffs.version == first,
+            # Known once the source has listed everything it watches, the ConfigMap first.
+            lambda v: (
+                v.gates is not None
+                and v.gates.signoffs.version == first
+                and board(v)["Sign-off/security"].state is not CheckState.UNKNOWN
+            ),
             "the sign-offs as recorded",
         )
         sign = plan_sign_off(view, "SRE", "alice", note="runbooks reviewed")
