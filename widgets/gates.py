@@ -7,7 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cutover.gates import CheckKind, CheckResult, CheckState, GateResult, GoNoGo, Verdict
+from cutover.gates import CheckKind, CheckResult, CheckState, GateResult, GoNoGo
+from widgets.status import CHECK_MARK, VERDICT_STYLE
 from widgets.table import Cell, KeyedTable
 
 GATE_COLUMNS = (
@@ -17,18 +18,6 @@ GATE_COLUMNS = (
     ("why", "Why not"),
     ("criterion", "Passes when"),
 )
-
-CHECK_MARK: dict[CheckState, tuple[str, str]] = {
-    CheckState.PASS: ("✔ pass", "green"),
-    CheckState.FAIL: ("✖ FAIL", "bold red"),
-    CheckState.UNKNOWN: ("? unknown", "magenta"),
-}
-
-VERDICT_STYLE: dict[Verdict, str] = {
-    Verdict.GO: "bold green",
-    Verdict.NO_GO: "bold red",
-    Verdict.UNKNOWN: "bold magenta",
-}
 
 
 def gate_row(gate: GateResult) -> tuple[Cell, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cutover.gates import CheckState, Verdict
 from cutover.kpis import KpiVerdict
 from cutover.rollouts import RolloutPhase
 from cutover.triggers import TriggerState
@@ -25,6 +26,19 @@ TRIGGER_MARK: dict[TriggerState, tuple[str, str]] = {
     TriggerState.RESOLVED: ("✔ resolved", "cyan"),
     TriggerState.UNKNOWN: ("? UNKNOWN", "magenta"),
 }
+
+CHECK_MARK: dict[CheckState, tuple[str, str]] = {
+    CheckState.PASS: ("✔ pass", "green"),
+    CheckState.FAIL: ("✖ FAIL", "bold red"),
+    CheckState.UNKNOWN: ("? unknown", "magenta"),
+}
+
+VERDICT_STYLE: dict[Verdict, str] = {
+    Verdict.GO: "bold green",
+    Verdict.NO_GO: "bold red",
+    Verdict.UNKNOWN: "bold magenta",
+}
+
 
 HEALTH_MARK: dict[HealthState, tuple[str, str]] = {
     HealthState.CONNECTING: ("…", "dim"),
