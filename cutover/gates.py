@@ -33,6 +33,18 @@ class CheckKind(str, Enum):
 PROBED_KINDS = frozenset({CheckKind.PROMQL, CheckKind.K8S_EXISTS, CheckKind.K8S_CRONJOB_RECENT})
 
 
+#: Which sources can answer which kinds of check (the simulator stands in for all of them);
+#: the room judges `source_healthy` itself.
+ANSWERED_BY: dict[CheckKind, frozenset[str]] = {
+    CheckKind.PROMQL: frozenset({"prometheus", "sim"}),
+    CheckKind.K8S_EXISTS: frozenset({"kubernetes", "sim"}),
+    CheckKind.K8S_CRONJOB_RECENT: frozenset({"kubernetes", "sim"}),
+    CheckKind.SIGNOFF: frozenset({"kubernetes", "sim"}),
+    CheckKind.ALERT_ABSENT: frozenset({"alertmanager", "sim"}),
+    CheckKind.ALERT_PRESENT: frozenset({"alertmanager", "sim"}),
+}
+
+
 class CheckState(str, Enum):
     PASS = "pass"
     FAIL = "fail"

@@ -364,6 +364,21 @@ def signoffs_in(kube: FakeKube) -> dict[str, Any]:
     return value
 
 
+async def signoffs_known(config: Config, seen: Delivered, version: str) -> RoomView:
+    """The room once it shows the sign-offs of ConfigMap `version` as known: the source
+    reads the ConfigMap first, and the sign-offs are current once it has listed the rest."""
+    return await current_view(
+        config,
+        seen,
+        lambda v: (
+            v.gates is not None
+            and v.gates.signoffs.version == version
+            and board(v)["Sign-off/security"].state is not CheckState.UNKNOWN
+        ),
+        "the sign-offs as recorded",
+    )
+
+
 async def test_a_signoff_and_its_withdrawal_land_in_the_configmap_and_the_journal(
     kube: FakeKube, tmp_path: Path
 ) -> None:
@@ -373,17 +388,7 @@ async def test_a_signoff_and_its_withdrawal_land_in_the_configmap_and_the_journa
     journal_path = tmp_path / "audit.jsonl"
     pipeline = ActionPipeline(effector, read_only=False, journal=AuditJournal(journal_path))
     async with watching(source) as seen:
-        view = await current_view(
-            config,
-            seen,
-            # Known once the source has listed everything it watches, the ConfigMap first.
-            lambda v: (
-                v.gates is not None
-                and v.gates.signoffs.version == first
-                and board(v)["Sign-off/security"].state is not CheckState.UNKNOWN
-            ),
-            "the sign-offs as recorded",
-        )
+        view = await signoffs_known(config, seen, first)
         assert board(view)["Sign-off/security"].state is CheckState.FAIL  # unsigned
         sign = plan_sign_off(view, "Security", "alice", note="pen test closed, SEC-112")
         assert sign.kind is ActionKind.SIGN_OFF
@@ -443,17 +448,7 @@ async def test_a_signoff_on_a_configmap_changed_since_shown_writes_nothing(
     journal_path = tmp_path / "audit.jsonl"
     pipeline = ActionPipeline(effector, read_only=False, journal=AuditJournal(journal_path))
     async with watching(source) as seen:
-        view = await current_view(
-            config,
-            seen,
-            # Known once the source has listed everything it watches, the ConfigMap first.
-            lambda v: (
-                v.gates is not None
-                and v.gates.signoffs.version == first
-                and board(v)["Sign-off/security"].state is not CheckState.UNKNOWN
-            ),
-            "the sign-offs as recorded",
-        )
+        view = await signoffs_known(config, seen, first)
         sign = plan_sign_off(view, "SRE", "alice", note="runbooks reviewed")
         # Another control room signs first; this one has not heard of it yet.
         elsewhere = '{"SRE": {"by": "carol", "at": "2026-12-01T08:00:00Z", "note": ""}}'

@@ -10,7 +10,7 @@ import sys
 from typing import Any, TextIO
 
 from cutover.gate_report import report, table
-from cutover.gates import PROBED_KINDS, CheckKind
+from cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckKind
 from cutover.room import ControlRoom
 from cutover.updates import HealthState
 from tui.configfile import ConfigError, LoadedConfig, find_config, load_config
@@ -19,16 +19,6 @@ from tui.headless import every_source_answered, gather_view
 PROG = "maestro-control-room check"
 #: How long the command waits for every source's first answer.
 DEFAULT_TIMEOUT = 20.0
-
-#: Which sources can answer which kinds of check; the room judges source health itself.
-ANSWERED_BY: dict[CheckKind, frozenset[str]] = {
-    CheckKind.PROMQL: frozenset({"prometheus", "sim"}),
-    CheckKind.K8S_EXISTS: frozenset({"kubernetes", "sim"}),
-    CheckKind.K8S_CRONJOB_RECENT: frozenset({"kubernetes", "sim"}),
-    CheckKind.SIGNOFF: frozenset({"kubernetes", "sim"}),
-    CheckKind.ALERT_ABSENT: frozenset({"alertmanager", "sim"}),
-    CheckKind.ALERT_PRESENT: frozenset({"alertmanager", "sim"}),
-}
 
 
 def add_parser(commands: Any) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
 from cutover.config import Config, gate_specs, start_offset
-from cutover.gates import CheckKind, CheckSpec
+from cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckSpec
 from cutover.updates import Update
 from cutover.waves import Workbook
 from sources.base import Deliver
@@ -97,12 +97,8 @@ class SimEffector:
 def stand_in_checks(config: Config) -> tuple[CheckSpec, ...]:
     """The gate checks the simulator answers: those of the backends it stands in for, so a
     configured Prometheus or cluster is the only one answering its own checks."""
-    enabled = set(config.sources.enabled())
-    kinds = set()
-    if "prometheus" not in enabled:
-        kinds.add(CheckKind.PROMQL)
-    if "kubernetes" not in enabled:
-        kinds |= {CheckKind.K8S_EXISTS, CheckKind.K8S_CRONJOB_RECENT}
+    real = set(config.sources.enabled()) - {"sim"}
+    kinds = {kind for kind in PROBED_KINDS if not real & ANSWERED_BY[kind]}
     return tuple(c for g in gate_specs(config) for c in g.checks if c.kind in kinds)
 
 
