@@ -3,8 +3,9 @@
 Each runs from its OS package on a free loopback port with a temporary data directory, is
 awaited until it answers (its ready endpoint or its port, with a deadline, never a fixed
 sleep), and can be stopped and started again on the same port and data directory, which is
-how the tests take a server away and bring it back. A missing binary fails the test when
-`CI=true` and skips it otherwise.
+how the tests take a server away and bring it back. A missing binary fails the test under
+CI (any truthy `CI`: `true`, `1`, `yes`, `on`, in any case; `.ci/run` exports `CI=true`) and
+skips it otherwise.
 
 Import the fixtures explicitly: `from tests.servers import prometheus, ...`.
 """
@@ -20,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -36,14 +37,24 @@ def free_port() -> int:
         return port
 
 
+#: The spellings of a true `CI` that CI services and people use.
+_TRUE = frozenset({"1", "true", "yes", "on", "y"})
+
+
+def running_in_ci(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether `CI` is set to a true value: there, a missing server fails, never skips."""
+    env = os.environ if environ is None else environ
+    return env.get("CI", "").strip().lower() in _TRUE
+
+
 def find_binary(name: str, *fallbacks: str) -> str:
-    """The server binary, or fail (CI=true) / skip (elsewhere) the test that needs it."""
+    """The server binary, or fail (under CI) / skip (elsewhere) the test that needs it."""
     for candidate in (name, *fallbacks):
         found = shutil.which(candidate) or (candidate if Path(candidate).is_file() else None)
         if found:
             return found
     message = f"{name} is not installed (apt-get install {name.split('/')[-1]})"
-    if os.environ.get("CI") == "true":
+    if running_in_ci():
         pytest.fail(message)
     pytest.skip(message)
 
