@@ -96,6 +96,39 @@ class ActionUnavailable(Exception):
     """The action cannot be planned: nothing to act on, or nothing would change."""
 
 
+#: The moves forward: what a freeze stops outright. Moves back (abort a rollout, roll back a
+#: wave, the playbook's steps) stay open: a freeze is where a rollback starts.
+FORWARD: frozenset[ActionKind] = frozenset({ActionKind.PROMOTE_WAVE, ActionKind.PROMOTE_ROLLOUT})
+
+
+class FrozenRefusal(ActionUnavailable):
+    """A move forward while the cutover is frozen: refused, with no override. The way on is
+    to unfreeze, its own confirmed and journalled action."""
+
+    def __init__(self, kind: ActionKind, view: RoomView) -> None:
+        self.kind = kind
+        super().__init__(
+            f"{kind.value} refused: the cutover is {frozen_by(view)}. A freeze stops every"
+            " move forward and no reason overrides it; unfreeze first (its own confirmed"
+            " action), then promote."
+        )
+
+
+def frozen_by(view: RoomView) -> str:
+    """`frozen by alice at 11:02: queue p95 breach`, as far as the freeze state says."""
+    state = view.freeze
+    text = f"frozen by {state.by or 'someone'}"
+    if state.at is not None:
+        text += f" at {state.at:%H:%M}"
+    return text + (f": {state.reason}" if state.reason else "")
+
+
+def refuse_forward_while_frozen(kind: ActionKind, view: RoomView) -> None:
+    """Raise FrozenRefusal for a move forward while `view` is frozen."""
+    if kind in FORWARD and view.freeze.frozen:
+        raise FrozenRefusal(kind, view)
+
+
 def plan_freeze(view: RoomView, operator: str, reason: str) -> ActionPlan:
     if view.freeze.frozen:
         raise ActionUnavailable(f"already frozen by {view.freeze.by}: {view.freeze.reason}")
@@ -129,6 +162,7 @@ def plan_unfreeze(view: RoomView, operator: str) -> ActionPlan:
 
 
 def plan_promote_wave(view: RoomView, wave: str, operator: str) -> ActionPlan:
+    refuse_forward_while_frozen(ActionKind.PROMOTE_WAVE, view)
     progress = view.wave(wave)
     if progress is None:
         raise ActionUnavailable(f"no wave {wave}")
@@ -162,6 +196,7 @@ def plan_roll_back_wave(view: RoomView, wave: str, operator: str) -> ActionPlan:
 
 
 def plan_promote_rollout(view: RoomView, key: str, operator: str) -> ActionPlan:
+    refuse_forward_while_frozen(ActionKind.PROMOTE_ROLLOUT, view)
     rollout = view.rollout(key)
     if rollout is None:
         raise ActionUnavailable(f"no rollout {key}")
@@ -277,12 +312,14 @@ def _versions(plan: ActionPlan, view: RoomView) -> dict[str, str]:
 
 
 def _not_frozen(view: RoomView) -> Precondition:
+    # Not overridable: a freeze that a typed reason lifts is no freeze. Unfreeze is the way on.
     if view.freeze.frozen:
         return Precondition(
             "not-frozen",
             "cutover not frozen",
             False,
-            f"frozen by {view.freeze.by}: {view.freeze.reason}",
+            f"{frozen_by(view)}; unfreeze first",
+            overridable=False,
         )
     return Precondition("not-frozen", "cutover not frozen", True)
 

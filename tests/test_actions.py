@@ -258,7 +258,8 @@ def test_promote_wave_is_blocked_while_frozen() -> None:
     live = frozen(room).evaluate(NOW)
     not_frozen = check(check_preconditions(plan, live), "not-frozen")
     assert not not_frozen.ok
-    assert not_frozen.detail == "frozen by alice: queue p95 breach"
+    assert not_frozen.detail == "frozen by alice at 09:00: queue p95 breach; unfreeze first"
+    assert not not_frozen.overridable
 
 
 def test_promote_wave_is_blocked_while_a_trigger_is_pending() -> None:
@@ -387,8 +388,9 @@ def test_promote_paused_rollout_resumes_it() -> None:
 
 
 def test_promote_rollout_is_blocked_while_frozen() -> None:
-    view = frozen(calm_room()).evaluate(NOW)
-    plan = plan_promote_rollout(view, "maestro-system/maestro-api", "alice")
+    room = calm_room()
+    plan = plan_promote_rollout(room.evaluate(NOW), "maestro-system/maestro-api", "alice")
+    view = frozen(room).evaluate(NOW)
     assert failed_ids(check_preconditions(plan, view)) == ["not-frozen"]
 
 

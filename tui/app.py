@@ -30,6 +30,7 @@ from cutover.actions import (
     ActionPlan,
     ActionUnavailable,
     Effector,
+    FrozenRefusal,
     Precondition,
     TargetChanged,
     check_preconditions,
@@ -467,6 +468,10 @@ class ControlRoomApp(App[None]):
             return
         try:
             plan = planner(self.view)
+        except FrozenRefusal as refusal:
+            unfreeze = self._keymap.get("unfreeze", "u")
+            self.notify(f"{refusal} Unfreeze: {unfreeze}.", title="Frozen", severity="error")
+            return
         except ActionUnavailable as reason:
             self.notify(str(reason), severity="warning")
             return
