@@ -6,9 +6,11 @@ document, so it stays free of I/O.
 
 from __future__ import annotations
 
-import math
+import types
+import typing
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -30,19 +32,50 @@ from cutover.waves import Workbook
 def _duration(value: object) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValueError("expected a finite duration")
-        try:
-            return timedelta(seconds=value)
-        except OverflowError:
-            raise ValueError(f"{value} seconds is too long a duration") from None
     if isinstance(value, str):
         return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A bare number has no unit: 120 could be seconds or minutes. Say it with one.
+        raise ValueError(
+            f"expected a duration string with its unit, such as '{value}s' or '5m',"
+            f" not the bare number {value}"
+        )
     raise ValueError("expected a duration such as '90s', '5m', '48h' or '1d2h'")
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("expected a duration of 0 or more")
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("expected a duration of more than 0, such as '1s'")
+    return value
+
+
+#: A duration where 0 means "none" (a trigger's `for`, a warm-up, a backfill).
+Duration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_not_negative)]
+#: A duration that must pass: a refresh, an age, a timeout, a period.
+PositiveDuration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"expected an http:// or https:// URL with a host, such as"
+            f" 'http://127.0.0.1:9090', got {value!r}"
+        )
+    return value
+
+
+def _http_url_or_empty(value: str) -> str:
+    return _http_url(value) if value else value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
 def _aware(value: datetime) -> datetime:
@@ -61,8 +94,45 @@ Fraction = Annotated[float, AfterValidator(_fraction)]
 Positive = Annotated[float, Field(gt=0)]
 
 
+def _plain_type(annotation: Any) -> Any:
+    """`bool`, `int`, `float` or `str` behind an optional or annotated field; else None."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [arg for arg in args if arg is not type(None)]
+        return _plain_type(kinds[0]) if len(kinds) == 1 else None
+    return annotation if annotation in (bool, int, float, str) else None
+
+
+def _type_problem(kind: Any, value: object) -> str:
+    """Why `value` is not a TOML value of `kind`, or ''. Pydantic's lax mode would read
+    "false" as a boolean and "0.98" as a number: a config says what it means."""
+    if kind is bool and not isinstance(value, bool):
+        return "expected true or false"
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return "expected a whole number"
+    if kind is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return "expected a number"
+    if kind is str and not isinstance(value, str):
+        return "expected a string in quotes"
+    return ""
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exact_types(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if key not in data or data[key] is None:
+                continue
+            problem = _type_problem(_plain_type(field.annotation), data[key])
+            if problem:
+                raise ValueError(f"{key}: {problem}, got {data[key]!r}")
+        return data
 
 
 class CutoverSection(Section):
@@ -79,7 +149,7 @@ class ThresholdsSection(Section):
     success_rate_warn: Fraction = 0.985
     queue_wait_p95_limit_s: Positive = 120.0
     queue_wait_p95_warn_s: Positive = 90.0
-    green_period: Duration = timedelta(hours=48)
+    green_period: PositiveDuration = timedelta(hours=48)
     build_duration_mean_limit_s: Positive = 1200.0
     build_duration_mean_warn_s: Positive = 900.0
     flake_rate_limit: Fraction = 0.02
@@ -90,6 +160,30 @@ class ThresholdsSection(Section):
     cost_per_build_warn: Positive = 0.6
     #: Gate F: shadow builds matching legacy, over all waves.
     shadow_pass_min: Fraction = 0.95
+
+    @model_validator(mode="after")
+    def _warn_before_breach(self) -> ThresholdsSection:
+        """A warning level is on the safe side of its limit, or the tile never warns."""
+        pairs = (
+            ("queue_wait_p95_warn_s", "queue_wait_p95_limit_s"),
+            ("build_duration_mean_warn_s", "build_duration_mean_limit_s"),
+            ("flake_rate_warn", "flake_rate_limit"),
+            ("executor_saturation_warn", "executor_saturation_limit"),
+            ("cost_per_build_warn", "cost_per_build_limit"),
+        )
+        for warn, limit in pairs:
+            if getattr(self, warn) > getattr(self, limit):
+                raise ValueError(
+                    f"{warn}: {getattr(self, warn)} is beyond {limit} ({getattr(self, limit)}):"
+                    " expected a warning level at or below the limit, so the tile warns first"
+                )
+        if self.success_rate_warn < self.success_rate_target:
+            raise ValueError(
+                f"success_rate_warn: {self.success_rate_warn} is beyond success_rate_target"
+                f" ({self.success_rate_target}): expected a warning level at or above the"
+                " target, so the tile warns first"
+            )
+        return self
 
 
 class QueriesSection(Section):
@@ -151,6 +245,11 @@ class TriggerSection(Section):
             )
         if self.alertname is None and not self.signal:
             raise ValueError(f"trigger {self.id!r}: a threshold trigger needs 'signal'")
+        if self.alertname is None and self.signal not in SIGNAL_UNITS:
+            raise ValueError(
+                f"trigger {self.id!r}: signal {self.signal!r} is not a signal the control room"
+                f" measures; expected one of {', '.join(SIGNAL_UNITS)}"
+            )
         if self.clear is not None:
             if self.below is not None and self.clear < self.below:
                 raise ValueError(f"trigger {self.id!r}: 'clear' must be at or above 'below'")
@@ -172,8 +271,8 @@ class SimSection(Section):
     seed: int = 7
     scenario: str = "brownout"
     time_scale: Annotated[float, Field(ge=0)] = 10.0
-    refresh: Duration = timedelta(seconds=1)
-    max_age: Duration = timedelta(seconds=10)
+    refresh: PositiveDuration = timedelta(seconds=1)
+    max_age: PositiveDuration = timedelta(seconds=10)
     start: str = "T+1d2h"
     warmup: Duration = timedelta(minutes=30)
 
@@ -198,10 +297,10 @@ class PrometheusSection(Section):
     """`[sources.prometheus]`: PromQL against Prometheus, Thanos or Mimir."""
 
     enabled: bool = False
-    url: str = "http://127.0.0.1:9090"
-    refresh: Duration = timedelta(seconds=15)
-    max_age: Duration = timedelta(seconds=60)
-    timeout: Duration = timedelta(seconds=5)
+    url: HttpUrl = "http://127.0.0.1:9090"
+    refresh: PositiveDuration = timedelta(seconds=15)
+    max_age: PositiveDuration = timedelta(seconds=60)
+    timeout: PositiveDuration = timedelta(seconds=5)
     backfill: Duration = timedelta(minutes=30)
     bearer_token_file: str | None = None
     bearer_token_env: str | None = None
@@ -225,9 +324,9 @@ class MqttSection(Section):
     password_env: str | None = None
     tls: bool = False
     ca_bundle: str | None = None
-    refresh: Duration = timedelta(milliseconds=250)
-    max_age: Duration = timedelta(seconds=120)
-    keepalive: Duration = timedelta(seconds=15)
+    refresh: PositiveDuration = timedelta(milliseconds=250)
+    max_age: PositiveDuration = timedelta(seconds=120)
+    keepalive: PositiveDuration = timedelta(seconds=15)
     #: `#`, not `+`: a repository name such as `payments/svc-api` spans two topic levels.
     events_topic: str = "maestro/events/#"
     platform_topic: str = "maestro/platform"
@@ -240,10 +339,10 @@ class AlertmanagerSection(Section):
     """`[sources.alertmanager]`: active alerts that drive the CVE and audit triggers."""
 
     enabled: bool = False
-    url: str = "http://127.0.0.1:9093"
-    refresh: Duration = timedelta(seconds=15)
-    max_age: Duration = timedelta(seconds=60)
-    timeout: Duration = timedelta(seconds=5)
+    url: HttpUrl = "http://127.0.0.1:9093"
+    refresh: PositiveDuration = timedelta(seconds=15)
+    max_age: PositiveDuration = timedelta(seconds=60)
+    timeout: PositiveDuration = timedelta(seconds=5)
 
 
 class KubernetesSection(Section):
@@ -256,8 +355,8 @@ class KubernetesSection(Section):
     label_selector: str = "app.kubernetes.io/part-of=maestro"
     configmap_namespace: str = "maestro-system"
     configmap_name: str = "maestro-cutover"
-    refresh: Duration = timedelta(seconds=30)
-    max_age: Duration = timedelta(seconds=90)
+    refresh: PositiveDuration = timedelta(seconds=30)
+    max_age: PositiveDuration = timedelta(seconds=90)
 
 
 class SourcesSection(Section):
@@ -283,11 +382,11 @@ class GrafanaSection(Section):
     """`[announce.grafana]`: an annotation on the cutover dashboard for every action."""
 
     enabled: bool = False
-    url: str = "http://127.0.0.1:3000"
+    url: HttpUrl = "http://127.0.0.1:3000"
     dashboard_uid: str = ""
     token_file: str | None = None
     token_env: str | None = None
-    timeout: Duration = timedelta(seconds=5)
+    timeout: PositiveDuration = timedelta(seconds=5)
 
 
 class SlackSection(Section):
@@ -296,7 +395,7 @@ class SlackSection(Section):
     enabled: bool = False
     webhook_url_file: str | None = None
     webhook_url_env: str | None = None
-    timeout: Duration = timedelta(seconds=5)
+    timeout: PositiveDuration = timedelta(seconds=5)
 
 
 class AnnounceSection(Section):
@@ -354,7 +453,7 @@ class CheckSection(Section):
     name: str = ""
     label_selector: str = ""
     annotations: dict[str, str] = Field(default_factory=dict)
-    max_age: Duration = timedelta(hours=26)
+    max_age: PositiveDuration = timedelta(hours=26)
     #: signoff: one of the plan's roles.
     role: str = ""
 
@@ -413,7 +512,7 @@ class ServeSection(Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8566
     #: The address the browser uses, when it differs from host:port (a tunnel's local port).
-    public_url: str = ""
+    public_url: Annotated[str, AfterValidator(_http_url_or_empty)] = ""
 
 
 class HandoverSection(Section):
@@ -422,7 +521,7 @@ class HandoverSection(Section):
     #: Empty means `$XDG_STATE_HOME/maestro-control-room`.
     dir: str = ""
     #: How far back a handover written by `h` looks.
-    period: Duration = timedelta(hours=12)
+    period: PositiveDuration = timedelta(hours=12)
 
 
 KEYMAP_ACTIONS: tuple[str, ...] = (
@@ -447,7 +546,7 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
 class UiSection(Section):
     """`[ui]`: refresh, look and keys."""
 
-    refresh: Duration = timedelta(seconds=1)
+    refresh: PositiveDuration = timedelta(seconds=1)
     theme: str = "textual-dark"
     mouse: bool = False
     bell: bool = True
@@ -455,7 +554,7 @@ class UiSection(Section):
     notify_interval: Duration = timedelta(seconds=30)
     event_lines: Annotated[int, Field(ge=10, le=10_000)] = 500
     history_points: Annotated[int, Field(ge=10, le=1_000)] = 120
-    history_interval: Duration = timedelta(seconds=15)
+    history_interval: PositiveDuration = timedelta(seconds=15)
     keymap: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -463,7 +562,7 @@ class UiSection(Section):
         unknown = sorted(set(self.keymap) - set(KEYMAP_ACTIONS))
         if unknown:
             raise ValueError(
-                f"keymap names unknown action(s) {', '.join(unknown)}; expected some of "
+                f"keymap: unknown action(s) {', '.join(unknown)}; expected some of "
                 + ", ".join(KEYMAP_ACTIONS)
             )
         return self

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -106,6 +105,9 @@ class WorkbookProblem:
 
     line: int
     message: str
+    #: The line is not CSV at all (an unterminated quote): the workbook must be fixed
+    #: before the control room starts, rather than a row go missing.
+    structural: bool = False
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
@@ -136,32 +138,28 @@ def _percent(text: str) -> float | None:
     return number / 100
 
 
-def _records(
-    reader: Iterator[list[str]], problems: list[WorkbookProblem]
-) -> Iterator[tuple[int, list[str]]]:
-    """The reader's records with their line numbers; a record the csv module cannot read
-    ends the file with a problem on its line."""
-    line_of = getattr(reader, "line_num", 0)
-    while True:
+def _records(text: str, problems: list[WorkbookProblem]) -> Iterator[tuple[int, list[str]]]:
+    """Each physical line as one record, with its line number. A workbook cell never spans
+    lines, so a line the csv module cannot read (an unterminated quote) is a problem on that
+    line alone: it cannot swallow the rows after it."""
+    # Line ends as editors count them (\r\n, \n or an old Mac's \r); not splitlines, which
+    # also breaks on \x0b, \x1c and the like inside a cell.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
         try:
-            record = next(reader)
-        except StopIteration:
-            return
+            records = list(csv.reader([line], strict=True))
         except csv.Error as error:
-            line_of = getattr(reader, "line_num", line_of)
-            problems.append(WorkbookProblem(line_of, f"unreadable CSV: {error}"))
-            return
-        line_of = getattr(reader, "line_num", line_of)
-        yield line_of, record
+            problems.append(WorkbookProblem(number, f"unreadable CSV: {error}", structural=True))
+            continue
+        yield number, records[0] if records else []
 
 
 def parse_workbook(text: str) -> Workbook:
     """Read the workbook CSV; every bad row becomes a problem naming its line."""
-    reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[WorkbookRow] = []
     problems: list[WorkbookProblem] = []
     header: list[str] | None = None
-    for line, record in _records(reader, problems):
+    for line, record in _records(text, problems):
         if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):
             continue
         if header is None:

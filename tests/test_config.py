@@ -92,7 +92,7 @@ def test_out_of_range_duration_is_a_config_error_not_a_crash(huge: object) -> No
 
 def test_keymap_naming_an_unknown_action_is_refused() -> None:
     text = error_text(minimal(ui={"keymap": {"freeze": "F", "explode": "x"}}))
-    assert "keymap names unknown action(s) explode" in text
+    assert "keymap: unknown action(s) explode" in text
 
 
 def test_keymap_naming_known_actions_is_accepted() -> None:

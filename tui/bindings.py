@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.binding import Binding, BindingType
 
 CONTROL_ROOM_BINDINGS: list[BindingType] = [
@@ -58,3 +60,55 @@ REPLAY_BINDINGS: list[BindingType] = [
     Binding("right_square_bracket,plus", "replay_faster", "Faster", id="replay_faster",
             key_display="]", priority=True, tooltip="Replay faster (twice the speed)"),
 ]  # fmt: skip
+
+
+#: Keys the control room keeps for itself, whatever the keymap says: the confirmation's
+#: Enter, Escape (close, cancel, clear the filter), a board's cursor keys, Textual's quit.
+RESERVED_KEYS: dict[str, str] = {
+    "enter": "confirms an action",
+    "escape": "closes a screen, cancels a confirmation and clears the filter",
+    "up": "moves a board's cursor",
+    "down": "moves a board's cursor",
+    "k": "moves a board's cursor",
+    "j": "moves a board's cursor",
+    "home": "moves a board's cursor",
+    "end": "moves a board's cursor",
+    "ctrl+c": "is the terminal's interrupt",
+    "ctrl+q": "quits (Textual)",
+}
+
+
+def keymap_problem(keymap: Mapping[str, str]) -> str:
+    """Why `[ui.keymap]` cannot be used (`ui.keymap.KEY: ...`), or ''. Every key does one
+    thing: two actions on one key, or a key the app keeps, would leave an action unreachable
+    or a key doing what the operator did not mean (`freeze = "q"`)."""
+    keys: dict[str, tuple[str, ...]] = {}
+    for binding in CONTROL_ROOM_BINDINGS:
+        assert isinstance(binding, Binding)
+        action = binding.id or binding.action
+        keys[action] = _keys(keymap.get(action, binding.key))
+    # The gate screen's sign-off key, remappable too (see cutover.config.KEYMAP_ACTIONS).
+    keys["sign_off"] = _keys(keymap.get("sign_off", "s"))
+    owner: dict[str, str] = {}
+    for action, bound in keys.items():
+        where = f"ui.keymap.{action}" if action in keymap else f"{action} (by default)"
+        if not bound:
+            return f"ui.keymap.{action}: expected a key such as 'f' or 'ctrl+f', got nothing"
+        for key in bound:
+            if key in RESERVED_KEYS and action in keymap:
+                return (
+                    f"{where}: {key!r} is kept by the control room ({key} "
+                    f"{RESERVED_KEYS[key]}); expected another key"
+                )
+            if key in owner:
+                first, second = sorted((owner[key], action), key=lambda a: a not in keymap)
+                return (
+                    f"ui.keymap.{first}: {key!r} is also the key of {second}; expected each"
+                    f" key to do one thing: remap {second} too, or choose another key"
+                )
+            owner[key] = action
+    return ""
+
+
+def _keys(spec: str) -> tuple[str, ...]:
+    return tuple(key.strip() for key in spec.split(",") if key.strip())

@@ -23,6 +23,7 @@ from sources.journal import AuditJournal, journal_path, local_operator
 from sources.secrets import SecretError
 from sources.workbook import WorkbookError, load_workbook
 from tui.app import ControlRoomApp
+from tui.bindings import keymap_problem
 from tui.configfile import ConfigError, LoadedConfig
 from tui.handover import resolved as resolved_handover
 
@@ -61,6 +62,14 @@ def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
         workbook = load_workbook(workbook_path)
     except WorkbookError as error:
         raise ConfigError(f"{loaded.path}: waves.workbook: {error}") from error
+    unreadable = [p for p in workbook.problems if p.structural]
+    if unreadable:
+        # A line that is not CSV is a repository the boards would silently leave out.
+        lines = "; ".join(f"{p} (an unterminated quote?)" for p in unreadable)
+        raise ConfigError(
+            f"{loaded.path}: waves.workbook: {workbook_path}: {lines}; expected every line"
+            " to be one row of comma-separated cells, quotes closed on the same line"
+        )
     if not workbook.rows:
         problems = "; ".join(str(p) for p in workbook.problems) or "no rows"
         raise ConfigError(f"{loaded.path}: waves.workbook: {workbook_path}: {problems}")
@@ -69,10 +78,13 @@ def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
     effector: Effector | None = None
     clock: Clock = WallClock()
     if config.sources.sim.enabled:
-        from sources.sim import build_simulation
+        from sources.sim import ScenarioError, build_simulation
 
         simulated = config if not _has_real_sources(config) else _in_real_time(config)
-        simulation, effector = build_simulation(simulated, loaded.path.parent, workbook)
+        try:
+            simulation, effector = build_simulation(simulated, loaded.path.parent, workbook)
+        except ScenarioError as error:
+            raise ConfigError(f"{loaded.path}: sources.sim.scenario: {error}") from error
         sources.append(simulation)
         if simulated is config:
             clock = simulation  # the simulator alone: its clock is the room's
@@ -99,6 +111,9 @@ def build_app(
     """The app for a validated config; ConfigError as `room_parts` raises it, or for an
     announcer's secret that cannot be read."""
     config = loaded.config
+    clash = keymap_problem(config.ui.keymap)
+    if clash:
+        raise ConfigError(f"{loaded.path}: {clash}")
     parts = room_parts(loaded, context)
     name = operator_name(config, operator)
     try:

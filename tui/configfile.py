@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import typing
 from collections.abc import Mapping
@@ -75,7 +76,7 @@ def load_config(path: Path) -> LoadedConfig:
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not UTF-8 text ({error.reason})") from error
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from error
+        raise ConfigError(f"{path}: not valid TOML: {error}{_quoted_line(raw, error)}") from error
     inline = _inline_secrets(document)
     if inline:
         key = inline[0]
@@ -89,6 +90,15 @@ def load_config(path: Path) -> LoadedConfig:
     except ValidationError as error:
         raise ConfigError(describe(path, error)) from error
     return LoadedConfig(config, path)
+
+
+def _quoted_line(raw: bytes, error: Exception) -> str:
+    """The line a TOML error points at, so the message shows the key it is about."""
+    found = re.search(r"at line (\d+)", str(error))
+    lines = raw.decode("utf-8", "replace").splitlines()
+    if found is None or not 1 <= int(found.group(1)) <= len(lines):
+        return ""
+    return f": {lines[int(found.group(1)) - 1].strip()!r}"
 
 
 def _inline_secrets(node: Any, prefix: str = "") -> list[str]:
@@ -120,6 +130,11 @@ def describe(path: Path, error: ValidationError) -> str:
                 message += f"; expected one of: {', '.join(allowed)}"
         elif kind == "missing":
             message = "required key is missing"
+        elif kind == "value_error" and isinstance(problem.get("input"), dict):
+            # A section's own check names its key first (`enabled: expected true or false`).
+            field, colon, rest = message.partition(": ")
+            if colon and field in problem["input"]:
+                key, message = f"{key}.{field}" if key else field, rest
         elif "input" in problem and kind not in ("model_type",):
             message = f"{message} (got {problem['input']!r})"
         lines.append(f"  {path}: {key or '(top level)'}: {message}")
