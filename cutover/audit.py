@@ -9,14 +9,19 @@ it was; `hash` pins an edit to the edited line itself, the last one included.
 Deleting lines at the very end leaves a valid, shorter chain: no file can prove its own
 length. The head (`VerifyResult.head`, the last line's sha256) is what to compare against a
 copy kept elsewhere, such as the entries published on the MQTT audit topic.
+
+A journal damaged at its end (a line cut short by a crash while writing) cannot be continued.
+`audit seal` appends a *seal* entry after the damaged lines, which stay in the file byte for
+byte: the seal records the damage (its lines, its length in bytes and its sha256) and is
+chained from the last good entry, so `verify` accepts the chain and names the sealed break.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
@@ -29,10 +34,12 @@ _CHAIN_FIELDS: dict[str, type] = {"seq": int, "prev": str, "hash": str}
 
 
 class EntryKind(str, Enum):
-    """An intent is written before the effector runs; its result after."""
+    """An intent is written before the effector runs; its result after. A seal closes a
+    damaged end of the journal."""
 
     INTENT = "intent"
     RESULT = "result"
+    SEAL = "seal"
 
 
 @dataclass(frozen=True)
@@ -249,6 +256,55 @@ def next_entry(record: AuditRecord, previous_line: bytes | None) -> AuditEntry:
 
 
 @dataclass(frozen=True)
+class Damage:
+    """Lines of the journal that are not sound entries, as a seal records them."""
+
+    first_line: int
+    last_line: int
+    #: The damaged bytes: from the start of the first line to the end of the last, without
+    #: the last line's newline (a line cut short by a crash has none).
+    size: int
+    sha256: str
+    why: str
+    #: The entry the seal chains from: its seq and sha256 (0 and GENESIS for none).
+    last_good_seq: int = 0
+    last_good_sha256: str = GENESIS
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "lines": [self.first_line, self.last_line],
+            "bytes": self.size,
+            "sha256": self.sha256,
+            "why": self.why,
+            "last_good_seq": self.last_good_seq,
+            "last_good_sha256": self.last_good_sha256,
+        }
+
+    @property
+    def where(self) -> str:
+        if self.first_line == self.last_line:
+            return f"line {self.first_line}"
+        return f"lines {self.first_line}-{self.last_line}"
+
+
+@dataclass(frozen=True)
+class SealedBreak:
+    """A break in the chain that a seal entry records and closes."""
+
+    damage: Damage
+    seal_line: int
+    by: str
+    reason: str
+
+    def __str__(self) -> str:
+        d = self.damage
+        return (
+            f"{d.where} damaged ({d.size} bytes: {d.why}), sealed at line {self.seal_line}"
+            f" by {self.by}: {self.reason}"
+        )
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     """The chain's state: intact, or where it first breaks and why."""
 
@@ -259,39 +315,109 @@ class VerifyResult:
     #: The last line's sha256: compare it with a copy kept elsewhere to catch truncation.
     head: str = GENESIS
     last_seq: int = 0
+    #: Breaks closed by a seal entry: the chain is intact across them, and they are named.
+    sealed: tuple[SealedBreak, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.broken_line is None
 
     def __str__(self) -> str:
+        breaks = "".join(f"; SEALED BREAK: {sealed}" for sealed in self.sealed)
         if self.ok:
-            return f"chain intact, {self.entries} entries"
-        return f"BROKEN at line {self.broken_line}: {self.why}"
+            return f"chain intact, {self.entries} entries{breaks}"
+        return f"BROKEN at line {self.broken_line}: {self.why}{breaks}"
+
+
+def _strip(raw: bytes) -> bytes:
+    return raw[:-1] if raw.endswith(b"\n") else raw
+
+
+def damaged_bytes(lines: Sequence[bytes], first: int, last: int) -> bytes:
+    """Lines `first` to `last` (1-based) as the file holds them, without the last newline."""
+    return _strip(b"".join(lines[first - 1 : last]))
 
 
 def verify(lines: Iterable[bytes]) -> VerifyResult:
-    """Check every line and the chain between them; stop at the first broken line."""
-    prev, seq, count = GENESIS, 0, 0
-    for number, raw in enumerate(lines, start=1):
-        line = raw[:-1] if raw.endswith(b"\n") else raw
-        count = number
+    """Check every line and the chain between them; stop at the first broken line that no
+    seal entry closes."""
+    every = list(lines)
+    prev, seq = GENESIS, 0
+    sealed: list[SealedBreak] = []
+    index = 0
+    while index < len(every):
+        number = index + 1
+        line = _strip(every[index])
         parsed = _parse(line)
+        why = ""
         if isinstance(parsed, str):
-            return VerifyResult(count, number, parsed, prev, seq)
-        if parsed["prev"] != prev:
+            why = parsed
+        elif parsed["prev"] != prev:
             why = (
                 "prev does not match the line before it: a line was deleted or reordered here"
                 if number > 1
                 else "the first line does not start the chain: lines before it were deleted"
             )
-            return VerifyResult(count, number, why, prev, seq)
-        if parsed["seq"] != seq + 1:
-            return VerifyResult(
-                count, number, f"seq {parsed['seq']} out of order: expected {seq + 1}", prev, seq
-            )
-        prev, seq = line_digest(line), parsed["seq"]
-    return VerifyResult(count, None, "", prev, seq)
+        elif parsed["seq"] != seq + 1:
+            why = f"seq {parsed['seq']} out of order: expected {seq + 1}"
+        if not why and isinstance(parsed, dict):
+            prev, seq = line_digest(line), int(parsed["seq"])
+            index += 1
+            continue
+        closed = _sealed(every, number, prev, seq)
+        if closed is None:
+            return VerifyResult(number, number, why, prev, seq, tuple(sealed))
+        sealed.append(closed)
+        index = closed.seal_line - 1  # the seal itself is checked as the next entry
+    return VerifyResult(len(every), None, "", prev, seq, tuple(sealed))
+
+
+def _sealed(lines: Sequence[bytes], first: int, prev: str, seq: int) -> SealedBreak | None:
+    """The seal that closes a break starting at line `first`: the first sound line after
+    it, naming exactly the lines between, their bytes and the entry before them."""
+    for index in range(first, len(lines)):
+        entry = _parse(_strip(lines[index]))
+        if isinstance(entry, str):
+            continue
+        damage = entry.get("damage")
+        if entry.get("kind") != EntryKind.SEAL.value or not isinstance(damage, Mapping):
+            return None
+        region = damaged_bytes(lines, first, index)
+        expected = {
+            "lines": [first, index],
+            "bytes": len(region),
+            "sha256": line_digest(region),
+            "last_good_seq": seq,
+            "last_good_sha256": prev,
+        }
+        if any(damage.get(key) != value for key, value in expected.items()):
+            return None
+        if entry["prev"] != prev or entry["seq"] != seq + 1:
+            return None
+        found = Damage(first, index, len(region), line_digest(region), str(damage.get("why")))
+        found = replace(found, last_good_seq=seq, last_good_sha256=prev)
+        return SealedBreak(found, index + 1, entry_operator(entry), str(entry.get("reason", "")))
+    return None
+
+
+def seal_entry(damage: Damage, operator: Operator, reason: str, ts: datetime) -> AuditEntry:
+    """The entry that closes `damage`, chained from the last good entry before it."""
+    body: dict[str, Any] = {
+        "ts": rfc3339(ts),
+        "kind": EntryKind.SEAL.value,
+        "action": "seal journal",
+        "target": "audit journal",
+        "changes": [],
+        "operator": operator.as_json(),
+        "preconditions": [],
+        "override": "",
+        "reason": reason,
+        "damage": damage.as_json(),
+        "seq": damage.last_good_seq + 1,
+        "prev": damage.last_good_sha256,
+    }
+    body["hash"] = _entry_hash(body)
+    return AuditEntry(body["seq"], body, canonical(body))
 
 
 def parse_entry(line: bytes) -> dict[str, Any] | str:
@@ -357,4 +483,12 @@ def entry_outcome(entry: Mapping[str, Any]) -> str:
             parts.append(("ok: " if result.get("ok") else "FAILED: ") + str(result.get("message")))
     if entry.get("override"):
         parts.append(f"override: {entry['override']}")
+    damage = entry.get("damage")
+    if entry.get("kind") == EntryKind.SEAL.value and isinstance(damage, Mapping):
+        lines = damage.get("lines") or ["?", "?"]
+        parts.append(
+            f"sealed lines {lines[0]}-{lines[-1]}: {damage.get('bytes')} bytes"
+            f" ({damage.get('why')}), after #{damage.get('last_good_seq')};"
+            f" reason: {entry.get('reason', '')}"
+        )
     return "  ".join(parts)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import socket
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,11 +22,15 @@ from typing import Any
 from cutover.audit import (
     AuditEntry,
     AuditRecord,
+    Damage,
     Operator,
     VerifyResult,
+    damaged_bytes,
+    line_digest,
     next_entry,
     operator_identity,
     parse_entry,
+    seal_entry,
     verify,
 )
 
@@ -33,8 +39,19 @@ APP_DIR = "maestro-control-room"
 _CHUNK = 64 * 1024
 
 
+#: What to do about a journal that cannot be continued.
+NEXT_STEP = (
+    "check it with `maestro-control-room audit verify`, then close the damage with"
+    " `maestro-control-room audit seal --reason TEXT`"
+)
+
+
 class JournalError(Exception):
     """The journal cannot be opened, read or written; the message names the path and why."""
+
+
+class SealRefused(JournalError):
+    """`audit seal` was asked of a journal it must not seal: intact, or broken mid-file."""
 
 
 def default_journal_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -146,8 +163,7 @@ class AuditJournal:
             return next_entry(record, last)
         except ValueError as error:
             raise JournalError(
-                f"audit journal {self.path}: cannot continue the chain: {error};"
-                " check it with `maestro-control-room audit verify`"
+                f"audit journal {self.path}: cannot continue the chain: {error}; {NEXT_STEP}"
             ) from error
 
     def _locked_last_line(self) -> bytes | None:
@@ -170,7 +186,7 @@ class AuditJournal:
         if isinstance(parsed, str):
             raise JournalError(
                 f"audit journal {self.path}: cannot continue the chain: the last line is"
-                f" {parsed}; check it with `maestro-control-room audit verify`"
+                f" {parsed}; {NEXT_STEP}"
             )
 
     def _last_line(self, fd: int) -> bytes | None:
@@ -180,8 +196,7 @@ class AuditJournal:
             return None
         if os.pread(fd, 1, size - 1) != b"\n":
             raise JournalError(
-                f"audit journal {self.path}: the last line is cut short (no newline);"
-                " check it with `maestro-control-room audit verify`"
+                f"audit journal {self.path}: the last line is cut short (no newline); {NEXT_STEP}"
             )
         # Read backwards from the final newline to the one before it.
         tail, position = b"", size - 1
@@ -224,3 +239,96 @@ def read_journal(path: Path) -> JournalReport:
         raise JournalError(f"audit journal {path}: cannot read: {reason}") from error
     entries = tuple((number, parse_entry(line)) for number, line in enumerate(lines, start=1))
     return JournalReport(path, verify(lines), entries)
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    """The journal's lines with their newlines, split on `\n` only (as `read_lines`)."""
+    return list(io.BytesIO(data))
+
+
+def journal_damage(path: Path) -> str:
+    """What is wrong with the journal at `path`, for the control room to say at start, or
+    '' when it is sound or absent. Names the file, the line and why, and whether actions
+    are refused (they are when its end cannot be continued)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return ""
+    except OSError as error:
+        return f"audit journal {path}: cannot read: {error.strerror or error}"
+    lines = _split_lines(data)
+    result = verify(lines)
+    if result.ok:
+        return ""
+    last = lines[-1]
+    if not last.endswith(b"\n") or isinstance(parse_entry(last), str):
+        consequence = f"every action is refused until it is sealed: {NEXT_STEP}"
+    else:
+        consequence = "actions go on; the break stays on record (audit verify names it)"
+    return f"audit journal {path}: {result}; {consequence}"
+
+
+def seal_journal(
+    path: Path, reason: str, operator: Operator, now: datetime | None = None
+) -> tuple[AuditEntry, Damage]:
+    """Close the damaged end of the journal with a seal entry, appended after it.
+
+    Nothing is rewritten: the damaged bytes stay where they are, a line cut short gets the
+    newline it lacked, and the seal records the damage and chains from the last good entry.
+    Refused (SealRefused) when the journal is intact, or when sound entries follow the
+    break: that is not the damaged end a crash leaves, and is kept as it is for inquiry."""
+    if not reason.strip():
+        raise SealRefused(f"audit journal {path}: a seal needs a reason (--reason TEXT)")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND)
+    except OSError as error:
+        raise JournalError(f"audit journal {path}: cannot open: {error.strerror}") from error
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # no control room appends while the seal is made
+        data = _read_all(fd)
+        lines = _split_lines(data)
+        result = verify(lines)
+        damage = _damage(path, lines, result)
+        entry = seal_entry(damage, operator, reason.strip(), now or datetime.now(timezone.utc))
+        gap = b"\n" if data and not data.endswith(b"\n") else b""
+        payload = gap + entry.line.encode("utf-8") + b"\n"
+        if os.write(fd, payload) != len(payload):
+            raise JournalError(f"audit journal {path}: cannot write the seal: short write")
+        os.fsync(fd)
+    except OSError as error:
+        raise JournalError(f"audit journal {path}: cannot seal: {error.strerror}") from error
+    finally:
+        os.close(fd)
+    return entry, damage
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    chunks, offset = [], 0
+    while offset < size:
+        chunk = os.pread(fd, min(_CHUNK, size - offset), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _damage(path: Path, lines: list[bytes], result: VerifyResult) -> Damage:
+    if result.ok:
+        raise SealRefused(f"audit journal {path}: {result}: nothing to seal")
+    first = result.broken_line
+    assert first is not None
+    sound = [n for n in range(first, len(lines) + 1) if isinstance(parse_entry(lines[n - 1]), dict)]
+    if sound:
+        raise SealRefused(
+            f"audit journal {path}: {result}, but line {sound[0]} is a sound entry: the damage"
+            " is not at the end, where a crash leaves it. Nothing was sealed; keep the file"
+            " as it is and compare it with a copy (the MQTT audit topic)"
+        )
+    region = damaged_bytes(lines, first, len(lines))
+    cut = not lines[-1].endswith(b"\n")
+    why = "cut short: the last line has no newline (a crash while writing)" if cut else result.why
+    return Damage(
+        first, len(lines), len(region), line_digest(region), why, result.last_seq, result.head
+    )

@@ -44,7 +44,7 @@ from cutover.actions import (
 )
 from cutover.audit import Operator
 from cutover.config import ActionsSection, AnnounceSection, HandoverSection, UiSection
-from cutover.events import StreamEvent
+from cutover.events import PlatformEvent, StreamEvent
 from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
 from cutover.presence import Presence
@@ -140,8 +140,12 @@ class ControlRoomApp(App[None]):
         announcers: Sequence[Announce] = (),
         announce: AnnounceSection | None = None,
         handover: HandoverSection | None = None,
+        alarms: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        #: What is wrong from the start (a damaged audit journal): said on screen, in the
+        #: event stream and in the log, and kept on the health row.
+        self.alarms = tuple(alarms)
         self.settings = settings
         self.room = ControlRoom(settings)
         self.sources = list(sources)
@@ -161,7 +165,7 @@ class ControlRoomApp(App[None]):
             operator=audit_operator,
         )
         self._after_action = after_action
-        self.notes = tuple(notes)
+        self.notes = tuple(notes) + self.alarms
         self.workbook_problems = tuple(workbook_problems)
         self.view: RoomView | None = None
         #: Set by `--record`: hears every batch ingested and every evaluation of the room.
@@ -249,10 +253,20 @@ class ControlRoomApp(App[None]):
         self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
         self.refresh_view()
         self.query_one(KeyHints).show(self.footer_keys())
+        self._raise_alarms()
         # Everything built so far lives as long as the app: keep it out of the collector's
         # way, so a collection during a burst walks only what the burst made.
         gc.freeze()
         self.query_one("#wave-board").focus()
+
+    def _raise_alarms(self) -> None:
+        panels = self._panels
+        for alarm in self.alarms:
+            self.log.error(alarm)
+            self.notify(alarm, title="Audit journal damaged", severity="error", timeout=60)
+            if panels is not None:
+                now = self.clock.now()
+                panels.events.add([PlatformEvent("audit.journal", "critical", alarm, now)])
 
     def run_source(self, source: Source) -> Worker[None]:
         return self.run_worker(

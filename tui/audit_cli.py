@@ -1,15 +1,24 @@
-"""`maestro-control-room audit verify|show [FILE]`: check the journal's chain, or read it."""
+"""`maestro-control-room audit verify|show|seal [FILE]`: check the journal's chain, read it,
+or close its damaged end with a seal entry."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from cutover.audit import entry_changes, entry_operator, entry_outcome
-from sources.journal import JournalError, journal_path, read_journal
+from sources.journal import (
+    JournalError,
+    SealRefused,
+    journal_path,
+    local_operator,
+    read_journal,
+    seal_journal,
+)
 from tui.configfile import ConfigError, find_config, load_config
 
 PROG = "maestro-control-room audit"
@@ -19,7 +28,7 @@ INTACT, BROKEN, UNREADABLE = 0, 1, 2
 def audit_parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog=PROG, description="The tamper-evident audit journal.")
     cli.add_argument("--config", metavar="PATH", help="the config whose [audit] path to use")
-    commands = cli.add_subparsers(dest="command", required=True, metavar="{verify,show}")
+    commands = cli.add_subparsers(dest="command", required=True, metavar="{verify,show,seal}")
     verify_help = "check the hash chain: exit 0 intact, 1 broken (naming the line), 2 unreadable"
     show_help = "print every entry readably, then the chain's state (same exit codes)"
     for name, help_text in (("verify", verify_help), ("show", show_help)):
@@ -27,6 +36,17 @@ def audit_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "file", nargs="?", metavar="FILE", help="the journal (default: the configured one)"
         )
+    seal_help = (
+        "close a damaged end (a line cut short by a crash) with a seal entry that records the"
+        " damage and chains from the last good entry; the damaged bytes stay in the file."
+        " Exit 0 sealed, 1 refused (intact, or broken mid-file), 2 unreadable"
+    )
+    seal = commands.add_parser("seal", help=seal_help, description=seal_help)
+    seal.add_argument("--reason", required=True, metavar="TEXT", help="why, for the journal")
+    seal.add_argument("--operator", metavar="NAME", help="who seals (default: the login name)")
+    seal.add_argument(
+        "file", nargs="?", metavar="FILE", help="the journal (default: the configured one)"
+    )
     return cli
 
 
@@ -54,6 +74,8 @@ def audit_main(
     except ConfigError as error:
         print(f"{PROG}: {error}", file=err)
         return UNREADABLE
+    if args.command == "seal":
+        return run_seal(path, args.reason, args.operator or _operator(args.config), out, err)
     try:
         report = read_journal(path)
     except JournalError as error:
@@ -69,6 +91,33 @@ def audit_main(
         return INTACT
     print(f"{path}: {result}", file=out)
     return BROKEN
+
+
+def _operator(config: str | None) -> str:
+    try:
+        configured = load_config(find_config(config)).config.actions.operator
+    except ConfigError:
+        configured = ""
+    return configured or getpass.getuser()
+
+
+def run_seal(path: Path, reason: str, operator: str, out: TextIO, err: TextIO) -> int:
+    """`audit seal`: journal the damage and close it, or say why not."""
+    try:
+        entry, damage = seal_journal(path, reason, local_operator(operator))
+    except SealRefused as refusal:
+        print(f"{PROG}: refused: {refusal}", file=err)
+        return BROKEN
+    except JournalError as error:
+        print(f"{PROG}: {error}", file=err)
+        return UNREADABLE
+    print(
+        f"{path}: sealed {damage.where} ({damage.size} bytes: {damage.why}) with entry"
+        f" #{entry.seq}, chained from #{damage.last_good_seq}; the damaged bytes stay in"
+        " the file. `audit verify` names the sealed break.",
+        file=out,
+    )
+    return INTACT
 
 
 def entry_line(entry: Mapping[str, Any]) -> str:

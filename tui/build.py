@@ -19,7 +19,7 @@ from cutover.room import RoomSettings
 from cutover.updates import Update
 from cutover.waves import Workbook
 from sources.base import Clock, Source
-from sources.journal import AuditJournal, journal_path, local_operator
+from sources.journal import AuditJournal, journal_damage, journal_path, local_operator
 from sources.secrets import SecretError
 from sources.workbook import WorkbookError, load_workbook
 from tui.app import ControlRoomApp
@@ -147,6 +147,7 @@ def build_app(
         announcers=announcers,
         announce=config.announce,
         handover=resolved_handover(loaded),
+        alarms=[damage] if (damage := journal_damage(path)) else [],
     )
 
 

@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     commands.add_parser(
         "audit",
-        help="verify or show the audit journal (audit verify|show [FILE])",
+        help="verify, show or seal the audit journal (audit verify|show|seal [FILE])",
         add_help=False,
     )
     sim = commands.add_parser(
