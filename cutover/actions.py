@@ -14,6 +14,7 @@ from typing import Protocol
 from cutover.durations import format_duration
 from cutover.rollouts import RolloutPhase
 from cutover.room import RoomView
+from cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
 from cutover.waves import WaveState, can_roll_back, previous_wave, promoted
 
 
@@ -65,6 +66,8 @@ class ActionPlan:
     confirm_name: str | None = None
     #: The version of each target as shown, so a change in between is caught.
     seen_versions: Mapping[str, str] = field(default_factory=dict)
+    #: A sign-off's signer: the identity the decision used, journalled with it.
+    signer: Signer | None = None
 
     @property
     def title(self) -> str:
@@ -121,6 +124,10 @@ def frozen_by(view: RoomView) -> str:
     if state.at is not None:
         text += f" at {state.at:%H:%M}"
     return text + (f": {state.reason}" if state.reason else "")
+
+
+class SignoffRefused(ActionUnavailable):
+    """The role is not this signer's to sign: refused before any confirmation."""
 
 
 def refuse_forward_while_frozen(kind: ActionKind, view: RoomView) -> None:
@@ -235,11 +242,26 @@ def plan_abort_rollout(view: RoomView, key: str, operator: str) -> ActionPlan:
     )
 
 
-def plan_sign_off(view: RoomView, role: str, operator: str, note: str = "") -> ActionPlan:
-    """Sign `role`'s Go/No-Go line as `operator`, or withdraw it when it is signed."""
+def plan_sign_off(
+    view: RoomView,
+    role: str,
+    operator: str,
+    note: str = "",
+    *,
+    signer: Signer | None = None,
+    policy: SignoffPolicy = UNRESTRICTED,
+) -> ActionPlan:
+    """Sign `role`'s Go/No-Go line, or withdraw it when it is signed, as `signer` (the
+    operator when none is given). Raises SignoffRefused when `policy` does not let the
+    signer sign that role."""
     board = view.gates
     if board is None or role not in board.roles:
         raise ActionUnavailable(f"no sign-off role {role}")
+    permitted, why = policy.may_sign(role, signer)
+    if not permitted:
+        raise SignoffRefused(f"refused: {why}")
+    signer = signer or Signer(operator)
+    operator = signer.user  # the sign-off is recorded under the identity that decided it
     signed = board.signoffs.of(role)
     seen = {"signoffs": board.signoffs.version}
     if signed is not None:
@@ -251,6 +273,7 @@ def plan_sign_off(view: RoomView, role: str, operator: str, note: str = "") -> A
             reason=note,
             confirm_name=role,
             seen_versions=seen,
+            signer=signer,
         )
     return ActionPlan(
         ActionKind.SIGN_OFF,
@@ -260,6 +283,7 @@ def plan_sign_off(view: RoomView, role: str, operator: str, note: str = "") -> A
         reason=note,
         confirm_name=role,
         seen_versions=seen,
+        signer=signer,
     )
 
 

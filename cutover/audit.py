@@ -120,6 +120,8 @@ class AuditRecord:
     effector: str = ""
     #: Why, as the plan gives it: the freeze reason, a sign-off's note.
     reason: str = ""
+    #: A sign-off's signer, `{"user", "groups", "source"}`: the identity the decision used.
+    signer: Mapping[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -136,6 +138,8 @@ class AuditRecord:
             body["effector"] = self.effector
         if self.reason:
             body["reason"] = self.reason
+        if self.signer is not None:
+            body["signer"] = dict(self.signer)
         if self.result is not None:
             body["result"] = dict(self.result)
         if self.intent_seq is not None:
@@ -163,6 +167,7 @@ def intent_record(
         override,
         effector=effector,
         reason=plan.reason,
+        signer=plan.signer.as_json() if plan.signer is not None else None,
     )
 
 
@@ -187,6 +192,7 @@ def result_record(
         intent_seq=seq,
         reason=intent.reason,
         effector=intent.effector,
+        signer=intent.signer,
     )
 
 

@@ -25,6 +25,7 @@ from cutover.durations import parse_duration
 from cutover.gates import CheckKind, CheckSpec, GateSpec, ObjectRef
 from cutover.kpis import KpiSpec
 from cutover.room import RoomSettings
+from cutover.signers import SignoffPolicy, SignoffRule
 from cutover.triggers import Comparison, TriggerSpec
 from cutover.waves import Workbook
 
@@ -504,6 +505,22 @@ class GateSection(Section):
         return self
 
 
+class SignoffSection(Section):
+    """`[signoffs."ROLE"]`: who may sign one Go/No-Go role (and withdraw its sign-off)."""
+
+    #: User names, as the cluster names them (SelfSubjectReview) or, without a cluster,
+    #: the control room's operator.
+    users: tuple[str, ...] = ()
+    #: Groups, as the cluster names them; a member of any may sign.
+    groups: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _someone(self) -> SignoffSection:
+        if not (self.users or self.groups):
+            raise ValueError("users: expected at least one user or group who may sign")
+        return self
+
+
 class ServeSection(Section):
     """`[serve]`: the browser view (`maestro-control-room serve`), always read-only.
 
@@ -585,6 +602,27 @@ class Config(Section):
     ui: UiSection = UiSection()
     serve: ServeSection = ServeSection()
     handover: HandoverSection = HandoverSection()
+    #: Go/No-Go role -> who may sign it. Empty: anyone may sign any role.
+    signoffs: dict[str, SignoffSection] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _signers(self) -> Config:
+        if not self.signoffs:
+            return self
+        roles = signoff_roles(self)
+        unknown = [role for role in self.signoffs if role not in roles]
+        if unknown:
+            raise ValueError(
+                f"signoffs: {', '.join(repr(r) for r in unknown)} is not a sign-off role;"
+                f" expected the gate matrix's roles: {', '.join(roles)}"
+            )
+        missing = [role for role in roles if role not in self.signoffs]
+        if missing:
+            raise ValueError(
+                f"signoffs: no signers for {', '.join(missing)}; expected every role to name"
+                " who may sign it (or leave [signoffs] out: then anyone may sign)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sources(self) -> Config:
@@ -796,6 +834,24 @@ def default_gates(config: Config) -> tuple[GateSection, ...]:
         ]},
     ]  # fmt: skip
     return tuple(GateSection.model_validate(gate) for gate in matrix)
+
+
+def signoff_roles(config: Config) -> tuple[str, ...]:
+    """The roles of the sign-off line: the configured matrix's, or the plan's six."""
+    if not config.gates:
+        return SIGNOFF_ROLES
+    roles = [c.role for g in config.gates for c in g.checks if c.kind == "signoff"]
+    return tuple(dict.fromkeys(roles))
+
+
+def signoff_policy(config: Config) -> SignoffPolicy:
+    """`[signoffs]` as the rule for each role."""
+    return SignoffPolicy(
+        {
+            role: SignoffRule(tuple(section.users), tuple(section.groups))
+            for role, section in config.signoffs.items()
+        }
+    )
 
 
 def gate_specs(config: Config) -> tuple[GateSpec, ...]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from cutover.signers import Signer
+
 if TYPE_CHECKING:  # cutover.actions imports the room, which imports updates: no cycle here
     from cutover.actions import ActionKind
 
@@ -47,6 +49,9 @@ class Permissions:
     rollout_namespaces: tuple[str, ...] = ()
     configmap_namespace: str = ""
     error: str = ""
+    #: Who the cluster says this operator is (SelfSubjectReview), for sign-offs.
+    identity: Signer | None = None
+    identity_error: str = ""
 
     @property
     def allowed(self) -> Mapping[str, bool]:

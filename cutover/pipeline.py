@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from cutover.actions import (
+    ActionKind,
     ActionOutcome,
     ActionPlan,
     Change,
@@ -35,6 +36,10 @@ from cutover.audit import (
     result_record,
 )
 from cutover.room import RoomView
+from cutover.signers import UNRESTRICTED, SignoffPolicy
+
+#: The actions `[signoffs]` decides who may take.
+SIGNING = frozenset({ActionKind.SIGN_OFF, ActionKind.WITHDRAW_SIGNOFF})
 
 
 class ActionRefused(Exception):
@@ -52,6 +57,10 @@ class PreconditionsFailed(ActionRefused):
         self.failed = tuple(failed)
         details = "; ".join(f"{check.title}: {check.detail}" for check in self.failed)
         super().__init__(f"blocked: {details}")
+
+
+class NotTheSigner(ActionRefused):
+    """A sign-off by someone `[signoffs]` does not name for the role."""
 
 
 class JournalUnavailable(ActionRefused):
@@ -120,8 +129,10 @@ class ActionPipeline:
         journal: AuditSink | None = None,
         operator: Operator | None = None,
         now: Callable[[], datetime] = _now,
+        signoffs: SignoffPolicy = UNRESTRICTED,
     ) -> None:
         self._effector = effector
+        self.signoffs = signoffs
         self.read_only = read_only or effector is None
         self._announcers = list(announcers)
         self.journal = journal
@@ -152,6 +163,11 @@ class ActionPipeline:
         self.refuse_if_read_only()
         effector = self._effector
         assert effector is not None
+        if plan.kind in SIGNING:
+            # Here too, not only when planning: every way to act passes this point.
+            permitted, why = self.signoffs.may_sign(plan.target, plan.signer)
+            if not permitted:
+                raise NotTheSigner(f"refused: {why}")
         checks = check_preconditions(plan, live)
         override = override.strip()
         blocked = blocking(checks, override)

@@ -40,6 +40,7 @@ from cutover.cutover_configmap import (
     withdrawn_data,
 )
 from cutover.permissions import AccessCheck, ActionForbidden, Permissions, required_access
+from cutover.signers import FROM_CLUSTER, Signer
 from sources.kubeconfig import api_error
 
 if TYPE_CHECKING:
@@ -341,7 +342,31 @@ class KubernetesEffector:
                     str(status.reason or status.evaluation_error or ""),
                 )
             )
-        return Permissions(tuple(checks), tuple(section.namespaces), section.configmap_namespace)
+        identity, identity_error = self.review_identity()
+        return Permissions(
+            tuple(checks),
+            tuple(section.namespaces),
+            section.configmap_namespace,
+            identity=identity,
+            identity_error=identity_error,
+        )
+
+    def review_identity(self) -> tuple[Signer | None, str]:
+        """Who the API server says this operator is: a SelfSubjectReview (blocking). The
+        user and groups decide whose sign-off a decision is; an error is kept to show."""
+        from kubernetes import client
+
+        try:
+            answer = client.AuthenticationV1Api(self.client).create_self_subject_review(
+                client.V1SelfSubjectReview()
+            )
+        except Exception as error:
+            status, message = api_error(error)
+            return None, f"SelfSubjectReview failed: {status or ''} {message}".strip()
+        info = answer.status.user_info if answer.status is not None else None
+        if info is None or not info.username:
+            return None, "SelfSubjectReview named no user"
+        return Signer(str(info.username), tuple(info.groups or ()), FROM_CLUSTER), ""
 
 
 def _split(key: str) -> tuple[str, str]:

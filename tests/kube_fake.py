@@ -177,6 +177,11 @@ class FakeKube:
         self.bookmark_every = bookmark_every
         self.requests: list[Recorded] = []
         self.tokens: dict[str, str] = {"operator-token": "operator", "viewer-token": "viewer"}
+        #: The groups a SelfSubjectReview names for each user.
+        self.groups: dict[str, list[str]] = {
+            "operator": ["maestro-operators", "system:authenticated"],
+            "viewer": ["maestro-viewers", "system:authenticated"],
+        }
         #: (user or "*", verb, resource with subresource, namespace or "*")
         self._forbidden: set[tuple[str, str, str, str]] = set()
         self._server: ThreadingHTTPServer | None = None
@@ -605,6 +610,15 @@ class FakeKube:
                 updated["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
             return 200, self._store(key, updated, "MODIFIED")
 
+    def _self_review(self, user: str) -> Obj:
+        """A SelfSubjectReview: who the bearer token is, as the API server names them."""
+        return {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "SelfSubjectReview",
+            "metadata": {"creationTimestamp": None},
+            "status": {"userInfo": {"username": user, "groups": self.groups.get(user, [])}},
+        }
+
     def _access_review(self, user: str, body: Obj) -> Obj:
         attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
         resource = attrs.get("resource", "")
@@ -696,6 +710,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not user:
             self._send(401, status_body(401, "Unauthorized", "Unauthorized"))
             return 401
+        if method == "POST" and path == "/apis/authentication.k8s.io/v1/selfsubjectreviews":
+            self._send(201, self.kube._self_review(user))
+            return 201
         if method == "POST" and path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
             self._send(201, self.kube._access_review(user, body or {}))
             return 201

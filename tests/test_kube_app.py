@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cutover.config import Config
+from cutover.config import SIGNOFF_ROLES, Config
 from tests.conftest import CONFIG, config_document
 from tests.kube_fake import CONFIGMAPS, ROLLOUTS, FakeKube, canary_rollout
 from tests.kube_harness import running_fake, seed_configmap
@@ -37,6 +37,7 @@ def kube() -> Iterator[FakeKube]:
 
 def on_cluster(kube: FakeKube, tmp_path: Path, **kubernetes: Any) -> ControlRoomApp:
     actions = kubernetes.pop("actions", {})
+    signoffs = kubernetes.pop("signoffs", {})
     document = config_document(
         sources__sim={"enabled": False},
         sources__kubernetes={
@@ -48,6 +49,7 @@ def on_cluster(kube: FakeKube, tmp_path: Path, **kubernetes: Any) -> ControlRoom
         audit={"path": str(tmp_path / "audit.jsonl")},
         actions=actions,
         ui={"refresh": "200ms"},
+        signoffs=signoffs,
     )
     return build_app(LoadedConfig(Config.model_validate(document), CONFIG), operator="alice")
 
@@ -118,8 +120,13 @@ async def test_sign_off_and_withdraw_from_the_gate_board(kube: FakeKube, tmp_pat
     async with app.run_test(size=(160, 48)) as pilot:
         await until(
             pilot,
-            lambda: app.view is not None and app.view.gates and app.view.gates.signoffs.version,
-            "the sign-offs from the cutover ConfigMap",
+            lambda: (
+                app.view is not None
+                and app.view.gates
+                and app.view.gates.signoffs.version
+                and app.view.permissions is not None
+            ),
+            "the sign-offs from the cutover ConfigMap, and who signs",
         )
         await pilot.press("g")
         table = app.screen.query_one("#gate-table", KeyedTable)
@@ -135,9 +142,11 @@ async def test_sign_off_and_withdraw_from_the_gate_board(kube: FakeKube, tmp_pat
         )
         data = kube.get(CONFIGMAPS, "maestro-system", "maestro-cutover")["data"]
         record = json.loads(data["signoffs"])["SRE"]
-        assert record["by"] == "alice" and record["note"] == "after the DR drill"
+        # Signed as the cluster names the signer (SelfSubjectReview), not as the app's
+        # operator name says.
+        assert record["by"] == "operator" and record["note"] == "after the DR drill"
         row = str(table._rows["Sign-off/sre"][2])
-        assert row == "signed by alice"
+        assert row == "signed by operator"
         # `s` again on a signed role withdraws it, through the same confirmation.
         await pilot.press("s")
         assert isinstance(app.screen, ConfirmScreen)
@@ -158,3 +167,59 @@ async def test_sign_off_and_withdraw_from_the_gate_board(kube: FakeKube, tmp_pat
             ("result", "withdraw sign-off", "SRE"),
         ]
         assert entries[0]["reason"] == "after the DR drill"
+        signer = {
+            "user": "operator",
+            "groups": ["maestro-operators", "system:authenticated"],
+            "source": "cluster",
+        }
+        assert entries[0]["signer"] == entries[1]["signer"] == signer
+
+
+async def test_only_a_roles_signers_may_sign_it_as_the_cluster_names_them(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    # alice is the app's operator name; the cluster says the token is `operator`, in the
+    # group maestro-operators. The cluster's word decides.
+    signers = {role: {"users": ["dana"]} for role in SIGNOFF_ROLES}
+    signers["SRE"] = {"groups": ["maestro-operators"]}
+    signers["Security"] = {"users": ["alice"]}
+    app = on_cluster(kube, tmp_path, signoffs=signers)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(
+            pilot,
+            lambda: (
+                app.view is not None
+                and app.view.gates
+                and app.view.gates.signoffs.version
+                and app.view.permissions is not None
+            ),
+            "the sign-offs and who signs",
+        )
+        await pilot.press("g")
+        table = app.screen.query_one("#gate-table", KeyedTable)
+        for role in ("security", "exec-sponsor"):
+            table.move_cursor(row=table._order.index(f"Sign-off/{role}"))
+            await pilot.press("s")
+            assert not isinstance(app.screen, ConfirmScreen), f"{role}: refused before confirming"
+        refusals = [n.message for n in app._notifications if n.title == "Not yours to sign"]
+        assert len(refusals) == 2
+        assert (
+            "Security is signed by user alice; you are operator, groups maestro-operators"
+            in (refusals[0])
+        )
+        assert "cluster's SelfSubjectReview" in refusals[0]
+        assert "Exec Sponsor is signed by user dana" in refusals[1]
+        table.move_cursor(row=table._order.index("Sign-off/sre"))
+        await pilot.press("s")
+        assert isinstance(app.screen, ConfirmScreen), "a member of maestro-operators signs SRE"
+        await pilot.press(*"SRE", "enter")
+        await until(
+            pilot,
+            lambda: (g := app.view.gates) is not None and g.signoffs.of("SRE") is not None,  # type: ignore[union-attr]
+            "SRE signed on the board",
+        )
+    data = kube.get(CONFIGMAPS, "maestro-system", "maestro-cutover")["data"]
+    assert set(json.loads(data["signoffs"])) == {"SRE"}
+    entries = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [e["target"] for e in entries] == ["SRE", "SRE"], "refusals change nothing"
+    assert entries[0]["signer"]["groups"] == ["maestro-operators", "system:authenticated"]

@@ -32,6 +32,7 @@ from cutover.actions import (
     Effector,
     FrozenRefusal,
     Precondition,
+    SignoffRefused,
     TargetChanged,
     check_preconditions,
     plan_abort_rollout,
@@ -49,6 +50,7 @@ from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
 from cutover.presence import Presence
 from cutover.room import ControlRoom, RoomSettings, RoomView
+from cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
 from cutover.triggers import TriggerState
 from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
@@ -141,8 +143,10 @@ class ControlRoomApp(App[None]):
         announce: AnnounceSection | None = None,
         handover: HandoverSection | None = None,
         alarms: Sequence[str] = (),
+        signoffs: SignoffPolicy = UNRESTRICTED,
     ) -> None:
         super().__init__()
+        self.signoffs = signoffs
         #: What is wrong from the start (a damaged audit journal): said on screen, in the
         #: event stream and in the log, and kept on the health row.
         self.alarms = tuple(alarms)
@@ -163,6 +167,7 @@ class ControlRoomApp(App[None]):
             announcers=[*announcers, *self._mqtt_announcers(announce or AnnounceSection())],
             journal=journal,
             operator=audit_operator,
+            signoffs=signoffs,
         )
         self._after_action = after_action
         self.notes = tuple(notes) + self.alarms
@@ -482,6 +487,9 @@ class ControlRoomApp(App[None]):
             return
         try:
             plan = planner(self.view)
+        except SignoffRefused as refusal:
+            self.notify(str(refusal), title="Not yours to sign", severity="error")
+            return
         except FrozenRefusal as refusal:
             unfreeze = self._keymap.get("unfreeze", "u")
             self.notify(f"{refusal} Unfreeze: {unfreeze}.", title="Frozen", severity="error")
@@ -569,8 +577,26 @@ class ControlRoomApp(App[None]):
 
     @on(GateScreen.SignOff)
     def propose_sign_off(self, message: GateScreen.SignOff) -> None:
-        role = message.role
-        self._propose(lambda view: plan_sign_off(view, role, self.operator))
+        self._offer_sign_off(message.role)()
+
+    def signer(self, view: RoomView) -> Signer:
+        """Who signs: on a cluster, the user and groups its SelfSubjectReview names; the
+        control room's operator otherwise. Raises SignoffRefused while that is not known."""
+        if not any(source.name == "kubernetes" for source in self.sources):
+            return Signer(self.operator)
+        permissions = view.permissions
+        if permissions is None:
+            raise SignoffRefused(
+                "refused: who you are on the cluster is not known yet (its SelfSubjectReview"
+                " has not answered); try again in a moment"
+            )
+        if permissions.identity is not None:
+            return permissions.identity
+        if self.signoffs.restricted:
+            raise SignoffRefused(
+                f"refused: who you are on the cluster is not known: {permissions.identity_error}"
+            )
+        return Signer(self.operator)  # anyone may sign: the operator's name is recorded
 
     def action_diagnostics(self) -> None:
         self.push_screen(DiagnosticsScreen(self.room.diagnostics))
@@ -700,8 +726,12 @@ class ControlRoomApp(App[None]):
             )
 
     def _offer_sign_off(self, role: str) -> Callable[[], None]:
+        def plan(view: RoomView) -> ActionPlan:
+            signer = self.signer(view)
+            return plan_sign_off(view, role, self.operator, signer=signer, policy=self.signoffs)
+
         def propose() -> None:
-            self._propose(lambda view: plan_sign_off(view, role, self.operator))
+            self._propose(plan)
 
         return propose
 

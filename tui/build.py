@@ -13,7 +13,14 @@ from functools import partial
 from pathlib import Path
 
 from cutover.actions import Effector
-from cutover.config import Config, gate_alertnames, gate_specs, room_settings, trigger_specs
+from cutover.config import (
+    Config,
+    gate_alertnames,
+    gate_specs,
+    room_settings,
+    signoff_policy,
+    trigger_specs,
+)
 from cutover.pipeline import Announce
 from cutover.room import RoomSettings
 from cutover.updates import Update
@@ -148,6 +155,7 @@ def build_app(
         announce=config.announce,
         handover=resolved_handover(loaded),
         alarms=[damage] if (damage := journal_damage(path)) else [],
+        signoffs=signoff_policy(config),
     )
 
 
