@@ -572,7 +572,7 @@ def config_document(config: Config) -> dict[str, Any]:
 
     def plain(value: Any) -> Any:
         if isinstance(value, timedelta):
-            return value.total_seconds()
+            return f"{value.total_seconds()}s"  # a duration says its unit, as in config.toml
         if isinstance(value, datetime):
             return value.isoformat()
         if isinstance(value, Mapping):
@@ -585,11 +585,52 @@ def config_document(config: Config) -> dict[str, Any]:
     return document
 
 
+def _units_on_durations(model: Any, document: Mapping[str, Any]) -> dict[str, Any]:
+    """Recordings made before durations needed their unit hold them as bare seconds."""
+    import typing
+
+    from pydantic import BaseModel
+
+    def model_in(annotation: Any) -> Any:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        for argument in typing.get_args(annotation):
+            if (found := model_in(argument)) is not None:
+                return found
+        return None
+
+    fields = {field.alias or name: field for name, field in model.model_fields.items()}
+    converted: dict[str, Any] = dict(document)
+    for key, value in document.items():
+        field = fields.get(key)
+        if field is None:
+            continue
+        if field.annotation is timedelta and isinstance(value, int | float):
+            if not isinstance(value, bool):
+                converted[key] = f"{value}s"
+            continue
+        inner = model_in(field.annotation)
+        if inner is None:
+            continue
+        if isinstance(value, Mapping):
+            if typing.get_origin(field.annotation) is dict:
+                converted[key] = {k: _units_on_durations(inner, v) if isinstance(v, Mapping)
+                                  else v for k, v in value.items()}  # fmt: skip
+            else:
+                converted[key] = _units_on_durations(inner, value)
+        elif isinstance(value, list):
+            converted[key] = [
+                _units_on_durations(inner, item) if isinstance(item, Mapping) else item
+                for item in value
+            ]
+    return converted
+
+
 def config_from_document(document: Mapping[str, Any]) -> Config:
     """The config a recording was made with; RecordError when it does not validate."""
     from pydantic import ValidationError
 
     try:
-        return Config.model_validate(dict(document))
+        return Config.model_validate(_units_on_durations(Config, document))
     except ValidationError as error:
         raise RecordError(f"the recorded configuration does not validate: {error}") from None

@@ -78,7 +78,7 @@ from datetime import datetime, timezone
 from cutover.config import MqttSection
 from cutover.presence import Presence
 from sources.mqtt import MqttSource
-source = MqttSource.from_config(MqttSection(enabled=True, port={mosquitto.port}, keepalive=1))
+source = MqttSource.from_config(MqttSection(enabled=True, port={mosquitto.port}, keepalive="1s"))
 me = Presence("carol-elsewhere-1", "carol", "elsewhere", datetime.now(timezone.utc), "operator")
 source.present_as(me, ("carol", "elsewhere"))
 asyncio.run(source.run(lambda updates: None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -310,3 +311,18 @@ def test_a_config_that_no_longer_validates_is_a_record_error() -> None:
     document["thresholds"]["success_rate_target"] = 7
     with pytest.raises(RecordError, match="does not validate"):
         config_from_document(document)
+
+
+def test_a_recorded_config_keeps_its_durations_with_their_unit() -> None:
+    from cutover.recording import config_document, config_from_document
+    from tests.conftest import config_document as project_document
+
+    config = Config.model_validate(project_document())
+    document = config_document(config)
+    assert document["sources"]["sim"]["refresh"] == "1.0s"
+    assert config_from_document(document) == config
+    # Recordings made before durations needed a unit hold bare seconds: still read.
+    legacy = json.loads(re.sub(r'"(\d+\.\d+)s"', r"\1", json.dumps(document)))
+    assert legacy["sources"]["sim"]["refresh"] == 1.0
+    assert legacy["triggers"][0]["for"] == 300.0
+    assert config_from_document(legacy) == config
