@@ -199,3 +199,16 @@ def test_an_unknown_scenario_is_a_message_in_a_real_process(tmp_path: Path) -> N
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert f"{path}: sources.sim.scenario:" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "handover", "sim"])
+def test_the_other_commands_name_an_unknown_scenario_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(edited('scenario = "brownout"', 'scenario = "meltdown"'))
+    argv = ["sim", "--config", str(path)] if command == "sim" else ["--config", str(path), command]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{path}: sources.sim.scenario:" in err

@@ -133,7 +133,8 @@ def run_sim(args: argparse.Namespace) -> int:
     try:
         return run_exporter(options)
     except ScenarioError as error:
-        print(f"{PROG} sim: {error}", file=sys.stderr)
+        where = f"{args.sim_config}: sources.sim.scenario: " if config and not args.scenario else ""
+        print(f"{PROG} sim: {where}{error}", file=sys.stderr)
         return 2
 
 
