@@ -31,6 +31,7 @@ from cutover.cutover_configmap import (
     SignoffError,
     WaveMoveError,
     freeze_data,
+    freeze_state,
     moved_waves,
     paused_by_freeze,
     paused_data,
@@ -94,10 +95,24 @@ class KubernetesEffector:
     # ---- the plugin's other verbs, for callers that have a rollout and its version -----
 
     async def promote_full(self, key: str, seen: str) -> ActionOutcome:
-        """`kubectl argo rollouts promote --full`."""
-        return await asyncio.to_thread(
-            self._patch_seen, f"Promote {key} fully", key, seen, promote_full_patch, ()
-        )
+        """`kubectl argo rollouts promote --full`; refused while the cutover is frozen."""
+        return await asyncio.to_thread(self._promote_full, key, seen)
+
+    def _promote_full(self, key: str, seen: str) -> ActionOutcome:
+        # This verb does not pass the action pipeline, so it asks the freeze itself: a move
+        # forward is never taken while frozen, whoever calls.
+        try:
+            configmap = self._get_configmap()
+        except RolloutMissing:
+            configmap = {}  # no cutover ConfigMap: nothing was ever frozen
+        state = freeze_state(configmap.get("data") or {}, "")
+        if state.frozen:
+            return ActionOutcome(
+                False,
+                f"Promote {key} fully refused: the cutover is frozen by {state.by or 'someone'}"
+                f"{': ' + state.reason if state.reason else ''}; unfreeze first",
+            )
+        return self._patch_seen(f"Promote {key} fully", key, seen, promote_full_patch, ())
 
     async def pause(self, key: str, seen: str) -> ActionOutcome:
         return await asyncio.to_thread(

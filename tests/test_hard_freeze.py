@@ -156,3 +156,31 @@ async def test_while_frozen_abort_is_allowed_and_unfreeze_is_the_way_on(
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     intents = [json.loads(line) for line in lines if json.loads(line)["kind"] == "intent"]
     assert [i["action"] for i in intents] == ["freeze", "abort rollout", "unfreeze"]
+
+
+# -- promote --full, which does not pass the pipeline ------------------------------------
+
+
+async def test_promote_full_on_the_cluster_is_refused_while_frozen(tmp_path: Path) -> None:
+    from sources.rollouts import build_kubernetes
+    from tests.kube_fake import CONFIGMAPS, ROLLOUTS, canary_rollout, cutover_configmap
+    from tests.kube_harness import kube_config, running_fake
+
+    with running_fake() as kube:
+        kube.put(ROLLOUTS, canary_rollout("maestro-api"))
+        kube.put(CONFIGMAPS, cutover_configmap(frozen="true", frozen_by="alice",
+                                               freeze_reason="registry brownout"))  # fmt: skip
+        _, effector = build_kubernetes(kube_config(kube, tmp_path))
+        key = "maestro-system/maestro-api"
+        seen = str(
+            kube.get(ROLLOUTS, "maestro-system", "maestro-api")["metadata"]["resourceVersion"]
+        )
+        outcome = await effector.promote_full(key, seen)
+        assert not outcome.ok
+        assert "frozen by alice: registry brownout; unfreeze first" in outcome.message
+        assert kube.patches("maestro-api") == [], "nothing is sent while frozen"
+        kube.modify(CONFIGMAPS, "maestro-system", "maestro-cutover",
+                    lambda o: o["data"].update(frozen="false"))  # fmt: skip
+        assert (await effector.promote_full(key, seen)).ok
+        (sent,) = kube.patches("maestro-api")
+        assert sent.body["status"] == {"promoteFull": True}
