@@ -389,6 +389,8 @@ class ControlRoomApp(App[None]):
                 "watching: "
                 + ", ".join(f"{p.operator}@{p.host} ({p.mode})" for p in view.operators)
             )
+        if view.operators_warning:
+            notes.append(f"⚠ {view.operators_warning}")
         permissions = view.permissions
         if permissions is not None and permissions.denied:
             notes.append("may not: " + ", ".join(check.key for check in permissions.denied))
