@@ -6,8 +6,8 @@ raises `PayloadRejected` with one of the `REASONS` and a detail for the diagnost
 nothing else escapes a parser, whatever the bytes (a test feeds them 100,000 hostile ones).
 
 Outside input is read with hard limits before anything is built from it: the size, the
-nesting depth, the digits of a number, the length of a key or a string, the fields of an
-object. Then the values are checked for sense: numbers finite, durations between zero and
+nesting depth, the digits of a number, the length of a key, a string or a name, the fields
+of an object. Then the values are checked for sense: numbers finite, durations between zero and
 `MAX_DURATION_S`, times between `EARLIEST` and `FUTURE_SLACK` after the reader's now (a
 clock a little ahead is tolerated; the year 9999 is not).
 """
@@ -34,6 +34,8 @@ MAX_NUMBER_CHARS = 32
 MAX_KEY_CHARS = 64
 #: A message or a reason is a sentence or a paragraph, never a document.
 MAX_TEXT_CHARS = 4_096
+#: A name (a job id, a repository, a wave, a runner, a host): remembered, so kept short.
+MAX_NAME_CHARS = 256
 MAX_FIELDS = 64
 #: A job waits or runs a week at most; anything longer is a broken producer.
 MAX_DURATION_S = 7 * 24 * 3600.0
@@ -181,12 +183,16 @@ def _required(document: Mapping[str, Any], name: str) -> Any:
     return document[name]
 
 
-def _text(document: Mapping[str, Any], name: str, *, required: bool = True) -> str:
+def _text(
+    document: Mapping[str, Any], name: str, *, required: bool = True, limit: int = MAX_TEXT_CHARS
+) -> str:
     if not required and name not in document:
         return ""
     value = _required(document, name)
     if not isinstance(value, str):
         raise PayloadRejected(WRONG_FIELD, f"{name}: expected a string")
+    if len(value) > limit:
+        raise PayloadRejected(TOO_LARGE, f"{name}: {len(value)} characters, at most {limit}")
     if not value.isprintable():
         # A control character (a terminal escape), a direction override that makes a line
         # read other than it is, a lone surrogate (written as \ud800): not one line of text.
@@ -252,14 +258,14 @@ def parse_build_event(payload: bytes, *, now: datetime) -> BuildEvent:
         status = _one_of(document, "status", JOB_STATUSES)
     return BuildEvent(
         event=event,
-        id=_text(document, "id"),
-        repo=_text(document, "repo"),
-        wave=_text(document, "wave"),
+        id=_text(document, "id", limit=MAX_NAME_CHARS),
+        repo=_text(document, "repo", limit=MAX_NAME_CHARS),
+        wave=_text(document, "wave", limit=MAX_NAME_CHARS),
         ts=_time(document, "ts", now),
         status=status,
         queue_wait_s=_seconds(document, "queue_wait_s"),
         duration_s=_seconds(document, "duration_s"),
-        runner=_text(document, "runner", required=False),
+        runner=_text(document, "runner", required=False, limit=MAX_NAME_CHARS),
     )
 
 
@@ -272,7 +278,7 @@ def parse_platform_event(payload: bytes, *, now: datetime) -> PlatformEvent:
         severity=_one_of(document, "severity", SEVERITIES),
         message=_text(document, "message"),
         ts=_time(document, "ts", now),
-        cve=_text(document, "cve", required=event == "cve.detected"),
+        cve=_text(document, "cve", required=event == "cve.detected", limit=MAX_NAME_CHARS),
     )
 
 
@@ -305,12 +311,12 @@ def parse_presence(operator_id: str, payload: bytes, *, now: datetime) -> Presen
     seen = _time(document, "seen", now) if "seen" in document else since
     return Presence(
         operator_id=operator_id,
-        operator=_text(document, "operator"),
-        host=_text(document, "host"),
+        operator=_text(document, "operator", limit=MAX_NAME_CHARS),
+        host=_text(document, "host", limit=MAX_NAME_CHARS),
         since=since,
         mode=_one_of(document, "mode", MODES),
         seen=seen,
-        client_id=_text(document, "client_id", required=False),
+        client_id=_text(document, "client_id", required=False, limit=MAX_NAME_CHARS),
     )
 
 

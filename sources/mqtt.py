@@ -83,6 +83,7 @@ EXCERPT = 120
 #: Topics whose kind (events, platform, freeze, ...) is remembered; events topics are one
 #: per repository, so a few thousand at most in practice.
 KNOWN_TOPICS = 4_096
+MAX_REMEMBERED_TOPIC = 512
 #: Events remembered by id to know a redelivery: far more than a broker keeps in flight.
 DEDUP_WINDOW = 20_000
 #: Other control rooms remembered at most: a topic per room, and anyone may publish one.
@@ -313,6 +314,8 @@ class MqttSource:
             kind = "audit"
         else:
             kind = "other"
+        if len(topic) > MAX_REMEMBERED_TOPIC:
+            return kind  # anyone may publish topics up to 64 KiB long: not worth a place
         if len(self._kinds) >= KNOWN_TOPICS:
             self._kinds.clear()
         self._kinds[topic] = kind

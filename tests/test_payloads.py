@@ -14,6 +14,7 @@ from cutover.payloads import (
     MAX_DURATION_S,
     MAX_FIELDS,
     MAX_KEY_CHARS,
+    MAX_NAME_CHARS,
     MAX_PAYLOAD_BYTES,
     MAX_TEXT_CHARS,
     PayloadRejected,
@@ -104,7 +105,8 @@ def test_a_good_build_event_is_read_whole() -> None:
         (body(build(ts="2026-12-02T10:59:00")), "wrong field"),
         (body(build(ts="x" * 65)), "wrong field"),
         (body(build(**{"k" * (MAX_KEY_CHARS + 1): 1})), "too large"),
-        (body(build(runner="r" * (MAX_TEXT_CHARS + 1))), "too large"),
+        (body(build(runner="r" * (MAX_NAME_CHARS + 1))), "too large"),
+        (body(build(id="j" * (MAX_NAME_CHARS + 1))), "too large"),
         (body(build(**{f"f{n}": n for n in range(MAX_FIELDS)})), "too large"),
         (body(build(repo="payments/\x1b[2Jsvc")), "wrong field"),
         (body(build(id="a\nb")), "wrong field"),
@@ -119,6 +121,13 @@ def test_a_good_build_event_is_read_whole() -> None:
 )  # fmt: skip
 def test_hostile_payloads_are_rejected_with_their_reason(payload: bytes, reason: str) -> None:
     assert rejection(payload)[0] == reason
+
+
+def test_a_message_may_be_a_paragraph_but_not_a_document() -> None:
+    text = "m" * MAX_TEXT_CHARS
+    assert parse_platform_event(platform(event="chaos.drill", message=text), now=NOW).message
+    with pytest.raises(PayloadRejected, match="too large"):
+        parse_platform_event(platform(event="chaos.drill", message=text + "m"), now=NOW)
 
 
 def test_a_string_full_of_brackets_is_not_nesting() -> None:
