@@ -17,7 +17,8 @@ its id within the last `DEDUP_WINDOW` events and counted as a duplicate, not as 
 Each room announces its presence retained, again once a `heartbeat` with `seen` its time;
 another room's that missed three is no longer shown. Rooms sharing a client id would take
 each other's session at every connect: the one that announced itself first keeps the id,
-the other moves to an id of its own, and both say so on the health row.
+the other moves to an id of its own and says so on the health row (as does the first while
+it hears the other on its id).
 
 Bursts go into a bounded buffer that is drained into the app at most once a `refresh`,
 right after the socket is read (`sources.mqtt_connection` reads a quiet stream once a
@@ -92,7 +93,7 @@ MAX_OTHERS = 256
 UNEXPECTED = "unexpected"
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def wall_now() -> datetime:
@@ -172,8 +173,8 @@ def _short(error: BaseException) -> str:
 
 
 def excerpt(payload: bytes) -> str:
-    """The start of a rejected payload, safe to show: control bytes (a terminal escape
-    among them) as U+FFFD."""
+    """The start of a rejected payload, safe to show on one line: control bytes (a terminal
+    escape among them), direction overrides and lone surrogates as U+FFFD."""
     text = payload[:EXCERPT].decode("utf-8", "replace")
     return _UNPRINTABLE.sub("\ufffd", text)
 

@@ -8,7 +8,7 @@ import uuid
 
 from textual.widgets import Static
 
-from sources.mqtt import MqttSource
+from sources.mqtt import MqttSource, excerpt
 from tests.realstack import health_text, real_app, until
 from tests.servers import ServerProcess, mosquitto
 from tests.test_mqtt_source import build_event, mqtt_section, publish, shown_ids
@@ -85,3 +85,9 @@ async def test_an_event_delivered_twice_is_counted_once(mosquitto: ServerProcess
         assert app.room.events_by_source["mqtt"] == 2
         shown = [e for e in app.query_one(EventStream).events if getattr(e, "id", "") == "dup-1"]
         assert len(shown) == 1
+
+
+def test_a_rejected_payload_is_shown_on_one_line_without_its_escapes() -> None:
+    shown = excerpt(b"\x1b[2J\nrm\t\xe2\x80\xaeevil\xff")
+    assert shown == "\ufffd[2J\ufffdrm\ufffd\ufffdevil\ufffd"
+    assert len(excerpt(b"x" * 10_000)) == 120
