@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+#: The modes a control room announces; anything else is a rejected presence.
+MODES = frozenset({"read-only", "operator"})
+#: A control room repeats its presence this often, with `seen` its time; one that missed
+#: `MISSED_HEARTBEATS` in a row (killed, its last will lost) is no longer shown watching.
+HEARTBEAT = timedelta(seconds=30)
+MISSED_HEARTBEATS = 3
 
 
 @dataclass(frozen=True)
@@ -17,10 +24,23 @@ class Presence:
     host: str
     since: datetime
     mode: str  # "operator" or "read-only"
+    #: Its latest heartbeat; `since` for a control room that sends none.
+    seen: datetime | None = None
+    #: The MQTT client id it connects with: two rooms sharing one take each other's session.
+    client_id: str = ""
 
-    def payload(self, rfc3339: str) -> dict[str, str]:
-        """The contract's presence payload, with `since` already formatted."""
-        return {"operator": self.operator, "host": self.host, "since": rfc3339, "mode": self.mode}
+    def payload(self, since: str, seen: str) -> dict[str, str]:
+        """The contract's presence payload (times already formatted), with this project's
+        heartbeat and client id."""
+        body = {"operator": self.operator, "host": self.host, "since": since, "mode": self.mode}
+        body["seen"] = seen
+        if self.client_id:
+            body["client_id"] = self.client_id
+        return body
+
+    def expired(self, now: datetime, every: timedelta = HEARTBEAT) -> bool:
+        """Gone quiet: no heartbeat for `MISSED_HEARTBEATS` intervals."""
+        return now - (self.seen or self.since) > every * MISSED_HEARTBEATS
 
 
 @dataclass(frozen=True)

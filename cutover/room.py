@@ -139,6 +139,8 @@ class RoomView:
     stale_sources: frozenset[str] = field(default_factory=frozenset)
     #: Other control rooms watching, as they announce themselves.
     operators: tuple[Presence, ...] = ()
+    #: A session takeover between rooms sharing an MQTT client id, in words; "" when none.
+    operators_warning: str = ""
     #: What this operator may do on the cluster; None where no cluster answers for it.
     permissions: Permissions | None = None
     #: The Go/No-Go board; None when the config has no gates.
@@ -200,6 +202,7 @@ class ControlRoom:
         self.events_by_source: Counter[str] = Counter()
         self.diagnostics: dict[str, PayloadDiagnostics] = {}
         self.operators: tuple[Presence, ...] = ()
+        self.operators_warning = ""
         self.permissions: Permissions | None = None
         self.gate_readings: dict[str, CheckReading] = {}
         self._check_specs = {c.key: c for gate in settings.gates for c in gate.checks}
@@ -250,6 +253,7 @@ class ControlRoom:
             self.diagnostics[update.source] = update
         elif isinstance(update, PresenceUpdate):
             self.operators = update.operators
+            self.operators_warning = update.warning
         elif isinstance(update, PermissionsUpdate):
             self.permissions = update.permissions
             self._heard(update.source, update.at)
@@ -400,6 +404,7 @@ class ControlRoom:
             green_period=self.settings.green_period,
             stale_sources=stale,
             operators=self.operators,
+            operators_warning=self.operators_warning,
             permissions=self.permissions,
             gates=self._gates(now) if self.settings.gates else None,
         )

@@ -133,6 +133,8 @@ class PayloadDiagnostics:
     at: datetime
     #: Accepted events the display buffer let go of in a burst; counted, never shown.
     dropped_for_display: int = 0
+    #: Events heard again (a QoS 1 redelivery), known by their id: not counted twice.
+    duplicates: int = 0
 
     @property
     def rejected_total(self) -> int:
@@ -163,6 +165,8 @@ class PresenceUpdate:
     source: str
     operators: tuple[Presence, ...]
     at: datetime
+    #: Another room sharing this one's MQTT client id (a session takeover), in words.
+    warning: str = ""
 
 
 @dataclass(frozen=True)

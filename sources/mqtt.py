@@ -8,9 +8,21 @@ again.
 
 Every payload is validated against the contract (`cutover.payloads`). A bad one is counted
 by reason and dropped, the latest few kept for the diagnostics view; it never stops the
-stream. Bursts go into a bounded buffer that is drained into the app at most once a
-`refresh`, right after the socket is read (`sources.mqtt_connection` reads a quiet stream
-once a `refresh` too, so one wake-up does both); the counters are exact even when the
+stream: whatever a message holds, it ends as an event or a counted rejection, and it is
+acknowledged either way (an exception out of paho's `on_message` would drop the connection
+before the PUBACK, and the broker would hand the same message over on every reconnect).
+QoS 1 is at-least-once: an event heard again (a redelivery after a reconnect) is known by
+its id within the last `DEDUP_WINDOW` events and counted as a duplicate, not as news.
+
+Each room announces its presence retained, again once a `heartbeat` with `seen` its time;
+another room's that missed three is no longer shown. Rooms sharing a client id would take
+each other's session at every connect: the one that announced itself first keeps the id,
+the other moves to an id of its own and says so on the health row (as does the first while
+it hears the other on its id).
+
+Bursts go into a bounded buffer that is drained into the app at most once a `refresh`,
+right after the socket is read (`sources.mqtt_connection` reads a quiet stream once a
+`refresh` too, so one wake-up does both); the counters are exact even when the
 buffer lets go of the oldest events.
 """
 
@@ -20,27 +32,31 @@ import asyncio
 import contextlib
 import getpass
 import json
+import os
 import random
+import re
 import socket
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from paho.mqtt.client import topic_matches_sub
 
 from cutover.config import MqttSection
-from cutover.events import StreamEvent
+from cutover.events import BuildEvent, StreamEvent
 from cutover.payloads import (
+    TOO_LARGE,
     PayloadRejected,
+    parse_audit_entry,
     parse_build_event,
     parse_freeze,
     parse_platform_event,
     parse_presence,
     rfc3339,
 )
-from cutover.presence import PeerAction, Presence
+from cutover.presence import HEARTBEAT, PeerAction, Presence
 from cutover.updates import (
     EventsUpdate,
     FreezeUpdate,
@@ -68,6 +84,16 @@ EXCERPT = 120
 #: Topics whose kind (events, platform, freeze, ...) is remembered; events topics are one
 #: per repository, so a few thousand at most in practice.
 KNOWN_TOPICS = 4_096
+MAX_REMEMBERED_TOPIC = 512
+#: Events remembered by id to know a redelivery: far more than a broker keeps in flight.
+DEDUP_WINDOW = 20_000
+#: Other control rooms remembered at most: a topic per room, and anyone may publish one.
+MAX_OTHERS = 256
+#: The reason a payload is counted under when reading it failed in a way no check foresaw.
+UNEXPECTED = "unexpected"
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def wall_now() -> datetime:
@@ -92,6 +118,8 @@ class MqttSettings:
     ca_bundle: str | None = None
     refresh: timedelta = timedelta(milliseconds=250)
     keepalive: timedelta = timedelta(seconds=15)
+    #: How often this room repeats its presence, and how stale another's may grow.
+    heartbeat: timedelta = HEARTBEAT
     events_topic: str = "maestro/events/#"
     platform_topic: str = "maestro/platform"
     freeze_topic: str = "maestro/cutover/freeze"
@@ -111,9 +139,13 @@ class MqttSettings:
         if password and not section.username:
             raise SecretError("sources.mqtt.username: a password is configured but no username")
         client_id = section.client_id
-        if section.persistent_session and not client_id:
-            # A persistent session is found again by its client id: it must not change.
-            client_id = f"maestro-control-room-{socket.gethostname()}-{getpass.getuser()}"
+        if not client_id:
+            # One per running control room: two that shared an id would take each other's
+            # session at every connect. A persistent session then outlives reconnects and
+            # broker restarts; to outlive a restart of the app too, configure an id.
+            client_id = (
+                f"maestro-control-room-{socket.gethostname()}-{getpass.getuser()}-{os.getpid()}"
+            )
         return cls(
             host=section.host,
             port=section.port,
@@ -140,6 +172,21 @@ def _short(error: BaseException) -> str:
     return text[:80]
 
 
+def excerpt(payload: bytes) -> str:
+    """The start of a rejected payload, safe to show on one line: control bytes (a terminal
+    escape among them), direction overrides and lone surrogates as U+FFFD."""
+    text = payload[:EXCERPT].decode("utf-8", "replace")
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def event_key(event: StreamEvent) -> tuple[str, ...]:
+    """What makes an event the same one heard again: a job's id and lifecycle step; a
+    platform event's every field (it has no id)."""
+    if isinstance(event, BuildEvent):
+        return ("job", event.id, event.event, event.status)
+    return ("platform", event.event, event.severity, event.message, event.ts.isoformat())
+
+
 class MqttSource:
     """Watches the contract's topics; also the connection the effectors publish on."""
 
@@ -161,6 +208,9 @@ class MqttSource:
         self.accepted = 0
         self.dropped_for_display = 0
         self.rejected: Counter[str] = Counter()
+        self.duplicates = 0
+        self._heard: set[tuple[str, ...]] = set()
+        self._heard_order: deque[tuple[str, ...]] = deque()
         self.recent: deque[RejectedPayload] = deque(maxlen=RECENT_REJECTED)
         self._events: deque[StreamEvent] = deque(maxlen=buffer)
         self._freeze: FreezeUpdate | None = None
@@ -177,12 +227,17 @@ class MqttSource:
         self._others_changed = False
         self._peer_actions: deque[PeerAction] = deque(maxlen=RECENT_REJECTED)
         self.me_as_audited: tuple[str, str] | None = None
+        #: Another live control room connecting with this one's client id, in words.
+        self.takeover = ""
+        self._client_id = settings.client_id
+        #: Set when this room moves to a client id of its own: reconnect with it.
+        self._move: asyncio.Event | None = None
 
     def present_as(self, me: Presence, audited_as: tuple[str, str]) -> None:
         """Announce this control room on the operators topic from the next connection on;
         `audited_as` is (user, host) as this room's audit entries name it, so its own
         actions heard back on the audit topic are not reported as another's."""
-        self.me = me
+        self.me = replace(me, client_id=self.settings.client_id)
         self.me_as_audited = audited_as
         self._kinds.clear()
 
@@ -209,11 +264,13 @@ class MqttSource:
         self._arrived = True
         try:
             if kind == "events":
-                self._keep(parse_build_event(payload))
+                if not self._keep(parse_build_event(payload, now=self.now())):
+                    return
             elif kind == "platform":
-                self._keep(parse_platform_event(payload))
+                if not self._keep(parse_platform_event(payload, now=self.now())):
+                    return
             elif kind == "freeze":
-                state = parse_freeze(payload)
+                state = parse_freeze(payload, now=self.now())
                 self._freeze = FreezeUpdate(SOURCE, state, self.now())
             elif kind == "operators":
                 self._presence(topic, payload)
@@ -222,13 +279,23 @@ class MqttSource:
             else:
                 return  # a topic we did not ask for (a broker's bridge, say): not ours to judge
         except PayloadRejected as rejected:
-            self.rejected[rejected.reason] += 1
-            excerpt = payload[:EXCERPT].decode("utf-8", "replace")
-            self.recent.append(
-                RejectedPayload(topic, rejected.reason, rejected.detail, excerpt, self.now())
-            )
+            self._reject(topic, payload, rejected.reason, rejected.detail)
+            return
+        except Exception as error:  # outside input must never end the stream
+            self._reject(topic, payload, UNEXPECTED, f"{type(error).__name__}: {error}"[:200])
             return
         self.accepted += 1
+
+    def _reject(self, topic: str, payload: bytes, reason: str, detail: str) -> None:
+        self.rejected[reason] += 1
+        self.recent.append(
+            RejectedPayload(topic[:200], reason, detail, excerpt(payload), self.now())
+        )
+
+    def refused_by_connection(self, topic: str, payload: bytes, error: Exception) -> None:
+        """A message whose handling failed past `receive`'s own guard: counted, acknowledged."""
+        self.received += 1
+        self._reject(topic, payload, UNEXPECTED, f"{type(error).__name__}: {error}"[:200])
 
     def _kind(self, topic: str) -> str:
         """Which of our subscriptions a topic falls under; remembered, as matching a topic
@@ -248,16 +315,28 @@ class MqttSource:
             kind = "audit"
         else:
             kind = "other"
+        if len(topic) > MAX_REMEMBERED_TOPIC:
+            return kind  # anyone may publish topics up to 64 KiB long: not worth a place
         if len(self._kinds) >= KNOWN_TOPICS:
             self._kinds.clear()
         self._kinds[topic] = kind
         return kind
 
-    def _keep(self, event: StreamEvent) -> None:
+    def _keep(self, event: StreamEvent) -> bool:
+        """Hold an event for the next drain; False (counted) when it was heard already."""
+        key = event_key(event)
+        if key in self._heard:
+            self.duplicates += 1
+            return False
+        self._heard.add(key)
+        self._heard_order.append(key)
+        if len(self._heard_order) > DEDUP_WINDOW:
+            self._heard.discard(self._heard_order.popleft())
         if len(self._events) == self._events.maxlen:
             self.dropped_for_display += 1
             self._dropped_since_drain += 1
         self._events.append(event)
+        return True
 
     def _presence(self, topic: str, payload: bytes) -> None:
         operator_id = topic.rsplit("/", 1)[-1]
@@ -266,14 +345,68 @@ class MqttSource:
         if not payload:  # cleared: a last will, or a clean goodbye
             self._others_changed |= self.others.pop(operator_id, None) is not None
             return
-        self.others[operator_id] = parse_presence(operator_id, payload)
+        presence = parse_presence(operator_id, payload, now=self.now())
+        if presence.expired(self.now(), self.settings.heartbeat):
+            # Retained from a room that stopped beating without its will being heard.
+            self._others_changed |= self.others.pop(operator_id, None) is not None
+            return
+        if operator_id not in self.others and len(self.others) >= MAX_OTHERS:
+            raise PayloadRejected(TOO_LARGE, f"more than {MAX_OTHERS} control rooms")
+        self.others[operator_id] = presence
         self._others_changed = True
+        self._check_takeover()
+
+    def expire_others(self) -> None:
+        """Forget the rooms that missed their heartbeats; called once a heartbeat."""
+        now = self.now()
+        gone = [key for key, p in self.others.items() if p.expired(now, self.settings.heartbeat)]
+        for key in gone:
+            del self.others[key]
+        if gone:
+            self._others_changed = True
+            self._check_takeover()
+
+    def _check_takeover(self) -> None:
+        """Another live room connecting with our client id takes our session at each of its
+        connects, and we take it back at ours. The one that announced itself first keeps
+        the id; the other moves to an id of its own. Either way, a warning says so."""
+        me = self.me
+        if me is None:
+            return
+        rivals = [p for p in self.others.values() if p.client_id == self._client_id]
+        warning = ""
+        if rivals:
+            rival = min(rivals, key=lambda p: (p.since, p.operator_id))
+            who = f"{rival.operator}@{rival.host}"
+            if (rival.since, rival.operator_id) < (me.since, me.operator_id):
+                moved = f"{self.settings.client_id}-{os.getpid()}"
+                warning = (
+                    f"MQTT client id {self._client_id} is {who}'s: each took the other's"
+                    f" session; this room now connects as {moved}"
+                )
+                self._client_id = moved
+                self.me = replace(me, client_id=moved)
+                if self._move is not None:
+                    self._move.set()
+            else:
+                warning = (
+                    f"MQTT session taken over: {who} connects with this room's client id"
+                    f" {self._client_id}"
+                )
+        elif self.takeover.startswith("MQTT session taken over"):
+            warning = ""  # the other room moved on
+        else:
+            warning = self.takeover  # a move of our own stays said
+        if warning != self.takeover:
+            self.takeover = warning
+            self._others_changed = True
 
     def _peer_action(self, payload: bytes) -> None:
+        entry = parse_audit_entry(payload)
         try:
-            action = PeerAction.from_entry(json.loads(payload))
+            action = PeerAction.from_entry(entry)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise PayloadRejected("not an audit entry", str(error)) from error
+            raise PayloadRejected("not an audit entry", str(error)[:120]) from error
         if (action.operator, action.host) != self.me_as_audited:
             self._peer_actions.append(action)
 
@@ -286,7 +419,8 @@ class MqttSource:
             self._dropped_since_drain = 0
         if self._others_changed:
             self._others_changed = False
-            updates.append(PresenceUpdate(SOURCE, tuple(self.others.values()), self.now()))
+            others = tuple(self.others.values())
+            updates.append(PresenceUpdate(SOURCE, others, self.now(), warning=self.takeover))
         if self._peer_actions:
             updates.append(PeerActionUpdate(SOURCE, tuple(self._peer_actions), self.now()))
             self._peer_actions.clear()
@@ -308,6 +442,7 @@ class MqttSource:
             recent=tuple(self.recent),
             at=self.now(),
             dropped_for_display=self.dropped_for_display,
+            duplicates=self.duplicates,
         )
 
     # --- the connection ----------------------------------------------------------------------
@@ -319,7 +454,7 @@ class MqttSource:
         return Endpoint(
             host=s.host,
             port=s.port,
-            client_id=s.client_id,
+            client_id=self._client_id,
             clean_session=not s.persistent_session,
             username=s.username,
             password=s.password,
@@ -363,6 +498,7 @@ class MqttSource:
             self._endpoint(),
             on_message=self.receive,
             on_gulp=self._gulped,
+            on_message_failed=self.refused_by_connection,
             pace=s.refresh.total_seconds(),
         )
         async with connection:
@@ -376,11 +512,9 @@ class MqttSource:
             self.client = connection
             deliver([SourceHealth(SOURCE, HealthState.CONNECTED, self.now())])
             presence = self.presence_topic
-            if presence is not None and self.me is not None:
-                body = self.me.payload(rfc3339(self.me.since))
-                await connection.publish(presence, json.dumps(body).encode(), qos=QOS, retain=True)
+            await self._announce(connection)
             try:
-                await connection.lost()
+                await self._heartbeats(connection)
             except asyncio.CancelledError:
                 if presence is not None:
                     # Leaving cleanly: the will only fires on an unclean end, so say goodbye.
@@ -392,6 +526,40 @@ class MqttSource:
                 raise
         # `lost` only returns when we ended the connection ourselves.
         raise MqttError("disconnected")
+
+    async def _announce(self, connection: MqttConnection) -> None:
+        """Our presence, retained, with `seen` now: repeated once a heartbeat."""
+        presence, me = self.presence_topic, self.me
+        if presence is None or me is None:
+            return
+        body = me.payload(rfc3339(me.since), rfc3339(self.now()))
+        await connection.publish(presence, json.dumps(body).encode(), qos=QOS, retain=True)
+
+    async def _heartbeats(self, connection: MqttConnection) -> None:
+        """Until the connection ends: once a heartbeat, announce ourselves again and forget
+        the rooms that went quiet; on a move to our own client id, end this connection."""
+        every = self.settings.heartbeat.total_seconds()
+        move = self._move = asyncio.Event()
+        lost = asyncio.ensure_future(connection.lost())
+        moved = asyncio.ensure_future(move.wait())
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    (lost, moved), timeout=every, return_when=asyncio.FIRST_COMPLETED
+                )
+                if lost in done:
+                    lost.result()
+                    return
+                if moved in done:
+                    raise MqttError(f"moving to client id {self._client_id}")
+                await self._announce(connection)
+                self.expire_others()
+                if self._others_changed:
+                    self._deliver_now()
+        finally:
+            self._move = None
+            for waiting in (lost, moved):
+                waiting.cancel()
 
     def _gulped(self, busy: bool) -> None:
         """After each read of the socket: deliver what arrived. A quiet stream is read once a

@@ -85,11 +85,13 @@ class MqttConnection:
         *,
         on_message: Callable[[str, bytes], None],
         on_gulp: Callable[[bool], None] = lambda busy: None,
+        on_message_failed: Callable[[str, bytes, Exception], None] = lambda t, p, e: None,
         pace: float = 0.0,
     ) -> None:
         self.endpoint = endpoint
         self.on_message = on_message
         self.on_gulp = on_gulp
+        self.on_message_failed = on_message_failed
         self.pace = pace
         self._loop = asyncio.get_running_loop()
         self._client = self._paho()
@@ -453,8 +455,20 @@ class MqttConnection:
         self._on_acknowledged(client, userdata, mid, [reason], props)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # paho sends the PUBACK only after this returns: an exception out of here would end
+        # the connection unacknowledged, and the broker would redeliver the same message on
+        # every reconnect. So whatever a message does to its reader, it is acknowledged.
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # a topic name that is not UTF-8
+            topic = message._topic.decode("utf-8", "replace")
         payload = message.payload  # bytes, as paho decodes a PUBLISH
-        self.on_message(message.topic, payload if isinstance(payload, bytes) else bytes(payload))
+        body = payload if isinstance(payload, bytes) else bytes(payload)
+        try:
+            self.on_message(topic, body)
+        except Exception as error:
+            with contextlib.suppress(Exception):
+                self.on_message_failed(topic, body, error)
 
 
 def _retrieved(future: asyncio.Future[None]) -> None:

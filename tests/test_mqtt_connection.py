@@ -182,3 +182,42 @@ async def test_over_tls_every_message_arrives(tls_mosquitto: ServerProcess) -> N
             await connection.publish("tls/x", str(n).encode() * 400, qos=1, retain=False)
         await received.until(50, deadline=20)
     assert received.payloads == [str(n).encode() * 400 for n in range(50)]
+
+
+async def test_a_message_its_reader_fails_on_is_acknowledged_and_the_connection_stays(
+    mosquitto: ServerProcess,
+) -> None:
+    """Whatever the reader raises, paho's PUBACK still goes out: the broker does not hand
+    the message over again, and the messages after it arrive on the same connection."""
+    client_id = f"failing-reader-{uuid.uuid4()}"
+    received = Received()
+    failures: list[tuple[bytes, str]] = []
+
+    def reader(topic: str, payload: bytes) -> None:
+        if payload == b"poison":
+            raise RecursionError("maximum recursion depth exceeded")
+        received.message(topic, payload)
+
+    endpoint = Endpoint("127.0.0.1", mosquitto.port, client_id=client_id, clean_session=False)
+    subscriber = MqttConnection(
+        endpoint,
+        on_message=reader,
+        on_message_failed=lambda t, p, e: failures.append((p, type(e).__name__)),
+        pace=PACE,
+    )
+    async with subscriber:
+        await subscriber.subscribe(["poison/#"], 1)
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as publisher:
+            for payload in (b"poison", b"after"):
+                await publisher.publish("poison/x", payload, qos=1)
+        await received.until(1, deadline=10)
+        assert not subscriber._lost.done(), "the connection ended on a reader's failure"
+    assert received.payloads == [b"after"]
+    assert failures == [(b"poison", "RecursionError")]
+
+    again = Received()
+    async with connection(mosquitto, client_id, again) as subscriber:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as publisher:
+            await publisher.publish("poison/end", b"end", qos=1)
+        await again.until(1, deadline=10)
+    assert again.payloads == [b"end"], "the poison message was handed over again"

@@ -192,7 +192,7 @@ async def test_publish_for_the_effectors(mosquitto: ServerProcess) -> None:
 )  # fmt: skip
 def test_payload_rules(payload: bytes, reason: str) -> None:
     with pytest.raises(PayloadRejected) as rejected:
-        parse_build_event(payload)
+        parse_build_event(payload, now=datetime.now(timezone.utc))
     assert rejected.value.reason == reason
 
 

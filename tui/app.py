@@ -8,7 +8,6 @@ import os
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -45,7 +44,7 @@ from cutover.actions import (
 )
 from cutover.audit import Operator
 from cutover.config import ActionsSection, AnnounceSection, HandoverSection, UiSection
-from cutover.events import PlatformEvent, StreamEvent
+from cutover.events import PlatformEvent
 from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
 from cutover.presence import Presence
@@ -61,7 +60,7 @@ from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
 from tui.screens.gates import GateScreen
-from widgets.events import EventStream
+from widgets.events import EventStream, PendingEvents
 from widgets.header import CutoverHeader, FreezeBanner, HealthRow
 from widgets.help import HelpOverlay
 from widgets.keys import KeyHints
@@ -175,7 +174,7 @@ class ControlRoomApp(App[None]):
         self.view: RoomView | None = None
         #: Set by `--record`: hears every batch ingested and every evaluation of the room.
         self.recorder: SessionRecorder | None = None
-        self._pending: deque[StreamEvent] = deque(maxlen=ui.event_lines)
+        self._pending = PendingEvents(ui.event_lines)
         self._unheard: set[str] = {source.name for source in self.sources}
         self._target_board = "#wave-board"
         self._panels: Panels | None = None
@@ -409,6 +408,8 @@ class ControlRoomApp(App[None]):
                 "watching: "
                 + ", ".join(f"{p.operator}@{p.host} ({p.mode})" for p in view.operators)
             )
+        if view.operators_warning:
+            notes.append(f"⚠ {view.operators_warning}")
         permissions = view.permissions
         if permissions is not None and permissions.denied:
             notes.append("may not: " + ", ".join(check.key for check in permissions.denied))
@@ -540,6 +541,10 @@ class ControlRoomApp(App[None]):
             title=plan.title + (" (override)" if executed.override else ""),
             severity="information" if outcome.ok else "error",
         )
+        # In the event stream too, among the incident's events: a toast goes, this stays.
+        said = f"{self.operator}: {plan.title}: {outcome.message}"
+        severity = "info" if outcome.ok else "warning"
+        self._pending.append(PlatformEvent("action", severity, said, self.clock.now()))
         if executed.journal_error:
             self.notify(
                 f"the action happened, but its result is not in the journal:"

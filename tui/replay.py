@@ -21,7 +21,6 @@ import copy
 import sys
 import time
 from bisect import bisect_right
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +49,7 @@ from cutover.waves import parse_workbook
 from sources.replay import Problem, Recording, RecordingError, audit_text, open_recording
 from tui.app import ControlRoomApp
 from tui.bindings import REPLAY_BINDINGS
+from widgets.events import PendingEvents
 from widgets.keys import KeyHints
 from widgets.timeline import Timeline, TimelineState
 
@@ -138,7 +138,8 @@ class ReplayApp(ControlRoomApp):
         self._wake = asyncio.Event()
         self._checkpoints: list[Checkpoint] = []
         #: The stream's last events, whether shown yet or not: what a checkpoint keeps.
-        self._recent: deque[StreamEvent] = deque(maxlen=self.ui.event_lines)
+        # What a seek back refills the stream with: the notable events kept apart, as live.
+        self._recent = PendingEvents(self.ui.event_lines)
         self._told = 0
         self._timeline = Timeline(id="timeline")
         self._fresh_room()

@@ -81,6 +81,12 @@ class EventLog(ScrollView, can_focus=True):
         strip = self._strips.get(number)
         if strip is None:
             segments = self.lines[index].render(self.app.console)
-            strip = Strip(list(segments)).adjust_cell_length(width, self.rich_style)
+            # On the widget's own style: a segment with no style at all is more than
+            # Textual's monochrome filter (NO_COLOR) can take.
+            strip = (
+                Strip(list(segments))
+                .apply_style(self.rich_style)
+                .adjust_cell_length(width, self.rich_style)
+            )
             self._strips[number] = strip
         return strip

@@ -1,9 +1,15 @@
-"""The event stream: build and platform events, bounded, filterable with `/`."""
+"""The event stream: build and platform events, bounded, filterable with `/`.
+
+The notable events (failures, platform events, the operator's own actions) are kept in a
+history of their own, as long as the whole stream's: at tens of builds a second the
+successes would push an incident out of a shared one within seconds, and toggling `v` or
+clearing a filter rebuilds the view from these histories.
+"""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from rich.text import Text
 from textual import on
@@ -32,7 +38,8 @@ def event_line(event: StreamEvent) -> Text:
 
 
 def notable(event: StreamEvent) -> bool:
-    """What the stream shows by default: platform events and builds that did not succeed.
+    """What the stream shows by default: platform events (the operator's actions among
+    them) and builds that did not succeed.
 
     At tens of builds a second, listing every queued and started job would scroll the
     failures away and repaint the panel continuously over the SSH link; they are counted
@@ -43,9 +50,50 @@ def notable(event: StreamEvent) -> bool:
     return event.status in ("failure", "error", "cancelled") or event.event == "job.cancelled"
 
 
+class PendingEvents:
+    """Events waiting for the stream's next write: the last `capacity` of them, and the last
+    `capacity` notable ones besides, so a burst of successes between two writes does not
+    take an incident with it. Iterates in arrival order."""
+
+    def __init__(self, capacity: int) -> None:
+        self._count = 0
+        self._all: deque[tuple[int, StreamEvent]] = deque(maxlen=capacity)
+        self._notable: deque[tuple[int, StreamEvent]] = deque(maxlen=capacity)
+
+    def append(self, event: StreamEvent) -> None:
+        self._count += 1
+        self._all.append((self._count, event))
+        if notable(event):
+            self._notable.append((self._count, event))
+
+    def extend(self, events: Iterable[StreamEvent]) -> None:
+        for event in events:
+            self.append(event)
+
+    def clear(self) -> None:
+        self._all.clear()
+        self._notable.clear()
+
+    def __len__(self) -> int:
+        return len(self._all) + sum(1 for n, _ in self._notable if n < self._oldest)
+
+    @property
+    def _oldest(self) -> int:
+        return self._all[0][0] if self._all else self._count + 1
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        oldest = self._oldest
+        earlier = [(n, e) for n, e in self._notable if n < oldest]
+        for _, event in earlier + list(self._all):
+            yield event
+
+
 def matches(event: StreamEvent, needle: str, *, everything: bool = True) -> bool:
+    """Shown in the current mode (`everything`, or the notable only), narrowed by `needle`."""
+    if not everything and not notable(event):
+        return False
     if not needle:
-        return everything or notable(event)
+        return True
     haystack = f"{event.event} {event.severity} {event.text}"
     if isinstance(event, BuildEvent):
         haystack += f" {event.wave}"
@@ -69,6 +117,8 @@ class EventStream(Vertical):
         super().__init__(id=id)
         self.capacity = capacity
         self.events: deque[StreamEvent] = deque(maxlen=capacity)
+        #: The notable ones, bounded on their own: no burst of successes pushes them out.
+        self.notable: deque[StreamEvent] = deque(maxlen=capacity)
         self.needle = ""
         self.everything = False
         self.received: Mapping[str, int] = {}
@@ -90,16 +140,14 @@ class EventStream(Vertical):
         """Append a batch with a single write to the log."""
         batch = list(events)
         self.events.extend(batch)
-        shown = [
-            event_line(e)
-            for e in batch[-self.capacity :]
-            if matches(e, self.needle, everything=self.everything)
-        ]
-        self.query_one(EventLog).write_lines(shown)
+        self.notable.extend(e for e in batch if notable(e))
+        kept = [e for e in batch if matches(e, self.needle, everything=self.everything)]
+        self.query_one(EventLog).write_lines(event_line(e) for e in kept[-self.capacity :])
 
     def clear(self) -> None:
         """Forget every event shown: a replay that seeks back fills the stream again."""
         self.events.clear()
+        self.notable.clear()
         self.query_one(EventLog).clear()
 
     def show_counts(self, received: Mapping[str, int]) -> None:
@@ -138,9 +186,8 @@ class EventStream(Vertical):
         log = self.query_one(EventLog)
         log.clear()
         every = self.everything
-        log.write_lines(
-            event_line(e) for e in self.events if matches(e, self.needle, everything=every)
-        )
+        history = self.events if every else self.notable
+        log.write_lines(event_line(e) for e in history if matches(e, self.needle, everything=every))
         self._title()
 
     def _title(self) -> None:

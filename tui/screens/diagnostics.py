@@ -22,6 +22,8 @@ def counters_line(diagnostics: PayloadDiagnostics) -> str:
     )
     if rejected:
         line += f" ({rejected})"
+    if diagnostics.duplicates:
+        line += f", {diagnostics.duplicates} heard twice (not counted again)"
     if diagnostics.dropped_for_display:
         line += f", {diagnostics.dropped_for_display} not shown (burst)"
     return line

@@ -1,0 +1,115 @@
+"""The event stream keeps the incident: failures, platform events and the operator's own
+actions have a history of their own, which `v` and a cleared filter rebuild the view from."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from cutover.events import BuildEvent, PlatformEvent
+from cutover.updates import EventsUpdate
+from tests.conftest import AppFactory
+from tests.test_app import actions_done, started
+from widgets.eventlog import EventLog
+from widgets.events import EventStream
+
+AT = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
+
+
+def shown(stream: EventStream) -> list[str]:
+    return [line.plain for line in stream.query_one(EventLog).lines]
+
+
+def successes(count: int, start: int = 0) -> list[BuildEvent]:
+    return [
+        BuildEvent(
+            "job.finished",
+            f"ok-{n}",
+            "payments/svc-api",
+            "Wave-2",
+            AT + timedelta(seconds=n),
+            "success",
+            duration_s=30,
+            runner="r",
+        )
+        for n in range(start, start + count)
+    ]
+
+
+async def test_the_incident_and_the_freeze_survive_a_flood_of_successes_and_v(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(ui={"event_lines": 50})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        await pilot.press("f", "enter")
+        await actions_done(app, pilot)
+        incident = [
+            PlatformEvent("registry.brownout", "critical", "registry answers in 9 s", AT),
+            BuildEvent(
+                "job.finished",
+                "bad-1",
+                "payments/svc-api",
+                "Wave-2",
+                AT,
+                "failure",
+                duration_s=12,
+                runner="r",
+            ),
+        ]
+        app.ingest([EventsUpdate("sim", tuple(incident), 0)])
+        app.drain_events()
+        # Ten times the stream's length of successes: the raw history holds none of the above.
+        app.ingest([EventsUpdate("sim", tuple(successes(500)), 0)])
+        app.drain_events()
+        stream = app.query_one(EventStream)
+        assert not any(getattr(e, "id", "") == "bad-1" for e in stream.events)
+
+        def incident_shown() -> bool:
+            lines = shown(stream)
+            return (
+                any("registry.brownout" in line for line in lines)
+                and any("bad-1 failure" in line for line in lines)
+                and any("Freeze" in line or "freeze" in line for line in lines)
+            )
+
+        assert incident_shown(), shown(stream)
+        await pilot.press("v")  # every build: the latest successes
+        assert stream.everything and any("ok-499" in line for line in shown(stream))
+        await pilot.press("v")  # back: the incident and the freeze are still there
+        assert not stream.everything
+        assert incident_shown(), shown(stream)
+        assert not any("ok-" in line for line in shown(stream))
+
+
+async def test_a_filter_narrows_within_the_mode_and_clearing_it_keeps_the_incident(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(ui={"event_lines": 50})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        failed = BuildEvent(
+            "job.finished",
+            "bad-2",
+            "payments/svc-api",
+            "Wave-2",
+            AT,
+            "failure",
+            duration_s=12,
+            runner="r",
+        )
+        app.ingest([EventsUpdate("sim", (failed, *successes(200)), 0)])
+        app.drain_events()
+        stream = app.query_one(EventStream)
+        await pilot.press("slash", *"payments")
+        await pilot.pause()
+        # "failures and platform": a filter does not search the successes.
+        lines = shown(stream)
+        assert lines and all("bad-2" in line for line in lines), lines
+        await pilot.press("escape")
+        await pilot.pause()
+        assert stream.needle == ""
+        assert any("bad-2 failure" in line for line in shown(stream))
+        await pilot.press("v", "slash", *"ok")
+        await pilot.pause()
+        lines = shown(stream)
+        assert lines and all("ok-" in line for line in lines)
