@@ -62,6 +62,7 @@ from sources.sim.promql import (
 )
 from sources.sim.rollouts import SimRollout, maestro_rollouts
 from sources.sim.scenario import CALM, Incident, Scenario
+from sources.sim.verification import SimVerification, Weather
 
 #: Run this long before the warmup too, so that the one-hour windows are full at the start.
 SPIN_UP = timedelta(hours=1)
@@ -189,6 +190,10 @@ class Simulator:
             {"alertname": "Watchdog", "severity": "none"},
             self.epoch,
         )
+        # Its own generator, so the platform's runs stay as they were for a seed.
+        self.verification = SimVerification(
+            random.Random(seed * 7919 + 1), self.epoch, self.start_t
+        )
         self._incidents = deque(scenario.timeline)
         self._endings: list[tuple[float, Callable[[], None]]] = []
         self._alerts: list[_ActiveAlert] = []
@@ -230,6 +235,7 @@ class Simulator:
             self.ledger.tick(self.t, self.freeze.frozen)
             for rollout in self.rollouts.values():
                 rollout.tick(self.t, self._success_rate)
+            self.verification.tick(self.t, self.weather)
         if self.t % SCRAPE_INTERVAL == 0:
             self.history.add(scrape(self.platform.metrics, self.t))
             self._success_rate = self.history.success_rate()
@@ -255,6 +261,7 @@ class Simulator:
             *self._signal_updates(),
             EventsUpdate("sim", tuple(events)),
             *self._state_updates(),
+            *self.verification.drain(self.now),
         ]
         due = self._gates_at is None or self.t - self._gates_at >= self.gate_every
         if self.gate_checks and (due or self._gates_due):
@@ -273,7 +280,11 @@ class Simulator:
         self._recent.clear()
         states = self._state_updates(green_since=min(self.go_live, self.now))
         gates = [self._gate_update()] if self.gate_checks else []
-        return [*backfill, *self._signal_updates(), EventsUpdate("sim", events), *states, *gates]
+        verification = self.verification.drain(self.now)
+        return [
+            *backfill, *self._signal_updates(), EventsUpdate("sim", events), *states, *gates,
+            *verification,
+        ]  # fmt: skip
 
     @property
     def has_pending(self) -> bool:
@@ -321,6 +332,18 @@ class Simulator:
         if self.keeps_signoffs:
             updates.append(SignoffsUpdate("sim", self.signoffs(), now))
         return updates
+
+    def weather(self) -> Weather:
+        """What the incidents do to the smoke suite right now."""
+        lost = any(pool.lost for pool in self.platform.pools.values())
+        return Weather(registry_down=self.platform.conditions.pull_error_p > 0, runners_lost=lost)
+
+    def do_dispatch(self, workflow: str, ref: str, no_op: bool, by: str) -> list[Change]:
+        """A `workflow_dispatch`: the suite runs now, or the CD dry run is recorded."""
+        self.verification.dispatch(self.t, workflow, ref, no_op, self.weather())
+        what = f"{workflow} dry run" if no_op else f"{workflow} (smoke suite)"
+        self._changed("workflow.dispatched", "info", f"{what} on {ref} dispatched by {by}")
+        return [Change(workflow, "workflow_dispatch", "—", f"ref {ref}")]
 
     def active_alerts(self) -> tuple[Alert, ...]:
         """The scenario's alerts that are active, and the Watchdog, which always is."""
@@ -445,6 +468,10 @@ class Simulator:
         elif incident.event == "rollout.unsigned":
             rollout = self._rollout(incident.rollout)
             rollout.annotate(SBOM, None)
+            # The hotfix went out by hand: no witness, no verified signature, no SBOM.
+            self.verification.deploy(
+                "cd.yml", "prod", "v2.14.1-hotfix", self.now, evidenced=False, actor="oncall"
+            )
 
             def signed_again() -> None:
                 rollout.annotate(SBOM, "spdx")

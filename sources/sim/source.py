@@ -87,6 +87,10 @@ class SimEffector:
                 changes = sim.do_abort_rollout(plan.target, operator)
             elif plan.kind is ActionKind.SIGN_OFF:
                 changes = sim.do_sign_off(plan.target, operator, plan.reason)
+            elif plan.kind is ActionKind.DISPATCH_WORKFLOW and plan.dispatch is not None:
+                d = plan.dispatch
+                no_op = dict(d.inputs).get("no_op") == "true"
+                changes = sim.do_dispatch(d.workflow, d.ref, no_op, operator)
             else:
                 changes = sim.do_withdraw_signoff(plan.target, operator)
         except ValueError as error:
