@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from cutover.durations import format_duration
 from cutover.gates import CheckState, Signoffs
 from cutover.kpis import KpiVerdict
-from cutover.smoke import TestState, VerificationView
+from cutover.smoke import RunState, VerificationView
 from cutover.waves import RepoState, Workbook
 
 GREEN = frozenset({KpiVerdict.OK, KpiVerdict.WARN})
@@ -157,9 +157,9 @@ def _rollback(view: VerificationView, drill: str) -> DoneItem:
         return DoneItem("rollback", title, CheckState.FAIL, "rollback never drilled")
     ago = f"{format_duration(max(row.age or timedelta(0), timedelta(0)))} ago"
     evidence = f", evidence {row.last.evidence}" if row.last.evidence else ""
-    if row.state is TestState.PASSED:
+    if row.state is RunState.PASSED:
         return DoneItem("rollback", title, CheckState.PASS, f"rollback drilled {ago}", evidence)
-    if row.state is TestState.STALE:
+    if row.state is RunState.STALE:
         within = format_duration(view.drill_max_age)
         return DoneItem(
             "rollback", title, CheckState.FAIL, f"rollback drill stale ({ago})",

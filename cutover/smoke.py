@@ -65,6 +65,10 @@ RESULTS = frozenset({PASSED, FAILED})
 DEPLOY_RESULTS = frozenset({"success", "failure", "cancelled", "in_progress"})
 ENVIRONMENTS = frozenset({"staging", "prod"})
 
+#: The contract's smoke metrics, one series per (suite, test).
+SMOKE_LAST_RUN = "maestro_smoke_test_last_run_timestamp_seconds"
+SMOKE_SUCCESS = "maestro_smoke_test_success"
+
 #: Runs kept per test or drill, for its recent-runs view and its streak.
 RUNS_KEPT = 20
 #: Deploys kept, newest last.
@@ -144,7 +148,7 @@ class VerificationUpdate:
     deploys: tuple[DeployRun, ...] = ()
 
 
-class TestState(str, Enum):
+class RunState(str, Enum):
     PASSED = "passed"
     FAILED = "FAILED"
     STALE = "STALE"
@@ -156,7 +160,7 @@ class SmokeRow:
     """A test as of now."""
 
     test: PlannedTest
-    state: TestState
+    state: RunState
     last: SmokeRun | None
     #: How many runs in a row had the last run's result.
     streak: int
@@ -178,7 +182,7 @@ class SmokeRow:
 class DrillRow:
     drill: str
     title: str
-    state: TestState
+    state: RunState
     last: DrillRun | None
     age: timedelta | None
 
@@ -202,8 +206,8 @@ class VerificationView:
         return next((row for row in self.drills if row.drill == drill), None)
 
     @property
-    def counts(self) -> dict[TestState, int]:
-        found = {state: 0 for state in TestState}
+    def counts(self) -> dict[RunState, int]:
+        found = {state: 0 for state in RunState}
         for row in self.tests:
             found[row.state] += 1
         return found
@@ -213,14 +217,14 @@ class VerificationView:
         """The main screen's compact row."""
         counts = self.counts
         total = len(self.tests)
-        parts = [f"Smoke {counts[TestState.PASSED]}/{total} passed"]
-        failed = [r.test.id for r in self.tests if r.state is TestState.FAILED]
+        parts = [f"Smoke {counts[RunState.PASSED]}/{total} passed"]
+        failed = [r.test.id for r in self.tests if r.state is RunState.FAILED]
         if failed:
             parts.append(f"FAILED {', '.join(failed)}")
-        stale = [r.test.id for r in self.tests if r.state in (TestState.STALE, TestState.NEVER)]
+        stale = [r.test.id for r in self.tests if r.state in (RunState.STALE, RunState.NEVER)]
         if stale:
             parts.append(f"{len(stale)} stale")
-        drills_ok = sum(1 for d in self.drills if d.state is TestState.PASSED)
+        drills_ok = sum(1 for d in self.drills if d.state is RunState.PASSED)
         parts.append(f"drills {drills_ok}/{len(self.drills)}")
         prod = [d for d in self.deploys if d.env == "prod" and not d.no_op]
         if prod:
@@ -288,7 +292,7 @@ class VerificationLedger:
     def _row(self, test: PlannedTest, now: datetime, max_age: timedelta) -> SmokeRow:
         runs = tuple(self.runs.get(test.id, ()))
         if not runs:
-            return SmokeRow(test, TestState.NEVER, None, 0, (), None)
+            return SmokeRow(test, RunState.NEVER, None, 0, (), None)
         last = runs[-1]
         streak = 0
         for run in reversed(runs):
@@ -297,9 +301,9 @@ class VerificationLedger:
             streak += 1
         age = now - last.at
         if age > max_age:
-            state = TestState.STALE
+            state = RunState.STALE
         else:
-            state = TestState.PASSED if last.passed else TestState.FAILED
+            state = RunState.PASSED if last.passed else RunState.FAILED
         return SmokeRow(test, state, last, streak, runs, age)
 
 
@@ -318,13 +322,13 @@ def _drill_row(
     name: str, title: str, runs: tuple[DrillRun, ...], now: datetime, max_age: timedelta
 ) -> DrillRow:
     if not runs:
-        return DrillRow(name, title, TestState.NEVER, None, None)
+        return DrillRow(name, title, RunState.NEVER, None, None)
     last = runs[-1]
     age = now - last.at
     if age > max_age:
-        state = TestState.STALE
+        state = RunState.STALE
     else:
-        state = TestState.PASSED if last.result == PASSED else TestState.FAILED
+        state = RunState.PASSED if last.result == PASSED else RunState.FAILED
     return DrillRow(name, title, state, last, age)
 
 

@@ -10,6 +10,7 @@ reasons, like every other payload, so the diagnostics view counts them alike. Pu
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -81,7 +82,7 @@ def _seconds(document: Mapping[str, Any], name: str) -> float | None:
     if name not in document:
         return None
     value = document[name]
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise PayloadRejected(WRONG_FIELD, f"{name}: expected a number")
     if value < 0:
         raise PayloadRejected(WRONG_FIELD, f"{name}: negative")

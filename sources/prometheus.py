@@ -33,7 +33,14 @@ from urllib3.util.retry import Retry
 from cutover.config import SIGNAL_UNITS, PrometheusSection, QueriesSection
 from cutover.gates import CheckKind, CheckReading, CheckSpec, CheckState, GateSpec, promql_reading
 from cutover.signals import Signal
-from cutover.smoke import FAILED, PASSED, SmokeRun, VerificationUpdate
+from cutover.smoke import (
+    FAILED,
+    PASSED,
+    SMOKE_LAST_RUN,
+    SMOKE_SUCCESS,
+    SmokeRun,
+    VerificationUpdate,
+)
 from cutover.updates import (
     GateReadingsUpdate,
     HealthState,
@@ -205,11 +212,6 @@ def history_of(result: QueryResult) -> tuple[tuple[datetime, float], ...] | None
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
-
-
-#: The contract's smoke metrics, one series per (suite, test).
-SMOKE_LAST_RUN = "maestro_smoke_test_last_run_timestamp_seconds"
-SMOKE_SUCCESS = "maestro_smoke_test_success"
 
 
 def smoke_runs_of(last_run: QueryResult, success: QueryResult, suite: str) -> tuple[SmokeRun, ...]:

@@ -134,6 +134,7 @@ def build_app(
         announcers=announcers,
         announce=config.announce,
         handover=resolved_handover(loaded),
+        workflows=config.sources.github,
     )
 
 

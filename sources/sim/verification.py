@@ -57,6 +57,8 @@ class SimVerification:
         self._smoke: list[SmokeRun] = []
         self._drills: list[DrillRun] = []
         self._deploys: list[DeployRun] = []
+        #: Each test's last run, as the smoke metrics export it.
+        self.latest: dict[str, SmokeRun] = {}
         self._history(start_t)
 
     def at(self, t: float) -> datetime:
@@ -130,10 +132,10 @@ class SimVerification:
             duration = round(self.rng.uniform(8, 40), 1)
             passed = self._passes(test.id, weather)
             pool = POOLS[index % len(POOLS)]
-            self._smoke.append(
-                SmokeRun(self.suite, test.id, PASSED if passed else FAILED, self.at(t),
-                         duration, pool, f"{run_id}/{test.id}", source="sim")
-            )  # fmt: skip
+            run = SmokeRun(self.suite, test.id, PASSED if passed else FAILED, self.at(t),
+                           duration, pool, f"{run_id}/{test.id}", source="sim")  # fmt: skip
+            self._smoke.append(run)
+            self.latest[test.id] = run
 
     def _passes(self, test: str, weather: Weather) -> bool:
         if weather.registry_down and test in ("artifact-publish", "staging-deploy"):
