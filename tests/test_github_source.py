@@ -136,10 +136,8 @@ async def test_an_unchanged_list_is_a_304_that_costs_no_quota(github: FakeGithub
 async def test_a_primary_rate_limit_waits_until_the_reset_and_loses_nothing(
     github: FakeGithub,
 ) -> None:
-    settings = Config.model_validate(config_document())
-    room = ControlRoom(
-        room_settings(settings, load_workbook(CONFIG.parent / "sources/sim/data/workbook.csv"))
-    )
+    config = Config.model_validate(config_document())
+    room = ControlRoom(room_settings(config, load_workbook(CONFIG.parent / config.waves.workbook)))
     source = source_for(github)
     updates, _ = await source.poll()
     for update in updates:
