@@ -98,10 +98,10 @@ class DefinitionOfDone:
     @property
     def line(self) -> str:
         """The one line the main screen always shows."""
-        word = {CheckState.PASS: "DONE", CheckState.FAIL: "not done", CheckState.UNKNOWN: "?"}
+        word = {CheckState.PASS: "DONE", CheckState.FAIL: "not yet", CheckState.UNKNOWN: "unknown"}
         marks = {CheckState.PASS: "✔", CheckState.FAIL: "✖", CheckState.UNKNOWN: "?"}
         parts = [f"{marks[i.state]} {i.value}" for i in self.items]
-        return f"Done: {word[self.state]} · " + " · ".join(parts)
+        return f"DoD {word[self.state]}: " + " · ".join(parts)
 
 
 def definition_of_done(
@@ -130,7 +130,7 @@ def definition_of_done(
 def _on_maestro(
     workbook: Workbook, states: Mapping[str, RepoState], tiers: Sequence[str]
 ) -> DoneItem:
-    names = "/".join(f"Tier-{t}" for t in tiers)
+    names = "Tier-" + "/".join(tiers)
     title = f"{names} services build on Maestro by default"
     wanted = [row for row in workbook.rows if str(row.tier) in tiers]
     if not states:

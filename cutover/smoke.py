@@ -231,7 +231,7 @@ class VerificationView:
             last = prod[-1]
             evidence = "evidence ok" if last.evidenced else "NO EVIDENCE"
             ref = short_ref(last.ref) or last.run_id
-            parts.append(f"last prod deploy {ref} {last.result}, {evidence}")
+            parts.append(f"prod {ref} {last.result}, {evidence}")
         return " · ".join(parts)
 
 

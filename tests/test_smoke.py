@@ -178,7 +178,7 @@ def test_the_definition_of_done_counts_tier_0_and_1_on_maestro_and_the_rollback_
     assert done is not None
     items = {item.id: item for item in done.items}
     share = f"{3 / len(rows):.0%}"
-    assert items["on-maestro"].value == f"Tier-0/Tier-1 3/{len(rows)} ({share})"
+    assert items["on-maestro"].value == f"Tier-0/1 3/{len(rows)} ({share})"
     assert items["on-maestro"].state is CheckState.FAIL
     assert items["rollback"].state is CheckState.FAIL
     assert items["rollback"].value == "rollback drill stale (20d ago)"

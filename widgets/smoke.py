@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from cutover.done import DefinitionOfDone
@@ -54,33 +56,37 @@ def _evidence(value: bool | None, word: str) -> Text:
     return Text(word if value else f"no {word}", style="green" if value else "bold red")
 
 
-class VerificationRow(Static):
-    """Two lines: the smoke suite at a glance, and the Definition of Done."""
+class VerificationRow(Vertical):
+    """Two lines: the smoke suite at a glance, and the Definition of Done; each cut with an
+    ellipsis where the terminal is narrow (the full views are on t and o)."""
 
     DEFAULT_CSS = """
     VerificationRow { height: 2; padding: 0 1; }
+    VerificationRow > Static { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._shown: tuple[str, str] = ("", "")
 
+    def compose(self) -> ComposeResult:
+        yield Static(id="smoke-line")
+        yield Static(id="done-line")
+
     def show(self, view: VerificationView | None, done: DefinitionOfDone | None) -> None:
         smoke = view.line if view is not None else "Smoke: no results"
-        line = done.line if done is not None else "Done: ?"
+        line = done.line if done is not None else "DoD: unknown"
         if (smoke, line) == self._shown:
             return
         self._shown = (smoke, line)
-        text = Text(no_wrap=True, overflow="ellipsis")
         counts = view.counts if view is not None else {}
         bad = counts.get(RunState.FAILED, 0)
         stale = counts.get(RunState.STALE, 0) + counts.get(RunState.NEVER, 0)
         style = "bold red" if bad else ("yellow" if stale else "green")
-        text.append(smoke, style=style)
-        text.append("\n")
+        self.query_one("#smoke-line", Static).update(Text(smoke, style=style), layout=False)
         state = done.state if done is not None else CheckState.UNKNOWN
-        text.append(line, style=CHECK_MARK[state][1] if state is not CheckState.FAIL else "")
-        self.update(text, layout=False)
+        done_style = CHECK_MARK[state][1] if state is not CheckState.FAIL else ""
+        self.query_one("#done-line", Static).update(Text(line, style=done_style), layout=False)
 
 
 SMOKE_COLUMNS = (

@@ -179,6 +179,10 @@ class SimExporter:
         self.wall_start = datetime.now(timezone.utc)
         self.sim_start = simulator.now
         self.outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(OUTBOX)
+        #: Topics whose last message the broker keeps for whoever subscribes later.
+        self.retained_prefixes = tuple(
+            f"{p}/" for p in (options.smoke_topic, options.drill_topic, options.deploy_topic)
+        )
         self.published = 0
         self.alerts_posted = 0
         #: What was last posted of each active alert, by its labels, to end those that go.
@@ -263,7 +267,8 @@ class SimExporter:
                           file=sys.stderr, flush=True)  # fmt: skip
                     while True:
                         topic, payload = await self.outbox.get()
-                        await client.publish(topic, payload, qos=1)
+                        retain = topic.startswith(self.retained_prefixes)
+                        await client.publish(topic, payload, qos=1, retain=retain)
                         self.published += 1
             except aiomqtt.MqttError as error:
                 print(f"sim: MQTT {error}; retrying in {delay:.1f}s", file=sys.stderr, flush=True)
