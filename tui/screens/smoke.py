@@ -86,7 +86,7 @@ class SmokeScreen(Screen[None]):
         self.query_one(DrillBoard).show(view)
         self.query_one(DeployBoard).show(view)
         for screen in self.app.screen_stack:
-            if isinstance(screen, TestRunsScreen):
+            if isinstance(screen, RecentRunsScreen):
                 row = view.test(screen.test_id)
                 if row is not None:
                     screen.show(row)
@@ -104,20 +104,20 @@ class SmokeScreen(Screen[None]):
         key = board.selected_key
         row = self.view.test(key) if key else None
         if row is not None:
-            self.app.push_screen(TestRunsScreen(row))
+            self.app.push_screen(RecentRunsScreen(row))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
 
 
-class TestRunsScreen(Screen[None]):
+class RecentRunsScreen(Screen[None]):
     """One test's recent runs, newest first."""
 
     BINDINGS = [Binding("escape,q", "dismiss", "Close", id="close-runs")]
 
     DEFAULT_CSS = """
-    TestRunsScreen { layout: vertical; }
-    TestRunsScreen > #runs-hint { height: 1; color: $text-muted; padding: 0 1; }
+    RecentRunsScreen { layout: vertical; }
+    RecentRunsScreen > #runs-hint { height: 1; color: $text-muted; padding: 0 1; }
     """
 
     def __init__(self, row: SmokeRow) -> None:
