@@ -199,8 +199,9 @@ class GithubApi:
         self.client = client
         self.now = now
         self._etags: dict[str, tuple[str, Any]] = {}
-        #: Not before this wall time: set by a rate limit.
+        #: Not before this wall time: set by a rate limit, and what GitHub said.
         self.resume_at: datetime | None = None
+        self._why = ""
         self.requests = 0
         self.not_modified = 0
 
@@ -208,7 +209,7 @@ class GithubApi:
         if self.resume_at is not None:
             left = (self.resume_at - self.now()).total_seconds()
             if left > 0:
-                raise RateLimited(left, "waiting as GitHub asked")
+                raise RateLimited(left, self._why)
             self.resume_at = None
 
     def _limited(self, response: httpx.Response) -> None:
@@ -217,6 +218,7 @@ class GithubApi:
             return
         wait, why = found
         self.resume_at = self.now() + timedelta(seconds=wait)
+        self._why = why
         raise RateLimited(wait, why)
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
@@ -247,6 +249,7 @@ class GithubApi:
             found = rate_limit_wait(response, self.now())
             if found is not None:
                 self.resume_at = self.now() + timedelta(seconds=found[0])
+                self._why = found[1]
         return body
 
     async def post(self, path: str, body: Mapping[str, Any]) -> httpx.Response:

@@ -152,6 +152,7 @@ async def test_a_primary_rate_limit_waits_until_the_reset_and_loses_nothing(
     asked = len(github.requests)
     again, wait_again = await source.poll()
     assert len(github.requests) == asked and wait_again <= wait
+    assert "quota exhausted until" in again[-1].reason  # type: ignore[union-attr]
     for update in [*limited, *again]:
         room.apply(update)
     # What was read before the limit is still there.

@@ -218,3 +218,32 @@ def test_the_done_line_shows_the_shortest_green_streak_restarted_at_a_breach(
     slo = next(item for item in done.items if item.id == "slo")
     assert slo.state is CheckState.FAIL
     assert breach in slo.detail
+
+
+def test_the_smoke_metrics_give_each_tests_last_run_and_nothing_guessed() -> None:
+    from sources.prometheus import QueryResult, Series, smoke_runs_of
+
+    stamp = (NOW - HOUR).timestamp()
+
+    def series(test: str, value: float, suite: str = "maestro") -> Series:
+        return Series({"suite": suite, "test": test}, ((NOW.timestamp(), value),))
+
+    last_run = QueryResult((series("e2e", stamp), series("vuln-gates", stamp),
+                            series("e2e", stamp, suite="other"), series("secrets-fetch", 0.0),
+                            series("deny-egress", float("nan"))))  # fmt: skip
+    success = QueryResult((series("e2e", 1.0), series("vuln-gates", 0.0),
+                           series("secrets-fetch", 1.0), series("deny-egress", 1.0)))  # fmt: skip
+    runs = smoke_runs_of(last_run, success, "maestro")
+    # A test with no timestamp (0, NaN) is left out, never taken as a run.
+    assert [(r.test, r.result, r.at) for r in runs] == [
+        ("e2e", "passed", NOW - HOUR), ("vuln-gates", "failed", NOW - HOUR)
+    ]  # fmt: skip
+    assert smoke_runs_of(QueryResult(error="bad_data: x"), success, "maestro") == ()
+
+
+def test_a_source_that_answered_with_no_results_fails_the_smoke_check_as_never_run() -> None:
+    r = room()
+    r.apply(VerificationUpdate("mqtt", NOW))
+    state, value, reason = check(r.evaluate(NOW), "A/smoke-suite")
+    assert (state, value) == (CheckState.FAIL, "0/12 passed")
+    assert reason.startswith("build-caching never run; secrets-fetch never run")
