@@ -274,6 +274,20 @@ async def test_a_read_only_room_dispatches_nothing(github: FakeGithub, tmp_path:
     assert github.dispatches() == []
 
 
+def test_only_the_smoke_suite_and_the_cd_dry_run_are_dispatched() -> None:
+    from cutover.actions import ActionUnavailable
+
+    with pytest.raises(ActionUnavailable, match="only the smoke suite and the CD dry run"):
+        plan_dispatch("prod deploy", REPO, "cd.yml", "main", "alice")
+    dry = plan_dispatch(CD_DRY_RUN, REPO, "cd.yml", "main", "alice")
+    assert dry.dispatch is not None and dry.dispatch.body == {
+        "ref": "main", "inputs": {"no_op": "true"}
+    }  # fmt: skip
+    assert [str(c) for c in dry.changes] == [
+        f"{REPO}/cd.yml: workflow_dispatch — → ref main", f"{REPO}/cd.yml: input no_op — → true"
+    ]  # fmt: skip
+
+
 async def test_a_dispatch_github_refuses_says_why(github: FakeGithub) -> None:
     dispatcher = WorkflowDispatcher(source_for(github).api, REPO)
     github.limits.append(("secondary", 30))
