@@ -470,17 +470,21 @@ class PrometheusSource:
         if self.checks:
             readings = tuple(check_reading_of(c, by_expr[c.expr], now) for c in self.checks)
             updates.append(GateReadingsUpdate(SOURCE, readings, now))
-        last_run, success = by_expr.get(SMOKE_LAST_RUN), by_expr.get(SMOKE_SUCCESS)
-        if self.smoke_suite and last_run is not None and success is not None:
-            # Answered, even with no series: a suite that never ran is never passed, and
-            # `check` need not wait for results that Prometheus says do not exist.
-            if last_run.reached and success.reached and not (last_run.error or success.error):
-                runs = smoke_runs_of(last_run, success, self.smoke_suite)
-                updates.append(VerificationUpdate(SOURCE, now, smoke=runs))
+        if self.smoke_suite:
+            updates += self._smoke(by_expr[SMOKE_LAST_RUN], by_expr[SMOKE_SUCCESS], now)
         warnings = sorted({w for r in reached for w in r.warnings})
         reason = "partial response: " + "; ".join(warnings) if warnings else ""
         updates.append(SourceHealth(SOURCE, HealthState.CONNECTED, now, reason))
         return updates, True
+
+    def _smoke(self, last_run: QueryResult, success: QueryResult, now: datetime) -> list[Update]:
+        """The smoke runs, when both metrics were answered: even with no series, as a
+        suite that never ran is never passed, and `check` need not wait for results that
+        Prometheus says do not exist."""
+        if not (last_run.reached and success.reached) or last_run.error or success.error:
+            return []
+        runs = smoke_runs_of(last_run, success, self.smoke_suite)
+        return [VerificationUpdate(SOURCE, now, smoke=runs)]
 
     def _wave_metrics(
         self, results: Mapping[str, QueryResult], now: datetime

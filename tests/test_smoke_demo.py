@@ -14,6 +14,7 @@ from tests.conftest import AppFactory
 from tests.realstack import gate_state, until
 from tests.test_app import started, step
 from tui.app import ControlRoomApp
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.done import DoneScreen
 from tui.screens.smoke import RecentRunsScreen, SmokeScreen
 from widgets.smoke import RunBoard, SmokeBoard
@@ -82,6 +83,13 @@ async def test_t_opens_the_board_and_enter_a_tests_recent_runs(make_app: AppFact
         await until(pilot, lambda: isinstance(app.screen, SmokeScreen), "the smoke screen")
         board = app.screen.query_one(SmokeBoard)
         assert board.row_count == 12 and board.has_focus
+        # The dispatch keys work here too; Esc cancels.
+        await pilot.press("n")
+        await until(
+            pilot, lambda: isinstance(app.screen, ConfirmScreen), "the dry run's confirmation"
+        )
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SmokeScreen), "back to the board")
         await pilot.press("down", "down")  # artifact publish, the third test
         assert board.selected_key == "artifact-publish"
         await pilot.press("enter")

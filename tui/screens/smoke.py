@@ -28,11 +28,8 @@ class SmokeScreen(Screen[None]):
                 tooltip="The selected test's recent runs"),
         Binding("tab", "next_board", "Next board", id="smoke_next_board", show=False,
                 priority=True),
-        Binding("r", "app.run_smoke", "Run the suite", id="smoke_run_smoke",
-                tooltip="Dispatch the smoke suite's workflow"),
-        Binding("n", "app.cd_dry_run", "CD dry run", id="smoke_cd_dry_run",
-                tooltip="Dispatch the CD workflow with no_op=true"),
     ]  # fmt: skip
+    # r and n are the app's own keys (run_smoke, cd_dry_run), on here as on the dashboard.
 
     DEFAULT_CSS = """
     SmokeScreen { layout: vertical; }
