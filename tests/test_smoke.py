@@ -247,3 +247,18 @@ def test_a_source_that_answered_with_no_results_fails_the_smoke_check_as_never_r
     state, value, reason = check(r.evaluate(NOW), "A/smoke-suite")
     assert (state, value) == (CheckState.FAIL, "0/12 passed")
     assert reason.startswith("build-caching never run; secrets-fetch never run")
+
+
+def test_beside_cis_own_results_the_simulator_delivers_none() -> None:
+    from sources.sim import build_simulation
+
+    def results(**sources: object) -> int:
+        config = Config.model_validate(config_document(**sources))
+        workbook = load_workbook(CONFIG.parent / config.waves.workbook)
+        simulation, _ = build_simulation(config, CONFIG.parent, workbook)
+        updates = [*simulation.simulator.initial(), *simulation.simulator.advance(120)]
+        return sum(isinstance(u, VerificationUpdate) for u in updates)
+
+    assert results() == 2
+    assert results(sources__mqtt={"enabled": True}) == 0
+    assert results(sources__github={"enabled": True, "repository": "o/r"}) == 0

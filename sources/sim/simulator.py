@@ -117,8 +117,9 @@ class Simulator:
     `alerts`, it delivers its active alerts as Alertmanager would. Beside real backends it
     stands in only for the others: without `metrics` it delivers no KPI signals, repository
     states or shadow pass rates (Prometheus does); without `cluster` no rollouts, wave
-    states or freeze state (the cluster does). Two sources of one reading would overwrite
-    each other.
+    states or freeze state (the cluster does); without `results` no smoke, drill or deploy
+    results (CI's own, on MQTT, Prometheus or GitHub, do). Two sources of one reading would
+    overwrite each other.
     """
 
     def __init__(
@@ -139,6 +140,7 @@ class Simulator:
         metrics: bool = True,
         cluster: bool = True,
         gate_every: timedelta = timedelta(seconds=5),
+        results: bool = True,
     ) -> None:
         if start.tzinfo is None or go_live.tzinfo is None:
             raise ValueError("start and go_live need a timezone")
@@ -171,6 +173,8 @@ class Simulator:
         self.delivers_alerts = alerts
         self.delivers_metrics = metrics
         self.delivers_cluster = cluster
+        #: The smoke suite's, drills' and deploys' results, unless CI's own are configured.
+        self.delivers_results = results
         self.cutover_data: dict[str, str] = {}
         for signed in scenario.signoffs:
             at = start - signed.ago
@@ -261,7 +265,7 @@ class Simulator:
             *self._signal_updates(),
             EventsUpdate("sim", tuple(events)),
             *self._state_updates(),
-            *self.verification.drain(self.now),
+            *self._results(),
         ]
         due = self._gates_at is None or self.t - self._gates_at >= self.gate_every
         if self.gate_checks and (due or self._gates_due):
@@ -280,7 +284,7 @@ class Simulator:
         self._recent.clear()
         states = self._state_updates(green_since=min(self.go_live, self.now))
         gates = [self._gate_update()] if self.gate_checks else []
-        verification = self.verification.drain(self.now)
+        verification = self._results()
         return [
             *backfill, *self._signal_updates(), EventsUpdate("sim", events), *states, *gates,
             *verification,
@@ -332,6 +336,10 @@ class Simulator:
         if self.keeps_signoffs:
             updates.append(SignoffsUpdate("sim", self.signoffs(), now))
         return updates
+
+    def _results(self) -> list[Update]:
+        found = self.verification.drain(self.now)
+        return list(found) if self.delivers_results else []
 
     def weather(self) -> Weather:
         """What the incidents do to the smoke suite right now."""
