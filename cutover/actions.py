@@ -27,6 +27,7 @@ class ActionKind(str, Enum):
     ABORT_ROLLOUT = "abort rollout"
     SIGN_OFF = "sign off"
     WITHDRAW_SIGNOFF = "withdraw sign-off"
+    DISPATCH_WORKFLOW = "dispatch workflow"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,26 @@ class Precondition:
 
 
 @dataclass(frozen=True)
+class WorkflowDispatch:
+    """A `workflow_dispatch` of a CI workflow: which workflow, on which ref, with which
+    inputs (GitHub takes every input as a string)."""
+
+    repository: str
+    workflow: str
+    ref: str
+    inputs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def body(self) -> dict[str, object]:
+        return {"ref": self.ref, "inputs": dict(self.inputs)}
+
+    @property
+    def summary(self) -> str:
+        inputs = ", ".join(f"{k}={v}" for k, v in self.inputs) or "no inputs"
+        return f"ref {self.ref}, {inputs}"
+
+
+@dataclass(frozen=True)
 class ActionPlan:
     """An action as the operator is asked to confirm it."""
 
@@ -68,6 +89,8 @@ class ActionPlan:
     seen_versions: Mapping[str, str] = field(default_factory=dict)
     #: A sign-off's signer: the identity the decision used, journalled with it.
     signer: Signer | None = None
+    #: dispatch workflow: what is dispatched.
+    dispatch: WorkflowDispatch | None = None
 
     @property
     def title(self) -> str:
@@ -285,6 +308,54 @@ def plan_sign_off(
         seen_versions=seen,
         signer=signer,
     )
+
+
+#: What the control room may dispatch: the smoke suite and the CD workflow's dry run. A prod
+#: deploy is the CD system's to start, never this room's.
+SMOKE_SUITE = "smoke suite"
+CD_DRY_RUN = "CD dry run"
+
+
+def plan_dispatch(what: str, repository: str, workflow: str, ref: str, operator: str) -> ActionPlan:
+    """Dispatch the smoke suite (`SMOKE_SUITE`) or the CD dry run (`CD_DRY_RUN`, with
+    `no_op=true`): confirmed with the workflow, ref and inputs named."""
+    if what == SMOKE_SUITE:
+        inputs: tuple[tuple[str, str], ...] = ()
+    elif what == CD_DRY_RUN:
+        inputs = (("no_op", "true"),)
+    else:
+        raise ActionUnavailable(f"only the {SMOKE_SUITE} and the {CD_DRY_RUN} are dispatched")
+    if not workflow or not ref:
+        raise ActionUnavailable(f"no workflow configured for the {what}")
+    dispatch = WorkflowDispatch(repository, workflow, ref, inputs)
+    where = f"{repository}/{workflow}" if repository else workflow
+    changes = [Change(where, "workflow_dispatch", "—", f"ref {ref}")]
+    changes += [Change(where, f"input {name}", "—", value) for name, value in inputs]
+    return ActionPlan(
+        ActionKind.DISPATCH_WORKFLOW,
+        workflow,
+        tuple(changes),
+        operator,
+        reason=f"{what}: {dispatch.summary}",
+        dispatch=dispatch,
+    )
+
+
+class RoutingEffector:
+    """One effector for the pipeline, handing each kind of action to the effector that
+    carries it out: workflow dispatches to CI, everything else to the cluster or simulator."""
+
+    def __init__(self, default: Effector | None, routes: Mapping[ActionKind, Effector]) -> None:
+        self.default = default
+        self.routes = dict(routes)
+        names = [e.name for e in (default, *self.routes.values()) if e is not None]
+        self.name = "+".join(dict.fromkeys(names))
+
+    async def apply(self, plan: ActionPlan) -> ActionOutcome:
+        effector = self.routes.get(plan.kind, self.default)
+        if effector is None:
+            return ActionOutcome(False, f"{plan.title}: nothing here carries it out")
+        return await effector.apply(plan)
 
 
 def check_preconditions(plan: ActionPlan, view: RoomView) -> tuple[Precondition, ...]:

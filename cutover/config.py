@@ -334,6 +334,10 @@ class MqttSection(Section):
     freeze_topic: str = "maestro/cutover/freeze"
     operators_topic: str = "maestro/cutover/operators"
     audit_topic: str = "maestro/cutover/audit"
+    #: The smoke suite's results (`<suite>/<test>`), the drills' and the deploys'.
+    smoke_topic: str = "maestro/smoke"
+    drill_topic: str = "maestro/drill"
+    deploy_topic: str = "maestro/deploy"
 
 
 class AlertmanagerSection(Section):
@@ -360,15 +364,47 @@ class KubernetesSection(Section):
     max_age: PositiveDuration = timedelta(seconds=90)
 
 
+class GithubSection(Section):
+    """`[sources.github]`: the CD and smoke workflows' runs and artifacts (GitHub Actions),
+    and where `workflow_dispatch` sends the smoke suite and the CD dry run."""
+
+    enabled: bool = False
+    url: str = "https://api.github.com"
+    #: `owner/name`.
+    repository: str = ""
+    token_file: str | None = None
+    token_env: str | None = None
+    refresh: Duration = timedelta(seconds=60)
+    max_age: Duration = timedelta(minutes=10)
+    timeout: Duration = timedelta(seconds=10)
+    #: The CD workflows whose runs are deploys, and the smoke suite's workflow.
+    deploy_workflows: tuple[str, ...] = ("cd.yml", "auto-pin-and-deploy.yml")
+    smoke_workflow: str = "smoke.yml"
+    #: What `workflow_dispatch` runs: the CD workflow's dry run takes `no_op=true`.
+    dry_run_workflow: str = "cd.yml"
+    ref: str = "main"
+    #: Artifact name prefixes that are a deploy's evidence.
+    witness_artifact: str = "witness"
+    cosign_artifact: str = "cosign-verify"
+    sbom_artifact: str = "sbom"
+
+    @model_validator(mode="after")
+    def _repository(self) -> GithubSection:
+        if self.enabled and self.repository.count("/") != 1:
+            raise ValueError(f"repository: expected owner/name, got {self.repository!r}")
+        return self
+
+
 class SourcesSection(Section):
     sim: SimSection = SimSection()
     prometheus: PrometheusSection = PrometheusSection()
     mqtt: MqttSection = MqttSection()
     alertmanager: AlertmanagerSection = AlertmanagerSection()
     kubernetes: KubernetesSection = KubernetesSection()
+    github: GithubSection = GithubSection()
 
     def enabled(self) -> tuple[str, ...]:
-        names = ("sim", "prometheus", "mqtt", "alertmanager", "kubernetes")
+        names = ("sim", "prometheus", "mqtt", "alertmanager", "kubernetes", "github")
         return tuple(name for name in names if getattr(self, name).enabled)
 
 
@@ -428,6 +464,8 @@ CheckKindName = Literal[
     "k8s_exists",
     "k8s_cronjob_recent",
     "signoff",
+    "smoke",
+    "deploy_evidence",
 ]
 
 
@@ -457,6 +495,10 @@ class CheckSection(Section):
     max_age: PositiveDuration = timedelta(hours=26)
     #: signoff: one of the plan's roles.
     role: str = ""
+    #: smoke: one test of the suite; empty for the whole suite.
+    test: str = ""
+    #: deploy_evidence: the environment whose deploys need a witness and a signature.
+    env: str = "prod"
 
     @model_validator(mode="after")
     def _needs(self) -> CheckSection:
@@ -532,6 +574,31 @@ class ServeSection(Section):
     public_url: Annotated[str, AfterValidator(_http_url_or_empty)] = ""
 
 
+class SmokeSection(Section):
+    """`[smoke]`: the plan's smoke suite (§4), its drills and the deploys' evidence."""
+
+    suite: str = "maestro"
+    #: A test not run within this is stale, never passed.
+    max_age: Duration = timedelta(hours=6)
+    #: A drill not run within this is stale.
+    drill_max_age: Duration = timedelta(days=14)
+    #: The drill whose last pass says the rollback path exists (Definition of Done).
+    rollback_drill: str = "rollback"
+    #: `deploy_evidence`: how far back every prod deploy must carry its evidence.
+    evidence_period: Duration = timedelta(days=7)
+
+
+class DoneSection(Section):
+    """`[done]`: the plan's Definition of Done (§1)."""
+
+    #: The workbook tiers that must build on Maestro by default.
+    tiers: tuple[str, ...] = ("0", "1")
+    #: How long every KPI must have stayed green.
+    slo_period: Duration = timedelta(days=14)
+    #: The sign-offs the audit and security reviews record.
+    signoffs: tuple[str, ...] = ("Security", "Compliance/Legal")
+
+
 class HandoverSection(Section):
     """`[handover]`: the shift handover written by `h` and `maestro-control-room handover`."""
 
@@ -555,6 +622,10 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "help",
     "diagnostics",
     "handover",
+    "smoke",
+    "done",
+    "run_smoke",
+    "cd_dry_run",
     "quit",
     "command_palette",
 )
@@ -623,6 +694,9 @@ class Config(Section):
                 " who may sign it (or leave [signoffs] out: then anyone may sign)"
             )
         return self
+
+    smoke: SmokeSection = SmokeSection()
+    done: DoneSection = DoneSection()
 
     @model_validator(mode="after")
     def _sources(self) -> Config:
@@ -744,6 +818,7 @@ def default_gates(config: Config) -> tuple[GateSection, ...]:
     """
     enabled = set(config.sources.enabled())
     t = config.thresholds
+    smoke = config.smoke
 
     def source(real: str) -> str:
         return real if real in enabled or "sim" not in enabled else "sim"
@@ -766,6 +841,8 @@ def default_gates(config: Config) -> tuple[GateSection, ...]:
             {"id": "saturation", "title": "Executor saturation under load", "kind": "promql",
              "query": "executor_saturation", "op": "<=",
              "threshold": t.executor_saturation_limit, "unit": "ratio"},
+            {"id": "smoke-suite", "title": "Smoke suite passed", "kind": "smoke",
+             "max_age": smoke.max_age},
         ]},
         {"id": "B", "title": "Observability & SLOs", "checks": [
             {"id": "metrics", "title": "Metrics wired", "kind": "source_healthy",
@@ -795,6 +872,8 @@ def default_gates(config: Config) -> tuple[GateSection, ...]:
              "alertname": "MaestroCriticalCVE"},
             {"id": "audit", "title": "Audit passing", "kind": "alert_absent",
              "alertname": "MaestroAuditFailure"},
+            {"id": "deploy-evidence", "title": "Prod deploys witnessed and signed",
+             "kind": "deploy_evidence", "env": "prod", "max_age": smoke.evidence_period},
         ]},
         {"id": "D", "title": "Deployment, environments & IaC", "checks": [
             {"id": "slo-analysis", "title": "SLO analysis template", "kind": "k8s_exists",
@@ -802,6 +881,10 @@ def default_gates(config: Config) -> tuple[GateSection, ...]:
              "namespace": "maestro-system", "name": "maestro-slo"},
             {"id": "rollouts-watched", "title": "Rollouts watched", "kind": "source_healthy",
              "source": source("kubernetes")},
+            {"id": "staging-deploy", "title": "Staging deploy smoke test", "kind": "smoke",
+             "test": "staging-deploy", "max_age": smoke.max_age},
+            {"id": "promotion-gate", "title": "Promotion gate smoke test", "kind": "smoke",
+             "test": "promotion-gate", "max_age": smoke.max_age},
         ]},
         {"id": "E", "title": "Disaster recovery", "checks": [
             {"id": "db-backup", "title": "Database backup", "kind": "k8s_cronjob_recent",
@@ -878,6 +961,8 @@ def gate_specs(config: Config) -> tuple[GateSpec, ...]:
                     annotations=dict(c.annotations),
                     max_age=c.max_age,
                     role=c.role,
+                    test=c.test,
+                    env=c.env,
                 )
             )
         gates.append(GateSpec(gate.id, gate.title or gate.id, tuple(checks)))
@@ -891,7 +976,7 @@ def gate_alertnames(gates: tuple[GateSpec, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-SourceName = Literal["sim", "prometheus", "mqtt", "alertmanager", "kubernetes"]
+SourceName = Literal["sim", "prometheus", "mqtt", "alertmanager", "kubernetes", "github"]
 
 
 def room_settings(config: Config, workbook: Workbook) -> RoomSettings:
@@ -909,4 +994,11 @@ def room_settings(config: Config, workbook: Workbook) -> RoomSettings:
         history_points=config.ui.history_points,
         history_interval=config.ui.history_interval,
         gates=gate_specs(config),
+        smoke_suite=config.smoke.suite,
+        smoke_max_age=config.smoke.max_age,
+        drill_max_age=config.smoke.drill_max_age,
+        rollback_drill=config.smoke.rollback_drill,
+        done_tiers=config.done.tiers,
+        slo_period=config.done.slo_period,
+        done_signoffs=config.done.signoffs,
     )

@@ -105,4 +105,7 @@ def table(document: dict[str, Any]) -> str:
     if document["blockers"]:
         lines.append("Blocking:")
         lines += [f"  - {blocker}" for blocker in document["blockers"]]
+    done = document.get("definition_of_done")
+    if isinstance(done, dict):
+        lines.append(str(done["line"]))
     return "\n".join(lines)

@@ -27,6 +27,8 @@ class CheckKind(str, Enum):
     K8S_EXISTS = "k8s_exists"
     K8S_CRONJOB_RECENT = "k8s_cronjob_recent"
     SIGNOFF = "signoff"
+    SMOKE = "smoke"
+    DEPLOY_EVIDENCE = "deploy_evidence"
 
 
 #: The kinds a source probes and reports as `CheckReading`s; the room judges the others.
@@ -42,7 +44,12 @@ ANSWERED_BY: dict[CheckKind, frozenset[str]] = {
     CheckKind.SIGNOFF: frozenset({"kubernetes", "sim"}),
     CheckKind.ALERT_ABSENT: frozenset({"alertmanager", "sim"}),
     CheckKind.ALERT_PRESENT: frozenset({"alertmanager", "sim"}),
+    CheckKind.SMOKE: frozenset({"mqtt", "prometheus", "github", "sim"}),
+    CheckKind.DEPLOY_EVIDENCE: frozenset({"mqtt", "github", "sim"}),
 }
+
+#: The kinds the room judges from the smoke suite's, drills' and deploys' results.
+VERIFIED_KINDS = frozenset({CheckKind.SMOKE, CheckKind.DEPLOY_EVIDENCE})
 
 
 class CheckState(str, Enum):
@@ -130,6 +137,10 @@ class CheckSpec:
     max_age: timedelta = timedelta(hours=26)
     #: signoff: the plan's role.
     role: str = ""
+    #: smoke: one test of the suite, or empty for the whole suite (within `max_age`).
+    test: str = ""
+    #: deploy_evidence: the environment whose deploys of the last `max_age` need evidence.
+    env: str = "prod"
 
     @property
     def key(self) -> str:
@@ -153,6 +164,14 @@ class CheckSpec:
             return f"{self.object} exists" + (f" with {wanted}" if wanted else "")
         if kind is CheckKind.K8S_CRONJOB_RECENT:
             return f"{self.object} succeeded within {format_duration(self.max_age)}"
+        if kind is CheckKind.SMOKE:
+            what = self.test or "every smoke test"
+            return f"{what} passed within {format_duration(self.max_age)}"
+        if kind is CheckKind.DEPLOY_EVIDENCE:
+            return (
+                f"every {self.env} deploy of {format_duration(self.max_age)}"
+                " witnessed and cosign-verified"
+            )
         return f"{self.role} signed"
 
 
@@ -401,6 +420,8 @@ class GateInputs:
     signoffs: Signoffs
     signoffs_current: bool
     signoffs_source: str = ""
+    #: smoke / deploy_evidence: the room's judgement from the results it holds.
+    verified: Callable[[CheckSpec], CheckResult] | None = None
 
 
 def evaluate_gates(gates: Sequence[GateSpec], inputs: GateInputs) -> GoNoGo:
@@ -418,6 +439,10 @@ def _check(spec: CheckSpec, inputs: GateInputs) -> CheckResult:
         if result is None:
             return CheckResult(spec, CheckState.UNKNOWN, "—", "no reading yet")
         return result
+    if kind in VERIFIED_KINDS:
+        if inputs.verified is None:
+            return CheckResult(spec, CheckState.UNKNOWN, "—", "no results yet")
+        return inputs.verified(spec)
     if kind is CheckKind.SOURCE_HEALTHY:
         state, text = inputs.source_state(spec.source)
         return CheckResult(spec, state, text, "" if state is CheckState.PASS else text)

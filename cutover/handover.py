@@ -139,6 +139,7 @@ def handover_markdown(
     lines += _fired(view, trigger_log, until - since, trigger_log_from)
     lines += _actions(pair_actions(actions), since, until, journal)
     lines += _gates(view)
+    lines += _done_and_smoke(view)
     lines += _blockers(view)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -310,6 +311,62 @@ def _gates(view: RoomView) -> list[str]:
         lines += [f"- {check_line(check)}" for check in blocking]
         lines.append("")
     return lines
+
+
+def _done_and_smoke(view: RoomView) -> list[str]:
+    """The Definition of Done, then the smoke suite, the drills and the prod deploys."""
+    lines: list[str] = []
+    done = view.done
+    if done is not None:
+        lines += ["## Definition of Done", "", f"- {done.line}"]
+        for item in done.items:
+            detail = f" ({item.detail})" if item.detail else ""
+            lines.append(f"- {item.title}: **{item.state.value}**, {item.value}{detail}")
+        for streak in done.streaks:
+            reaches = streak.reaches(done.slo_period)
+            until = (
+                f"reaches {format_duration(done.slo_period)} {when(reaches)}"
+                if reaches
+                else ("breaching")
+            )
+            lines.append(
+                f"  - {streak.title}: green for {format_duration(streak.length(view.now))}, {until}"
+            )
+        lines.append("")
+    verification = view.verification
+    if verification is None:
+        return lines
+    lines += ["## Smoke suite, drills and deploys", "", f"- {verification.line}", ""]
+    lines += _table(
+        ("Test", "Last result", "When", "Streak", "Run"),
+        [
+            (row.test.title, row.state.value, row.when_text, row.streak_text,
+             row.last.run_id or row.last.url or "—" if row.last else "—")
+            for row in verification.tests
+        ],
+    )  # fmt: skip
+    lines += _table(
+        ("Drill", "Last result", "Evidence"),
+        [
+            (row.title, row.state.value, row.last.evidence if row.last else "—")
+            for row in verification.drills
+        ],
+    )  # fmt: skip
+    prod = [d for d in verification.deploys if d.env == "prod" and not d.no_op]
+    if prod:
+        lines += _table(
+            ("Prod deploy", "Ref", "Who", "Result", "Witness", "Cosign verified"),
+            [
+                (f"{d.workflow} #{d.run_id} {when(d.at)}", d.ref, d.actor, d.result,
+                 _known(d.witness), _known(d.cosign_verified))
+                for d in prod[-10:]
+            ],
+        )  # fmt: skip
+    return lines
+
+
+def _known(flag: bool | None) -> str:
+    return "unknown" if flag is None else ("yes" if flag else "**no**")
 
 
 def check_line(check: CheckResult) -> str:

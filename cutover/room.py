@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from cutover.clock import ClockReading, read_clock
+from cutover.done import DefinitionOfDone, GreenStreaks, definition_of_done
 from cutover.events import BuildEvent, PlatformEvent
 from cutover.freeze import UNFROZEN, FreezeState
 from cutover.gates import (
+    CheckKind,
     CheckReading,
     CheckResult,
+    CheckSpec,
     CheckState,
     GateInputs,
     GateSpec,
@@ -25,6 +28,13 @@ from cutover.permissions import Permissions, PermissionsUpdate
 from cutover.presence import Presence
 from cutover.rollouts import RolloutStatus
 from cutover.signals import Signal, SignalStatus, missing
+from cutover.smoke import (
+    VerificationLedger,
+    VerificationUpdate,
+    VerificationView,
+    judge_deploy_evidence,
+    judge_smoke,
+)
 from cutover.triggers import RollbackTrigger, TriggerSpec, TriggerState, TriggerStatus
 from cutover.updates import (
     Alert,
@@ -73,6 +83,14 @@ class RoomSettings:
     default_max_age: timedelta = timedelta(seconds=30)
     #: The Go/No-Go gate matrix, sign-offs included.
     gates: tuple[GateSpec, ...] = ()
+    #: The smoke suite, its drills, and the Definition of Done.
+    smoke_suite: str = "maestro"
+    smoke_max_age: timedelta = timedelta(hours=6)
+    drill_max_age: timedelta = timedelta(days=14)
+    rollback_drill: str = "rollback"
+    done_tiers: tuple[str, ...] = ("0", "1")
+    slo_period: timedelta = timedelta(days=14)
+    done_signoffs: tuple[str, ...] = ("Security", "Compliance/Legal")
 
     def max_age_of(self, source: str) -> timedelta:
         return self.max_age.get(source, self.default_max_age)
@@ -145,6 +163,10 @@ class RoomView:
     permissions: Permissions | None = None
     #: The Go/No-Go board; None when the config has no gates.
     gates: GoNoGo | None = None
+    #: The smoke board, the drills and the deploys.
+    verification: VerificationView | None = None
+    #: The plan's Definition of Done.
+    done: DefinitionOfDone | None = None
 
     def rollout(self, key: str) -> RolloutStatus | None:
         return next((r for r in self.rollouts if r.key == key), None)
@@ -208,6 +230,8 @@ class ControlRoom:
         self._check_specs = {c.key: c for gate in settings.gates for c in gate.checks}
         self.signoffs = Signoffs()
         self.signoffs_source = ""
+        self.verification = VerificationLedger(settings.smoke_suite)
+        self.streaks = GreenStreaks()
 
     def register_source(self, source: str, now: datetime) -> None:
         """A configured source, shown as connecting until it delivers."""
@@ -265,6 +289,9 @@ class ControlRoom:
         elif isinstance(update, SignoffsUpdate):
             self.signoffs = update.signoffs
             self.signoffs_source = update.source
+            self._heard(update.source, update.at)
+        elif isinstance(update, VerificationUpdate):
+            self.verification.take(update)
             self._heard(update.source, update.at)
 
     def _signal(self, signal: Signal) -> None:
@@ -379,6 +406,8 @@ class ControlRoom:
     def evaluate(self, now: datetime) -> RoomView:
         """Advance the triggers to `now` and return everything as of `now`."""
         kpis = tuple(self._kpi(spec, now) for spec in self.settings.kpis)
+        for kpi in kpis:
+            self.streaks.observe(kpi.spec.signal, kpi.verdict, now, self.green.since)
         statuses = self.advance(now)
         health = tuple(self.health_of(source, now) for source in sorted(self.health))
         stale = frozenset(h.source for h in health if h.state is not HealthState.CONNECTED)
@@ -407,6 +436,33 @@ class ControlRoom:
             operators_warning=self.operators_warning,
             permissions=self.permissions,
             gates=self._gates(now) if self.settings.gates else None,
+            verification=self._verification(now),
+            done=self._done(now),
+        )
+
+    def _verification(self, now: datetime) -> VerificationView:
+        s = self.settings
+        return self.verification.view(now, s.smoke_max_age, s.drill_max_age)
+
+    def _signoffs_current(self, now: datetime) -> bool:
+        return bool(self.signoffs_source) and (
+            self.health_of(self.signoffs_source, now).state is HealthState.CONNECTED
+        )
+
+    def _done(self, now: datetime) -> DefinitionOfDone:
+        s = self.settings
+        return definition_of_done(
+            now=now,
+            workbook=s.workbook,
+            repo_states=self.repo_states,
+            tiers=s.done_tiers,
+            verification=self._verification(now),
+            rollback_drill=s.rollback_drill,
+            streaks=self.streaks.streaks({k.signal: k.title for k in s.kpis}),
+            slo_period=s.slo_period,
+            signoffs=self.signoffs,
+            signoffs_current=self._signoffs_current(now),
+            roles=s.done_signoffs,
         )
 
     def _kpi(self, spec: KpiSpec, now: datetime) -> KpiReading:
@@ -449,6 +505,18 @@ class ControlRoom:
         current = bool(self.signoffs_source) and (
             self.health_of(self.signoffs_source, now).state is HealthState.CONNECTED
         )
+        verification = self._verification(now)
+
+        def verified(spec: CheckSpec) -> CheckResult:
+            # Judged on what the sources delivered; none delivering results is unknown.
+            answered = any(
+                self.health_of(name, now).state is HealthState.CONNECTED
+                for name in self.verification.sources
+            )
+            if spec.kind is CheckKind.SMOKE:
+                return judge_smoke(spec, verification, answered)
+            return judge_deploy_evidence(spec, verification, answered)
+
         inputs = GateInputs(
             source_state=source_state,
             alert_firing=alert_firing,
@@ -456,5 +524,6 @@ class ControlRoom:
             signoffs=self.signoffs,
             signoffs_current=current,
             signoffs_source=self.signoffs_source,
+            verified=verified,
         )
         return evaluate_gates(self.settings.gates, inputs)

@@ -14,6 +14,7 @@ from cutover.permissions import PermissionsUpdate
 from cutover.presence import PeerAction, Presence
 from cutover.rollouts import RolloutStatus
 from cutover.signals import Signal
+from cutover.smoke import VerificationUpdate
 from cutover.waves import RepoState, WaveStatus
 
 
@@ -212,4 +213,5 @@ Update = (
     | PermissionsUpdate
     | GateReadingsUpdate
     | SignoffsUpdate
+    | VerificationUpdate
 )

@@ -57,6 +57,8 @@ from cutover.payloads import (
     rfc3339,
 )
 from cutover.presence import HEARTBEAT, PeerAction, Presence
+from cutover.smoke import DeployRun, DrillRun, SmokeRun, VerificationUpdate
+from cutover.smoke_payloads import parse_deploy, parse_drill, parse_smoke
 from cutover.updates import (
     EventsUpdate,
     FreezeUpdate,
@@ -125,6 +127,9 @@ class MqttSettings:
     freeze_topic: str = "maestro/cutover/freeze"
     operators_topic: str = "maestro/cutover/operators"
     audit_topic: str = "maestro/cutover/audit"
+    smoke_topic: str = "maestro/smoke"
+    drill_topic: str = "maestro/drill"
+    deploy_topic: str = "maestro/deploy"
 
     @classmethod
     def from_config(
@@ -162,7 +167,15 @@ class MqttSettings:
             freeze_topic=section.freeze_topic,
             operators_topic=section.operators_topic,
             audit_topic=section.audit_topic,
+            smoke_topic=section.smoke_topic,
+            drill_topic=section.drill_topic,
+            deploy_topic=section.deploy_topic,
         )
+
+    @property
+    def verification_topics(self) -> list[str]:
+        """The smoke suite's, drills' and deploys' results: one topic level per name."""
+        return [f"{self.smoke_topic}/+/+", f"{self.drill_topic}/+", f"{self.deploy_topic}/+"]
 
 
 def _short(error: BaseException) -> str:
@@ -232,6 +245,9 @@ class MqttSource:
         self._client_id = settings.client_id
         #: Set when this room moves to a client id of its own: reconnect with it.
         self._move: asyncio.Event | None = None
+        self._smoke: list[SmokeRun] = []
+        self._drills: list[DrillRun] = []
+        self._deploys: list[DeployRun] = []
 
     def present_as(self, me: Presence, audited_as: tuple[str, str]) -> None:
         """Announce this control room on the operators topic from the next connection on;
@@ -276,6 +292,12 @@ class MqttSource:
                 self._presence(topic, payload)
             elif kind == "audit":
                 self._peer_action(payload)
+            elif kind == "smoke":
+                self._smoke.append(parse_smoke(topic, payload, self.settings.smoke_topic))
+            elif kind == "drill":
+                self._drills.append(parse_drill(topic, payload, self.settings.drill_topic))
+            elif kind == "deploy":
+                self._deploys.append(parse_deploy(topic, payload, self.settings.deploy_topic))
             else:
                 return  # a topic we did not ask for (a broker's bridge, say): not ours to judge
         except PayloadRejected as rejected:
@@ -309,6 +331,12 @@ class MqttSource:
             kind = "platform"
         elif topic_matches_sub(s.events_topic, topic):
             kind = "events"
+        elif topic_matches_sub(f"{s.smoke_topic}/#", topic):
+            kind = "smoke"
+        elif topic_matches_sub(f"{s.drill_topic}/#", topic):
+            kind = "drill"
+        elif topic_matches_sub(f"{s.deploy_topic}/#", topic):
+            kind = "deploy"
         elif self.me is not None and topic_matches_sub(f"{s.operators_topic}/+", topic):
             kind = "operators"
         elif self.me is not None and topic_matches_sub(s.audit_topic, topic):
@@ -427,6 +455,14 @@ class MqttSource:
         if self._freeze is not None:
             updates.append(self._freeze)
             self._freeze = None
+        if self._smoke or self._drills or self._deploys:
+            updates.append(
+                VerificationUpdate(
+                    SOURCE, self.now(), tuple(self._smoke), tuple(self._drills),
+                    tuple(self._deploys),
+                )
+            )  # fmt: skip
+            self._smoke, self._drills, self._deploys = [], [], []
         counts = (self.received, self.dropped_for_display)
         if counts != self._reported:
             self._reported = counts
@@ -504,7 +540,7 @@ class MqttSource:
         async with connection:
             # A persistent session's messages may come before the SUBACK: counted from here.
             self.connections += 1
-            topics = [s.events_topic, s.platform_topic, s.freeze_topic]
+            topics = [s.events_topic, s.platform_topic, s.freeze_topic, *s.verification_topics]
             if self.me is not None:
                 topics += [f"{s.operators_topic}/+", s.audit_topic]
             await connection.subscribe(topics, QOS)

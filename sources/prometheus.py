@@ -33,6 +33,14 @@ from urllib3.util.retry import Retry
 from cutover.config import SIGNAL_UNITS, PrometheusSection, QueriesSection
 from cutover.gates import CheckKind, CheckReading, CheckSpec, CheckState, GateSpec, promql_reading
 from cutover.signals import Signal
+from cutover.smoke import (
+    FAILED,
+    PASSED,
+    SMOKE_LAST_RUN,
+    SMOKE_SUCCESS,
+    SmokeRun,
+    VerificationUpdate,
+)
 from cutover.updates import (
     GateReadingsUpdate,
     HealthState,
@@ -206,6 +214,30 @@ def history_of(result: QueryResult) -> tuple[tuple[datetime, float], ...] | None
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
+def smoke_runs_of(last_run: QueryResult, success: QueryResult, suite: str) -> tuple[SmokeRun, ...]:
+    """Each test's last run from the two smoke metrics: a test whose timestamp or result is
+    missing, not a number or not 0/1 is left out rather than guessed."""
+    if last_run.error or success.error:
+        return ()
+    passed = {}
+    for series in success.series:
+        if series.points and series.points[-1][1] in (0.0, 1.0):
+            key = (series.labels.get("suite", ""), series.labels.get("test", ""))
+            passed[key] = series.points[-1][1] == 1.0
+    runs = []
+    for series in last_run.series:
+        key = (series.labels.get("suite", ""), series.labels.get("test", ""))
+        if key[0] != suite or not key[1] or key not in passed or not series.points:
+            continue
+        stamp = series.points[-1][1]
+        if not math.isfinite(stamp) or stamp <= 0:
+            continue
+        at = datetime.fromtimestamp(stamp, timezone.utc)
+        result = PASSED if passed[key] else FAILED
+        runs.append(SmokeRun(suite, key[1], result, at, source=SOURCE))
+    return tuple(runs)
+
+
 def transport_reason(error: requests.RequestException, timeout: float) -> str:
     """A short reason for a request that reached no server."""
     if isinstance(error, requests.Timeout):
@@ -321,13 +353,17 @@ class PrometheusSource:
         backfill: timedelta,
         gates: Sequence[GateSpec] = (),
         now: Callable[[], datetime] = wall_now,
+        smoke_suite: str = "",
     ) -> None:
         self.client = client
         self.queries = dict(queries)
         self.checks = tuple(c for g in gates for c in g.checks if c.kind is CheckKind.PROMQL)
+        #: With a suite, the smoke metrics are asked too, at every poll.
+        self.smoke_suite = smoke_suite
+        smoke = [SMOKE_LAST_RUN, SMOKE_SUCCESS] if smoke_suite else []
         #: Every expression asked at a poll, each once: a check may reuse a query's.
         self.expressions = tuple(
-            dict.fromkeys([*self.queries.values(), *(c.expr for c in self.checks)])
+            dict.fromkeys([*self.queries.values(), *(c.expr for c in self.checks), *smoke])
         )
         self.refresh = refresh
         self.timeout = timeout
@@ -345,6 +381,7 @@ class PrometheusSource:
         queries: QueriesSection,
         environ: Mapping[str, str] | None = None,
         gates: Sequence[GateSpec] = (),
+        smoke_suite: str = "",
     ) -> PrometheusSource:
         return cls(
             connect(section, environ),
@@ -353,6 +390,7 @@ class PrometheusSource:
             timeout=section.timeout,
             backfill=section.backfill,
             gates=gates,
+            smoke_suite=smoke_suite,
         )
 
     async def run(self, deliver: Deliver) -> None:
@@ -432,10 +470,21 @@ class PrometheusSource:
         if self.checks:
             readings = tuple(check_reading_of(c, by_expr[c.expr], now) for c in self.checks)
             updates.append(GateReadingsUpdate(SOURCE, readings, now))
+        if self.smoke_suite:
+            updates += self._smoke(by_expr[SMOKE_LAST_RUN], by_expr[SMOKE_SUCCESS], now)
         warnings = sorted({w for r in reached for w in r.warnings})
         reason = "partial response: " + "; ".join(warnings) if warnings else ""
         updates.append(SourceHealth(SOURCE, HealthState.CONNECTED, now, reason))
         return updates, True
+
+    def _smoke(self, last_run: QueryResult, success: QueryResult, now: datetime) -> list[Update]:
+        """The smoke runs, when both metrics were answered: even with no series, as a
+        suite that never ran is never passed, and `check` need not wait for results that
+        Prometheus says do not exist."""
+        if not (last_run.reached and success.reached) or last_run.error or success.error:
+            return []
+        runs = smoke_runs_of(last_run, success, self.smoke_suite)
+        return [VerificationUpdate(SOURCE, now, smoke=runs)]
 
     def _wave_metrics(
         self, results: Mapping[str, QueryResult], now: datetime

@@ -26,6 +26,8 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from cutover.actions import (
+    CD_DRY_RUN,
+    SMOKE_SUITE,
     ActionPlan,
     ActionUnavailable,
     Effector,
@@ -35,6 +37,7 @@ from cutover.actions import (
     TargetChanged,
     check_preconditions,
     plan_abort_rollout,
+    plan_dispatch,
     plan_freeze,
     plan_promote_rollout,
     plan_promote_wave,
@@ -43,7 +46,13 @@ from cutover.actions import (
     plan_unfreeze,
 )
 from cutover.audit import Operator
-from cutover.config import ActionsSection, AnnounceSection, HandoverSection, UiSection
+from cutover.config import (
+    ActionsSection,
+    AnnounceSection,
+    GithubSection,
+    HandoverSection,
+    UiSection,
+)
 from cutover.events import PlatformEvent
 from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
@@ -59,13 +68,16 @@ from tui.handover import ShiftRecord, handover_dir, render, write_handover
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
+from tui.screens.done import DoneScreen
 from tui.screens.gates import GateScreen
+from tui.screens.smoke import SmokeScreen
 from widgets.events import EventStream, PendingEvents
 from widgets.header import CutoverHeader, FreezeBanner, HealthRow
 from widgets.help import HelpOverlay
 from widgets.keys import KeyHints
 from widgets.kpi import KpiTile
 from widgets.rollouts import RolloutBoard
+from widgets.smoke import VerificationRow
 from widgets.table import KeyedTable
 from widgets.triggers import TriggerBoard
 from widgets.waves import WaveBoard
@@ -87,8 +99,12 @@ DASHBOARD_KEYS = frozenset(
         "audit",
         "gates",
         "handover",
+        "smoke",
+        "done",
     }
 )
+#: Dispatches, from the dashboard or the smoke screen.
+DISPATCHES = frozenset({"run_smoke", "cd_dry_run"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,7 @@ class Panels:
     header: CutoverHeader
     banner: FreezeBanner
     health: HealthRow
+    verification: VerificationRow
     tiles: tuple[KpiTile, ...]
     triggers: TriggerBoard
     waves: WaveBoard
@@ -143,6 +160,7 @@ class ControlRoomApp(App[None]):
         handover: HandoverSection | None = None,
         alarms: Sequence[str] = (),
         signoffs: SignoffPolicy = UNRESTRICTED,
+        workflows: GithubSection | None = None,
     ) -> None:
         super().__init__()
         self.signoffs = signoffs
@@ -159,6 +177,8 @@ class ControlRoomApp(App[None]):
         self.journal = journal
         self.audit_operator = audit_operator
         self.handover = handover or HandoverSection()
+        #: Where the smoke suite and the CD dry run are dispatched.
+        self.workflows = workflows or GithubSection()
         self.read_only_mode = read_only or actions.read_only or effector is None
         self.pipeline = ActionPipeline(
             effector,
@@ -221,6 +241,7 @@ class ControlRoomApp(App[None]):
         yield CutoverHeader(self.settings.name, f"{self.operator} · {self.mode}", id="header")
         yield FreezeBanner(id="freeze-banner")
         yield HealthRow(id="health")
+        yield VerificationRow(id="verification")
         with Horizontal(id="kpis"):
             for spec in self.settings.kpis:
                 yield KpiTile(spec.signal, spec.title)
@@ -244,6 +265,7 @@ class ControlRoomApp(App[None]):
             header=self.query_one(CutoverHeader),
             banner=self.query_one(FreezeBanner),
             health=self.query_one(HealthRow),
+            verification=self.query_one(VerificationRow),
             tiles=tuple(self.query(KpiTile)),
             triggers=self.query_one(TriggerBoard),
             waves=self.query_one(WaveBoard),
@@ -363,6 +385,7 @@ class ControlRoomApp(App[None]):
             panels.header.show(view)
             panels.banner.show(view.freeze)
             panels.health.show(view.health, self.notes + self._situation(view))
+            panels.verification.show(view.verification, view.done)
             for tile, reading in zip(panels.tiles, view.kpis, strict=True):
                 tile.show(reading)
             panels.triggers.show(view.triggers, view.now)
@@ -372,6 +395,10 @@ class ControlRoomApp(App[None]):
             for screen in self.screen_stack:
                 if isinstance(screen, GateScreen):
                     screen.show(view.gates)
+                elif isinstance(screen, SmokeScreen):
+                    screen.show(view.verification)
+                elif isinstance(screen, DoneScreen):
+                    screen.show(view.done)
         self._announce_firing(view)
 
     def _announce_firing(self, view: RoomView) -> None:
@@ -446,6 +473,8 @@ class ControlRoomApp(App[None]):
         # Keys act on the dashboard only; a confirmation or help screen has its own keys.
         if action in ACTIONS | DASHBOARD_KEYS:
             return len(self.screen_stack) == 1
+        if action in DISPATCHES:
+            return len(self.screen_stack) == 1 or isinstance(self.screen, SmokeScreen)
         return True
 
     def action_freeze(self) -> None:
@@ -603,6 +632,25 @@ class ControlRoomApp(App[None]):
             )
         return Signer(self.operator)  # anyone may sign: the operator's name is recorded
 
+    def action_smoke(self) -> None:
+        view = self.view.verification if self.view is not None else None
+        self.push_screen(SmokeScreen(view))
+
+    def action_done(self) -> None:
+        self.push_screen(DoneScreen(self.view.done if self.view is not None else None))
+
+    def action_run_smoke(self) -> None:
+        self._dispatch(SMOKE_SUITE, self.workflows.smoke_workflow)
+
+    def action_cd_dry_run(self) -> None:
+        self._dispatch(CD_DRY_RUN, self.workflows.dry_run_workflow)
+
+    def _dispatch(self, what: str, workflow: str) -> None:
+        """A `workflow_dispatch` of the smoke suite or the CD dry run, confirmed with the
+        workflow, ref and inputs named, through the one pipeline."""
+        repository, ref = self.workflows.repository, self.workflows.ref
+        self._propose(lambda _: plan_dispatch(what, repository, workflow, ref, self.operator))
+
     def action_diagnostics(self) -> None:
         self.push_screen(DiagnosticsScreen(self.room.diagnostics))
 
@@ -696,6 +744,22 @@ class ControlRoomApp(App[None]):
             ("Show every build event, or only failures", "v", self.action_all_events),
             ("Next board", "tab", self.action_next_board),
             ("Go/No-Go gates", "The gate matrix and sign-offs (g)", self.action_gates),
+            ("Smoke suite, drills and deploys", "t", self.action_smoke),
+            (
+                "Definition of Done",
+                "Tier-0/1, rollback, SLO streaks, sign-offs (o)",
+                self.action_done,
+            ),
+            (
+                "Run the smoke suite",
+                "workflow_dispatch of the smoke workflow (r)",
+                self.action_run_smoke,
+            ),
+            (
+                "CD dry run",
+                "workflow_dispatch of cd.yml with no_op=true (n)",
+                self.action_cd_dry_run,
+            ),
             ("Write the shift handover", "h", self.action_handover),
             ("Help: every key", "?", self.action_help),
         ):

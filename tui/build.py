@@ -12,7 +12,7 @@ from fnmatch import fnmatch
 from functools import partial
 from pathlib import Path
 
-from cutover.actions import Effector
+from cutover.actions import Effector, RoutingEffector
 from cutover.config import (
     Config,
     gate_alertnames,
@@ -103,6 +103,8 @@ def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
         raise ConfigError(f"{loaded.path}: {error}") from error
     sources += real
     # The cluster, when there is one, is what actions change; the simulator otherwise.
+    if isinstance(real_effector, RoutingEffector) and real_effector.default is None:
+        real_effector = RoutingEffector(effector, real_effector.routes)
     effector = real_effector or effector
     settings = room_settings(config, workbook)
     return RoomParts(settings, sources, clock, effector, after_action, workbook_path, workbook)
@@ -156,6 +158,7 @@ def build_app(
         handover=resolved_handover(loaded),
         alarms=[damage] if (damage := journal_damage(path)) else [],
         signoffs=signoff_policy(config),
+        workflows=config.sources.github,
     )
 
 
@@ -186,7 +189,11 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
     if section.prometheus.enabled:
         from sources.prometheus import PrometheusSource
 
-        found.append(PrometheusSource.from_config(section.prometheus, config.queries, gates=gates))
+        found.append(
+            PrometheusSource.from_config(
+                section.prometheus, config.queries, gates=gates, smoke_suite=config.smoke.suite
+            )
+        )
     if section.mqtt.enabled:
         from sources.mqtt import MqttSource
 
@@ -206,6 +213,15 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
         except KubernetesConfigError as error:
             raise ConfigError(f"sources.kubernetes: {error}") from error
         found.append(kubernetes)
+    if section.github.enabled:
+        from cutover.actions import ActionKind
+        from sources.github_actions import build_github
+
+        github, dispatcher = build_github(section.github)
+        found.append(github)
+        # Dispatches go to GitHub; every other action to the cluster (or the simulator,
+        # which `room_parts` puts in as the default when there is no cluster).
+        effector = RoutingEffector(effector, {ActionKind.DISPATCH_WORKFLOW: dispatcher})
     return found, effector
 
 

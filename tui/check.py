@@ -9,6 +9,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from cutover.done import done_report
 from cutover.gate_report import report, table
 from cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckKind
 from cutover.room import ControlRoom
@@ -47,7 +48,10 @@ def answered(room: ControlRoom) -> bool:
 def waiting_for(room: ControlRoom) -> list[str]:
     """The checks still without an answer that some configured source can give."""
     sources = set(room.health)
+    results = bool(room.verification.sources)
     have = {
+        CheckKind.SMOKE: results,
+        CheckKind.DEPLOY_EVIDENCE: results,
         CheckKind.SIGNOFF: bool(room.signoffs_source),
         CheckKind.ALERT_ABSENT: room.alerts_at is not None,
         CheckKind.ALERT_PRESENT: room.alerts_at is not None,
@@ -79,7 +83,11 @@ async def evaluate(loaded: LoadedConfig, args: argparse.Namespace) -> dict[str, 
         board = board.only(args.gate)
         triggers = ()
     unreachable = [h.source for h in view.health if h.state is not HealthState.CONNECTED]
-    return report(board, triggers, view.now, unreachable)
+    document = report(board, triggers, view.now, unreachable)
+    if view.done is not None:
+        # Beside the verdict, not part of it: the Definition of Done is for after go-live.
+        document["definition_of_done"] = done_report(view.done)
+    return document
 
 
 def run_check(

@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,6 +44,8 @@ from cutover.payloads import (
     build_event_payload,
     platform_event_payload,
 )
+from cutover.smoke import SMOKE_LAST_RUN, SMOKE_SUCCESS, VerificationUpdate
+from cutover.smoke_payloads import deploy_payload, drill_payload, smoke_payload
 from cutover.updates import Alert, EventsUpdate
 from sources.sim import EXAMPLE_WORKBOOK, Simulator, load_scenario
 from sources.sim.metrics import MetricFamily
@@ -77,6 +79,9 @@ class ExporterOptions:
     config_dir: Path = Path(".")
     events_topic: str = "maestro/events"
     platform_topic: str = "maestro/platform"
+    smoke_topic: str = "maestro/smoke"
+    drill_topic: str = "maestro/drill"
+    deploy_topic: str = "maestro/deploy"
 
 
 def parse_address(text: str, default_port: int) -> tuple[str, int]:
@@ -115,15 +120,34 @@ def build_simulator(options: ExporterOptions, now: datetime) -> Simulator:
 class SimulatorCollector(Collector):
     """Yields the simulator's metric families under the contract's names, types and labels."""
 
-    def __init__(self, simulator: Simulator, lock: threading.Lock) -> None:
+    def __init__(
+        self,
+        simulator: Simulator,
+        lock: threading.Lock,
+        wall_time: Callable[[datetime], datetime] | None = None,
+    ) -> None:
         self.simulator = simulator
         self.lock = lock
+        self.wall_time = wall_time or (lambda simulated: simulated)
 
     def collect(self) -> Iterator[Metric]:
         # Scrapes come on the HTTP server's thread; the model steps on the event loop's.
         with self.lock:
             families = [_family(f) for f in self.simulator.platform.metrics.families]
+            families += self._smoke()
         yield from families
+
+    def _smoke(self) -> list[Metric]:
+        """The contract's smoke metrics: each test's last run and whether it passed."""
+        labels = ["suite", "test"]
+        last_run = GaugeMetricFamily(
+            SMOKE_LAST_RUN, "when the smoke test last ran (unix seconds)", labels=labels
+        )
+        success = GaugeMetricFamily(SMOKE_SUCCESS, "1 if its last run passed", labels=labels)
+        for test, run in sorted(self.simulator.verification.latest.items()):
+            last_run.add_metric([run.suite, test], self.wall_time(run.at).timestamp())
+            success.add_metric([run.suite, test], 1.0 if run.passed else 0.0)
+        return [last_run, success]
 
 
 def _family(family: MetricFamily) -> Metric:
@@ -155,12 +179,16 @@ class SimExporter:
         self.wall_start = datetime.now(timezone.utc)
         self.sim_start = simulator.now
         self.outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(OUTBOX)
+        #: Topics whose last message the broker keeps for whoever subscribes later.
+        self.retained_prefixes = tuple(
+            f"{p}/" for p in (options.smoke_topic, options.drill_topic, options.deploy_topic)
+        )
         self.published = 0
         self.alerts_posted = 0
         #: What was last posted of each active alert, by its labels, to end those that go.
         self._posted: dict[AlertKey, dict[str, Any]] = {}
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(SimulatorCollector(simulator, self.lock))
+        self.registry.register(SimulatorCollector(simulator, self.lock, self.wall_time))
 
     def wall_time(self, simulated: datetime) -> datetime:
         """Where a simulated instant falls on the wall clock."""
@@ -183,17 +211,34 @@ class SimExporter:
                 continue  # the simulator's own notes on operator actions are not Maestro's
             yield topic, json.dumps(payload).encode()
 
+    def results(self, update: VerificationUpdate) -> Iterator[tuple[str, bytes]]:
+        """The smoke, drill and deploy results as the platform's CI publishes them."""
+        o = self.options
+        for run in update.smoke:
+            body = smoke_payload(replace(run, at=self.wall_time(run.at)))
+            yield f"{o.smoke_topic}/{run.suite}/{run.test}", json.dumps(body).encode()
+        for drill in update.drills:
+            body = drill_payload(replace(drill, at=self.wall_time(drill.at)))
+            yield f"{o.drill_topic}/{drill.drill}", json.dumps(body).encode()
+        for deploy in update.deploys:
+            body = deploy_payload(replace(deploy, at=self.wall_time(deploy.at)))
+            yield f"{o.deploy_topic}/{deploy.env}", json.dumps(body).encode()
+
     def step(self, seconds: float) -> None:
         with self.lock:
             updates = self.simulator.advance(seconds)
         if self.options.mqtt_host is None:
             return
         for update in updates:
+            found: Iterable[tuple[str, bytes]] = ()
             if isinstance(update, EventsUpdate):
-                for message in self.messages(update.events):
-                    if self.outbox.full():
-                        self.outbox.get_nowait()  # the oldest goes: the broker is away
-                    self.outbox.put_nowait(message)
+                found = self.messages(update.events)
+            elif isinstance(update, VerificationUpdate):
+                found = self.results(update)
+            for message in found:
+                if self.outbox.full():
+                    self.outbox.get_nowait()  # the oldest goes: the broker is away
+                self.outbox.put_nowait(message)
 
     async def run_model(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -222,7 +267,8 @@ class SimExporter:
                           file=sys.stderr, flush=True)  # fmt: skip
                     while True:
                         topic, payload = await self.outbox.get()
-                        await client.publish(topic, payload, qos=1)
+                        retain = topic.startswith(self.retained_prefixes)
+                        await client.publish(topic, payload, qos=1, retain=retain)
                         self.published += 1
             except aiomqtt.MqttError as error:
                 print(f"sim: MQTT {error}; retrying in {delay:.1f}s", file=sys.stderr, flush=True)

@@ -62,6 +62,7 @@ from sources.sim.promql import (
 )
 from sources.sim.rollouts import SimRollout, maestro_rollouts
 from sources.sim.scenario import CALM, Incident, Scenario
+from sources.sim.verification import SimVerification, Weather
 
 #: Run this long before the warmup too, so that the one-hour windows are full at the start.
 SPIN_UP = timedelta(hours=1)
@@ -116,8 +117,9 @@ class Simulator:
     `alerts`, it delivers its active alerts as Alertmanager would. Beside real backends it
     stands in only for the others: without `metrics` it delivers no KPI signals, repository
     states or shadow pass rates (Prometheus does); without `cluster` no rollouts, wave
-    states or freeze state (the cluster does). Two sources of one reading would overwrite
-    each other.
+    states or freeze state (the cluster does); without `results` no smoke, drill or deploy
+    results (CI's own, on MQTT, Prometheus or GitHub, do). Two sources of one reading would
+    overwrite each other.
     """
 
     def __init__(
@@ -138,6 +140,7 @@ class Simulator:
         metrics: bool = True,
         cluster: bool = True,
         gate_every: timedelta = timedelta(seconds=5),
+        results: bool = True,
     ) -> None:
         if start.tzinfo is None or go_live.tzinfo is None:
             raise ValueError("start and go_live need a timezone")
@@ -170,6 +173,8 @@ class Simulator:
         self.delivers_alerts = alerts
         self.delivers_metrics = metrics
         self.delivers_cluster = cluster
+        #: The smoke suite's, drills' and deploys' results, unless CI's own are configured.
+        self.delivers_results = results
         self.cutover_data: dict[str, str] = {}
         for signed in scenario.signoffs:
             at = start - signed.ago
@@ -188,6 +193,10 @@ class Simulator:
             "always firing: the alerting pipeline works end to end",
             {"alertname": "Watchdog", "severity": "none"},
             self.epoch,
+        )
+        # Its own generator, so the platform's runs stay as they were for a seed.
+        self.verification = SimVerification(
+            random.Random(seed * 7919 + 1), self.epoch, self.start_t
         )
         self._incidents = deque(scenario.timeline)
         self._endings: list[tuple[float, Callable[[], None]]] = []
@@ -230,6 +239,7 @@ class Simulator:
             self.ledger.tick(self.t, self.freeze.frozen)
             for rollout in self.rollouts.values():
                 rollout.tick(self.t, self._success_rate)
+            self.verification.tick(self.t, self.weather)
         if self.t % SCRAPE_INTERVAL == 0:
             self.history.add(scrape(self.platform.metrics, self.t))
             self._success_rate = self.history.success_rate()
@@ -255,6 +265,7 @@ class Simulator:
             *self._signal_updates(),
             EventsUpdate("sim", tuple(events)),
             *self._state_updates(),
+            *self._results(),
         ]
         due = self._gates_at is None or self.t - self._gates_at >= self.gate_every
         if self.gate_checks and (due or self._gates_due):
@@ -273,7 +284,11 @@ class Simulator:
         self._recent.clear()
         states = self._state_updates(green_since=min(self.go_live, self.now))
         gates = [self._gate_update()] if self.gate_checks else []
-        return [*backfill, *self._signal_updates(), EventsUpdate("sim", events), *states, *gates]
+        verification = self._results()
+        return [
+            *backfill, *self._signal_updates(), EventsUpdate("sim", events), *states, *gates,
+            *verification,
+        ]  # fmt: skip
 
     @property
     def has_pending(self) -> bool:
@@ -321,6 +336,22 @@ class Simulator:
         if self.keeps_signoffs:
             updates.append(SignoffsUpdate("sim", self.signoffs(), now))
         return updates
+
+    def _results(self) -> list[Update]:
+        found = self.verification.drain(self.now)
+        return list(found) if self.delivers_results else []
+
+    def weather(self) -> Weather:
+        """What the incidents do to the smoke suite right now."""
+        lost = any(pool.lost for pool in self.platform.pools.values())
+        return Weather(registry_down=self.platform.conditions.pull_error_p > 0, runners_lost=lost)
+
+    def do_dispatch(self, workflow: str, ref: str, no_op: bool, by: str) -> list[Change]:
+        """A `workflow_dispatch`: the suite runs now, or the CD dry run is recorded."""
+        self.verification.dispatch(self.t, workflow, ref, no_op, self.weather())
+        what = f"{workflow} dry run" if no_op else f"{workflow} (smoke suite)"
+        self._changed("workflow.dispatched", "info", f"{what} on {ref} dispatched by {by}")
+        return [Change(workflow, "workflow_dispatch", "—", f"ref {ref}")]
 
     def active_alerts(self) -> tuple[Alert, ...]:
         """The scenario's alerts that are active, and the Watchdog, which always is."""
@@ -445,6 +476,10 @@ class Simulator:
         elif incident.event == "rollout.unsigned":
             rollout = self._rollout(incident.rollout)
             rollout.annotate(SBOM, None)
+            # The hotfix went out by hand: no witness, no verified signature, no SBOM.
+            self.verification.deploy(
+                "cd.yml", "prod", "v2.14.1-hotfix", self.now, evidenced=False, actor="oncall"
+            )
 
             def signed_again() -> None:
                 rollout.annotate(SBOM, "spdx")

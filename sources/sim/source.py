@@ -87,6 +87,10 @@ class SimEffector:
                 changes = sim.do_abort_rollout(plan.target, operator)
             elif plan.kind is ActionKind.SIGN_OFF:
                 changes = sim.do_sign_off(plan.target, operator, plan.reason)
+            elif plan.kind is ActionKind.DISPATCH_WORKFLOW and plan.dispatch is not None:
+                d = plan.dispatch
+                no_op = dict(d.inputs).get("no_op") == "true"
+                changes = sim.do_dispatch(d.workflow, d.ref, no_op, operator)
             else:
                 changes = sim.do_withdraw_signoff(plan.target, operator)
         except ValueError as error:
@@ -107,6 +111,7 @@ def build_simulation(
 ) -> tuple[SimSource, SimEffector]:
     """The simulator the config asks for, as a source and an effector sharing it."""
     section = config.sources.sim
+    sources = config.sources
     go_live = config.cutover.go_live
     # Fresh within the simulator's max age: evaluated at least twice per max age.
     gate_every = min(GATE_INTERVAL, section.max_age / 2)
@@ -127,6 +132,7 @@ def build_simulation(
         metrics=not config.sources.prometheus.enabled,
         cluster=not config.sources.kubernetes.enabled,
         gate_every=gate_every,
+        results=not (sources.mqtt.enabled or sources.prometheus.enabled or sources.github.enabled),
     )
     source = SimSource(simulator, section.refresh, section.time_scale)
     return source, SimEffector(simulator)
