@@ -97,8 +97,12 @@ def _sample(pair: Any) -> tuple[float, float]:
     return float(time), float(value)
 
 
-def _labels(item: Mapping[str, Any]) -> dict[str, str]:
+def _labels(item: object) -> dict[str, str]:
+    if not isinstance(item, dict):
+        raise TypeError(f"a series is {type(item).__name__}, not an object")
     metric = item.get("metric") or {}
+    if not isinstance(metric, dict):
+        raise TypeError(f"a series' metric is {type(metric).__name__}, not an object")
     return {str(k): str(v) for k, v in metric.items()}
 
 
@@ -120,8 +124,12 @@ def parse_answer(status: int, content_type: str, body: bytes) -> QueryResult:
         return QueryResult(error=f"{kind}: {text}", warnings=warnings)
     try:
         data = document["data"]
+        if not isinstance(data, dict):
+            raise TypeError(f"data is {type(data).__name__}, not an object")
         kind = str(data["resultType"])
         result = data["result"]
+        if kind in ("vector", "matrix") and not isinstance(result, list):
+            raise TypeError(f"result is {type(result).__name__}, not a list")
         if kind == "vector":
             series = tuple(Series(_labels(i), (_sample(i["value"]),)) for i in result)
         elif kind == "scalar":
@@ -203,12 +211,27 @@ def history_of(result: QueryResult) -> tuple[tuple[datetime, float], ...] | None
     )
 
 
+def _timed_out(error: requests.RequestException) -> bool:
+    """Whether urllib3 gave up waiting. With its retries off, a read timeout reaches
+    requests as MaxRetryError, which requests raises as a ConnectionError, not a Timeout."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+    for arg in error.args:
+        reason = arg.reason if isinstance(arg, MaxRetryError) else arg
+        # A refused connection is a NewConnectionError, which urllib3 derives from its
+        # connect timeout: it is no timeout.
+        if isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError):
+            return True
+    return False
+
+
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
 def transport_reason(error: requests.RequestException, timeout: float) -> str:
     """A short reason for a request that reached no server."""
-    if isinstance(error, requests.Timeout):
+    if isinstance(error, requests.Timeout) or _timed_out(error):
         return f"timed out after {timeout:g} s"
     text = str(error)
     if isinstance(error, requests.exceptions.SSLError):
@@ -371,9 +394,13 @@ class PrometheusSource:
                     updates[-1] = replace(last, reason=last.reason + retry)
                 deliver(updates)
                 await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            # The session is closed only when the app stops this source: after any other
+            # end the supervisor runs it again, on the same client.
+            self.client.close()
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-            self.client.close()
 
     def delay(self) -> float:
         """Seconds until the next poll: the refresh, or a jittered backoff after failures."""

@@ -52,6 +52,7 @@ from cutover.triggers import TriggerState
 from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
 from sources.journal import AuditJournal
+from sources.supervisor import supervise
 from tui.bindings import CONTROL_ROOM_BINDINGS
 from tui.handover import ShiftRecord, handover_dir, render, write_handover
 from tui.screens.audit import AuditScreen
@@ -254,8 +255,9 @@ class ControlRoomApp(App[None]):
         self.query_one("#wave-board").focus()
 
     def run_source(self, source: Source) -> Worker[None]:
+        # The supervisor restarts the source after any exception, and shows why.
         return self.run_worker(
-            source.run(self.deliver),
+            supervise(source, self.deliver, self.clock.now),
             name=source.name,
             group="sources",
             exit_on_error=False,
