@@ -32,7 +32,7 @@ from urllib3.util.retry import Retry
 
 from cutover.config import SIGNAL_UNITS, PrometheusSection, QueriesSection
 from cutover.gates import CheckKind, CheckReading, CheckSpec, CheckState, GateSpec, promql_reading
-from cutover.signals import Signal
+from cutover.signals import Signal, SignalStatus
 from cutover.updates import (
     GateReadingsUpdate,
     HealthState,
@@ -47,6 +47,8 @@ from sources.base import Deliver
 from sources.secrets import SecretError, read_secret
 
 SOURCE = "prometheus"
+#: The health row's entry for the scrape targets behind the KPIs (`exporter_up`).
+EXPORTER = "exporter"
 #: Queries that are breakdowns by a label, not one number: several series are expected.
 SHADOW_PASS_BY_WAVE = "shadow_pass_by_wave"
 REPO_STATES = "repo_states"
@@ -200,6 +202,23 @@ def repo_states_of(result: QueryResult) -> dict[str, RepoState]:
     return out
 
 
+def exporters_down(result: QueryResult) -> tuple[str, ...] | None:
+    """The scrape targets (`job/instance`) an `up{...}` answer says are down; one entry
+    naming the selector's absence when no target answers it; None when unknown (an error)."""
+    if result.error:
+        return None
+    if not result.series:
+        return ("no scrape target",)
+    down = []
+    for series in result.series:
+        if series.points and series.points[-1][1] == 1:
+            continue
+        job = series.labels.get("job", "?")
+        instance = series.labels.get("instance", "?")
+        down.append(f"{job}/{instance}")
+    return tuple(sorted(down))
+
+
 def history_of(result: QueryResult) -> tuple[tuple[datetime, float], ...] | None:
     """A range query's one series as sparkline points, or None when it is not one series."""
     if result.error or len(result.series) != 1:
@@ -344,13 +363,24 @@ class PrometheusSource:
         backfill: timedelta,
         gates: Sequence[GateSpec] = (),
         now: Callable[[], datetime] = wall_now,
+        exporter_up: str = "",
     ) -> None:
         self.client = client
         self.queries = dict(queries)
         self.checks = tuple(c for g in gates for c in g.checks if c.kind is CheckKind.PROMQL)
+        #: The `up` series of the scrape job behind the KPIs: a rate keeps its last value
+        #: for its whole window after the exporter stops, so the KPIs' freshness is judged
+        #: by whether the exporter is still scraped, not by the numbers.
+        self.exporter_up = exporter_up
         #: Every expression asked at a poll, each once: a check may reuse a query's.
         self.expressions = tuple(
-            dict.fromkeys([*self.queries.values(), *(c.expr for c in self.checks)])
+            dict.fromkeys(
+                [
+                    *self.queries.values(),
+                    *(c.expr for c in self.checks),
+                    *([exporter_up] if exporter_up else []),
+                ]
+            )
         )
         self.refresh = refresh
         self.timeout = timeout
@@ -376,6 +406,7 @@ class PrometheusSource:
             timeout=section.timeout,
             backfill=section.backfill,
             gates=gates,
+            exporter_up=section.exporter_up,
         )
 
     async def run(self, deliver: Deliver) -> None:
@@ -449,16 +480,33 @@ class PrometheusSource:
                 updates.append(GateReadingsUpdate(SOURCE, readings, now))
             updates.append(SourceHealth(SOURCE, HealthState.ERROR, now, reason))
             return updates, False
+        down = exporters_down(by_expr[self.exporter_up]) if self.exporter_up else None
+        stale = f"exporter down: {', '.join(down)}" if down else ""
         for name, result in results.items():
             if name not in BY_LABEL:
                 unit = SIGNAL_UNITS.get(name, "")
-                updates.append(SignalUpdate(signal_of(name, unit, result, now)))
+                signal = signal_of(name, unit, result, now)
+                if stale and signal.status is SignalStatus.OK:
+                    # Prometheus answers with what it still holds; the exporter does not.
+                    signal = replace(signal, status=SignalStatus.STALE, reason=stale)
+                updates.append(SignalUpdate(signal))
         waves = self._wave_metrics(results, now)
         if waves is not None:
             updates.append(waves)
         if self.checks:
             readings = tuple(check_reading_of(c, by_expr[c.expr], now) for c in self.checks)
+            if stale:
+                readings = tuple(
+                    replace(r, state=CheckState.UNKNOWN, reason=stale)
+                    if r.state is not CheckState.UNKNOWN
+                    else r
+                    for r in readings
+                )
             updates.append(GateReadingsUpdate(SOURCE, readings, now))
+        if down is not None:
+            state = HealthState.ERROR if down else HealthState.CONNECTED
+            reason = f"{', '.join(down)} down ({self.exporter_up})" if down else ""
+            updates.append(SourceHealth(EXPORTER, state, now, reason))
         warnings = sorted({w for r in reached for w in r.warnings})
         reason = "partial response: " + "; ".join(warnings) if warnings else ""
         updates.append(SourceHealth(SOURCE, HealthState.CONNECTED, now, reason))
