@@ -34,6 +34,7 @@ from cutover.config import SIGNAL_UNITS, PrometheusSection, QueriesSection
 from cutover.gates import CheckKind, CheckReading, CheckSpec, CheckState, GateSpec, promql_reading
 from cutover.signals import Signal, SignalStatus
 from cutover.updates import (
+    GapBackfill,
     GateReadingsUpdate,
     HealthState,
     HistoryBackfill,
@@ -59,6 +60,11 @@ BACKOFF_REFRESHES = 4
 MAX_BACKOFF = timedelta(seconds=30)
 #: Points a backfilled sparkline gets at most; the range query's step follows from it.
 BACKFILL_POINTS = 240
+#: An outage up to this long is filled in from Prometheus once it answers again, so the
+#: triggers see its readings; after a longer one the triggers start over.
+GAP_LIMIT = timedelta(minutes=15)
+#: Points one gap's range query asks for at most (Prometheus refuses more than 11,000).
+GAP_POINTS = 1000
 #: How much of a proxy's non-JSON body goes into the reason.
 SNIPPET = 60
 
@@ -390,6 +396,8 @@ class PrometheusSource:
         self.polls = 0
         self._backfilled = backfill <= timedelta(0)
         self._known = _Known()
+        #: When a poll last reached a server: where a gap after an outage begins.
+        self._last_reached: datetime | None = None
 
     @classmethod
     def from_config(
@@ -468,6 +476,10 @@ class PrometheusSource:
         by_expr = dict(zip(self.expressions, answers, strict=True))
         results = {name: by_expr[self.queries[name]] for name in names}
         reached = [r for r in answers if r.reached]
+        if reached:
+            since, self._last_reached = self._last_reached, now
+            if self.failures and since is not None and now - since <= GAP_LIMIT:
+                updates += await self._gap(pool, since, now)
         if not reached:
             reason = answers[0].error if answers else "no queries"
             for name in names:
@@ -524,6 +536,29 @@ class PrometheusSource:
         if not known.any:
             return None
         return WaveMetricsUpdate(SOURCE, dict(known.repo_states), dict(known.shadow_pass), now)
+
+    async def _gap(self, pool: ThreadPoolExecutor, since: datetime, now: datetime) -> list[Update]:
+        """Each signal's readings between the last poll that was answered and this one, as
+        Prometheus recorded them while it could not be asked."""
+        names = [n for n in self.queries if n not in BY_LABEL]
+        span = (now - since).total_seconds()
+        step = max(self.refresh.total_seconds(), span / GAP_POINTS, 1.0)
+        params = [
+            {
+                "query": self.queries[n],
+                "start": f"{since.timestamp() + step:.3f}",
+                "end": f"{now.timestamp():.3f}",
+                "step": f"{step:g}",
+            }
+            for n in names
+        ]
+        results = await self._ask(pool, "/api/v1/query_range", params)
+        updates: list[Update] = []
+        for name, result in zip(names, results, strict=True):
+            points = history_of(result)
+            if points:
+                updates.append(GapBackfill(name, points))
+        return updates
 
     async def _history(self, pool: ThreadPoolExecutor, now: datetime) -> list[Update]:
         """Each signal's recent past, from one range query each, so sparklines start full."""
