@@ -197,6 +197,7 @@ class AlertmanagerSource:
             response = await self.client.post("/api/v2/silences", json=body)
             response.raise_for_status()
             return str(response.json()["silenceID"])
-        except (httpx.HTTPError, ValueError, KeyError) as error:
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            # TypeError: an answer that is JSON but not an object (a list, a string).
             reason = _reason(error) if isinstance(error, httpx.HTTPError) else "unexpected answer"
             raise AlertmanagerError(f"silence not created: {reason}") from error

@@ -22,7 +22,7 @@ from cutover.config import PrometheusSection, QueriesSection
 from cutover.signals import SignalStatus
 from cutover.updates import AlertsUpdate, HealthState, SignalUpdate, SourceHealth, Update
 from cutover.waves import parse_workbook
-from sources.alertmanager import AlertmanagerSource
+from sources.alertmanager import AlertmanagerError, AlertmanagerSource
 from sources.base import Source
 from sources.mqtt import MqttSettings, MqttSource
 from sources.prometheus import PrometheusSource, connect
@@ -219,6 +219,10 @@ class Answering:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.do_GET()
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -259,6 +263,15 @@ async def test_a_wrong_shaped_alertmanager_answer_is_named_and_recovers(
     alerts = [u for u in heard.updates if isinstance(u, AlertsUpdate)]
     assert [a.alertname for a in alerts[-1].alerts] == ["Watchdog"]
     assert not any("AttributeError" in reason for reason in heard.failures())
+
+
+async def test_a_wrong_shaped_silence_answer_is_named(answering: Answering) -> None:
+    answering.answer(["nope"])
+    client = httpx.AsyncClient(base_url=answering.url, timeout=5)
+    source = AlertmanagerSource(client, ["Watchdog"], refresh=timedelta(seconds=1))
+    with pytest.raises(AlertmanagerError, match=r"^silence not created: unexpected answer$"):
+        await source.silence({"alertname": "Watchdog"}, timedelta(hours=1), "test", "alice")
+    await client.aclose()
 
 
 def vector(metric: object, value: str = "0.99") -> dict[str, object]:
