@@ -303,6 +303,8 @@ class PrometheusSection(Section):
     max_age: PositiveDuration = timedelta(seconds=60)
     timeout: PositiveDuration = timedelta(seconds=5)
     backfill: Duration = timedelta(minutes=30)
+    #: The `up` series of the scrape job behind the KPIs; "" to not check the exporter.
+    exporter_up: str = 'up{job="maestro"}'
     bearer_token_file: str | None = None
     bearer_token_env: str | None = None
     username: str | None = None

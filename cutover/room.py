@@ -41,6 +41,7 @@ from cutover.updates import (
     AlertsUpdate,
     EventsUpdate,
     FreezeUpdate,
+    GapBackfill,
     GateReadingsUpdate,
     HealthState,
     HistoryBackfill,
@@ -246,6 +247,8 @@ class ControlRoom:
             points.extend(value for _, value in update.points)
             if update.points:
                 self._history_at[update.name] = update.points[-1][0]
+        elif isinstance(update, GapBackfill):
+            self._gap(update)
         elif isinstance(update, AlertsUpdate):
             self.alerts = update.alerts
             self.alerts_source, self.alerts_at = update.source, update.at
@@ -293,6 +296,21 @@ class ControlRoom:
         elif isinstance(update, VerificationUpdate):
             self.verification.take(update)
             self._heard(update.source, update.at)
+
+    def _gap(self, update: GapBackfill) -> None:
+        """A gap's readings, evaluated by the triggers on that signal at their own times."""
+        for trigger in self.triggers:
+            spec = trigger.spec
+            if spec.alertname or spec.signal != update.name:
+                continue
+            for at, before, after in trigger.backfill(update.points):
+                self.trigger_log.append(TriggerTransition(at, spec.id, spec.title, before, after))
+        # The sparkline gets the gap too, at its usual spacing.
+        last = self._history_at.get(update.name)
+        for at, value in update.points:
+            if last is None or at - last >= self.settings.history_interval:
+                self._history(update.name).append(value)
+                self._history_at[update.name] = last = at
 
     def _signal(self, signal: Signal) -> None:
         self.signals[signal.name] = signal

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -98,6 +100,10 @@ class RollbackTrigger:
     value: float | None = None
     reason: str = ""
     _known: TriggerState = field(default=TriggerState.INACTIVE, repr=False)
+    #: Where the trigger stood when its input went missing, and since when it was missing:
+    #: what a backfill of the gap starts from.
+    _known_since: datetime | None = field(default=None, repr=False)
+    _unknown_at: datetime | None = field(default=None, repr=False)
 
     def evaluate(self, reading: Signal | bool | None, now: datetime) -> TriggerStatus:
         """Advance with the latest input at `now`.
@@ -109,7 +115,7 @@ class RollbackTrigger:
         breach = self._breach(reading)
         if breach is None:
             if self.state is not TriggerState.UNKNOWN:
-                self._known = self.state
+                self._known, self._known_since, self._unknown_at = self.state, self.since, now
                 self._move(TriggerState.UNKNOWN, now)
             return self.status()
         if self.state is TriggerState.UNKNOWN:
@@ -125,6 +131,31 @@ class RollbackTrigger:
                 self.state, self.since = TriggerState.INACTIVE, now
         self._step(breach, now)
         return self.status()
+
+    def backfill(
+        self, points: Sequence[tuple[datetime, float]]
+    ) -> list[tuple[datetime, TriggerState, TriggerState]]:
+        """Evaluate the readings of a gap in the input, fetched once the source is back, as
+        if they had come in time: a breach that went on through a short outage keeps its
+        `for` timer, and fires when it would have. Only while unknown, and only readings
+        from the gap on; the transitions made, as (time, before, after)."""
+        start = self._unknown_at
+        if self.state is not TriggerState.UNKNOWN or start is None:
+            return []
+        gap = [(at, value) for at, value in points if at >= start and math.isfinite(value)]
+        if not gap:
+            return []
+        self.state, self.since = self._known, self._known_since
+        moves = []
+        for at, value in sorted(gap):
+            before = self.state
+            active = before in (TriggerState.PENDING, TriggerState.FIRING)
+            self.value, self.reason = value, ""
+            self._step(self.spec.breached(value, active=active), at)
+            if self.state is not before:
+                moves.append((at, before, self.state))
+        self._unknown_at = None
+        return moves
 
     def _breach(self, reading: Signal | bool | None) -> bool | None:
         active = self.state in (TriggerState.PENDING, TriggerState.FIRING) or (

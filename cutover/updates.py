@@ -34,6 +34,15 @@ class HistoryBackfill:
 
 
 @dataclass(frozen=True)
+class GapBackfill:
+    """Readings of one signal over a time its source could not be asked (a short outage),
+    fetched once it answers again, oldest first: the triggers are evaluated over them."""
+
+    name: str
+    points: tuple[tuple[datetime, float], ...]
+
+
+@dataclass(frozen=True)
 class Alert:
     """An active Alertmanager alert."""
 
@@ -200,6 +209,7 @@ class SignoffsUpdate:
 Update = (
     SignalUpdate
     | HistoryBackfill
+    | GapBackfill
     | AlertsUpdate
     | RolloutsUpdate
     | WavesUpdate

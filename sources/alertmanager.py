@@ -53,19 +53,30 @@ def _time(text: object) -> datetime | None:
             return None
 
 
+def _mapping(value: object, what: str) -> dict[str, object]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        kind = type(value).__name__
+        raise AlertmanagerError(f"unexpected answer: {what} is {kind}, not an object")
+    return value
+
+
 def parse_alerts(document: object, wanted: frozenset[str]) -> tuple[Alert, ...]:
-    """The alerts of a `GET /api/v2/alerts` answer that a trigger or gate check names."""
+    """The alerts of a `GET /api/v2/alerts` answer that a trigger or gate check names.
+    A wrong-shaped answer is an AlertmanagerError naming what was wrong, never a guess."""
     if not isinstance(document, list):
         raise AlertmanagerError("unexpected answer: not a list of alerts")
     alerts = []
-    for item in document:
+    for index, item in enumerate(document):
         if not isinstance(item, dict):
-            continue
-        labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
+            raise AlertmanagerError(f"unexpected answer: alert {index} is not an object")
+        raw = _mapping(item.get("labels"), f"alert {index}'s labels")
+        labels = {str(k): str(v) for k, v in raw.items()}
         name = labels.get("alertname", "")
         if name not in wanted:
             continue
-        annotations = item.get("annotations") or {}
+        annotations = _mapping(item.get("annotations"), f"alert {index}'s annotations")
         summary = str(annotations.get("summary") or annotations.get("description") or "")
         alerts.append(Alert(name, summary, labels, _time(item.get("startsAt"))))
     return tuple(sorted(alerts, key=lambda a: (a.alertname, sorted(a.labels.items()))))
@@ -155,8 +166,11 @@ class AlertmanagerSource:
                 # Back off after failures, never more than 30 s (or the refresh, if longer).
                 delay = min(max(refresh, MAX_BACKOFF), refresh * 2 ** min(self.failures, 6))
                 await asyncio.sleep(delay)
-        finally:
+        except asyncio.CancelledError:
+            # Closed only when the app stops it: after any other end the supervisor runs
+            # this source again, on the same client.
             await self.client.aclose()
+            raise
 
     async def silence(
         self,
@@ -183,6 +197,7 @@ class AlertmanagerSource:
             response = await self.client.post("/api/v2/silences", json=body)
             response.raise_for_status()
             return str(response.json()["silenceID"])
-        except (httpx.HTTPError, ValueError, KeyError) as error:
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            # TypeError: an answer that is JSON but not an object (a list, a string).
             reason = _reason(error) if isinstance(error, httpx.HTTPError) else "unexpected answer"
             raise AlertmanagerError(f"silence not created: {reason}") from error

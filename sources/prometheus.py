@@ -32,7 +32,7 @@ from urllib3.util.retry import Retry
 
 from cutover.config import SIGNAL_UNITS, PrometheusSection, QueriesSection
 from cutover.gates import CheckKind, CheckReading, CheckSpec, CheckState, GateSpec, promql_reading
-from cutover.signals import Signal
+from cutover.signals import Signal, SignalStatus
 from cutover.smoke import (
     FAILED,
     PASSED,
@@ -42,6 +42,7 @@ from cutover.smoke import (
     VerificationUpdate,
 )
 from cutover.updates import (
+    GapBackfill,
     GateReadingsUpdate,
     HealthState,
     HistoryBackfill,
@@ -55,6 +56,8 @@ from sources.base import Deliver
 from sources.secrets import SecretError, read_secret
 
 SOURCE = "prometheus"
+#: The health row's entry for the scrape targets behind the KPIs (`exporter_up`).
+EXPORTER = "exporter"
 #: Queries that are breakdowns by a label, not one number: several series are expected.
 SHADOW_PASS_BY_WAVE = "shadow_pass_by_wave"
 REPO_STATES = "repo_states"
@@ -65,6 +68,11 @@ BACKOFF_REFRESHES = 4
 MAX_BACKOFF = timedelta(seconds=30)
 #: Points a backfilled sparkline gets at most; the range query's step follows from it.
 BACKFILL_POINTS = 240
+#: An outage up to this long is filled in from Prometheus once it answers again, so the
+#: triggers see its readings; after a longer one the triggers start over.
+GAP_LIMIT = timedelta(minutes=15)
+#: Points one gap's range query asks for at most (Prometheus refuses more than 11,000).
+GAP_POINTS = 1000
 #: How much of a proxy's non-JSON body goes into the reason.
 SNIPPET = 60
 
@@ -105,8 +113,12 @@ def _sample(pair: Any) -> tuple[float, float]:
     return float(time), float(value)
 
 
-def _labels(item: Mapping[str, Any]) -> dict[str, str]:
+def _labels(item: object) -> dict[str, str]:
+    if not isinstance(item, dict):
+        raise TypeError(f"a series is {type(item).__name__}, not an object")
     metric = item.get("metric") or {}
+    if not isinstance(metric, dict):
+        raise TypeError(f"a series' metric is {type(metric).__name__}, not an object")
     return {str(k): str(v) for k, v in metric.items()}
 
 
@@ -128,8 +140,12 @@ def parse_answer(status: int, content_type: str, body: bytes) -> QueryResult:
         return QueryResult(error=f"{kind}: {text}", warnings=warnings)
     try:
         data = document["data"]
+        if not isinstance(data, dict):
+            raise TypeError(f"data is {type(data).__name__}, not an object")
         kind = str(data["resultType"])
         result = data["result"]
+        if kind in ("vector", "matrix") and not isinstance(result, list):
+            raise TypeError(f"result is {type(result).__name__}, not a list")
         if kind == "vector":
             series = tuple(Series(_labels(i), (_sample(i["value"]),)) for i in result)
         elif kind == "scalar":
@@ -200,6 +216,23 @@ def repo_states_of(result: QueryResult) -> dict[str, RepoState]:
     return out
 
 
+def exporters_down(result: QueryResult) -> tuple[str, ...] | None:
+    """The scrape targets (`job/instance`) an `up{...}` answer says are down; one entry
+    naming the selector's absence when no target answers it; None when unknown (an error)."""
+    if result.error:
+        return None
+    if not result.series:
+        return ("no scrape target",)
+    down = []
+    for series in result.series:
+        if series.points and series.points[-1][1] == 1:
+            continue
+        job = series.labels.get("job", "?")
+        instance = series.labels.get("instance", "?")
+        down.append(f"{job}/{instance}")
+    return tuple(sorted(down))
+
+
 def history_of(result: QueryResult) -> tuple[tuple[datetime, float], ...] | None:
     """A range query's one series as sparkline points, or None when it is not one series."""
     if result.error or len(result.series) != 1:
@@ -209,6 +242,21 @@ def history_of(result: QueryResult) -> tuple[tuple[datetime, float], ...] | None
         for t, v in result.series[0].points
         if math.isfinite(v)
     )
+
+
+def _timed_out(error: requests.RequestException) -> bool:
+    """Whether urllib3 gave up waiting. With its retries off, a read timeout reaches
+    requests as MaxRetryError, which requests raises as a ConnectionError, not a Timeout."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+    from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+    for arg in error.args:
+        reason = arg.reason if isinstance(arg, MaxRetryError) else arg
+        # A refused connection is a NewConnectionError, which urllib3 derives from its
+        # connect timeout: it is no timeout.
+        if isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError):
+            return True
+    return False
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
@@ -240,7 +288,7 @@ def smoke_runs_of(last_run: QueryResult, success: QueryResult, suite: str) -> tu
 
 def transport_reason(error: requests.RequestException, timeout: float) -> str:
     """A short reason for a request that reached no server."""
-    if isinstance(error, requests.Timeout):
+    if isinstance(error, requests.Timeout) or _timed_out(error):
         return f"timed out after {timeout:g} s"
     text = str(error)
     if isinstance(error, requests.exceptions.SSLError):
@@ -354,6 +402,7 @@ class PrometheusSource:
         gates: Sequence[GateSpec] = (),
         now: Callable[[], datetime] = wall_now,
         smoke_suite: str = "",
+        exporter_up: str = "",
     ) -> None:
         self.client = client
         self.queries = dict(queries)
@@ -361,9 +410,20 @@ class PrometheusSource:
         #: With a suite, the smoke metrics are asked too, at every poll.
         self.smoke_suite = smoke_suite
         smoke = [SMOKE_LAST_RUN, SMOKE_SUCCESS] if smoke_suite else []
+        #: The `up` series of the scrape job behind the KPIs: a rate keeps its last value
+        #: for its whole window after the exporter stops, so the KPIs' freshness is judged
+        #: by whether the exporter is still scraped, not by the numbers.
+        self.exporter_up = exporter_up
         #: Every expression asked at a poll, each once: a check may reuse a query's.
         self.expressions = tuple(
-            dict.fromkeys([*self.queries.values(), *(c.expr for c in self.checks), *smoke])
+            dict.fromkeys(
+                [
+                    *self.queries.values(),
+                    *(c.expr for c in self.checks),
+                    *smoke,
+                    *([exporter_up] if exporter_up else []),
+                ]
+            )
         )
         self.refresh = refresh
         self.timeout = timeout
@@ -373,6 +433,8 @@ class PrometheusSource:
         self.polls = 0
         self._backfilled = backfill <= timedelta(0)
         self._known = _Known()
+        #: When a poll last reached a server: where a gap after an outage begins.
+        self._last_reached: datetime | None = None
 
     @classmethod
     def from_config(
@@ -391,6 +453,7 @@ class PrometheusSource:
             backfill=section.backfill,
             gates=gates,
             smoke_suite=smoke_suite,
+            exporter_up=section.exporter_up,
         )
 
     async def run(self, deliver: Deliver) -> None:
@@ -409,9 +472,13 @@ class PrometheusSource:
                     updates[-1] = replace(last, reason=last.reason + retry)
                 deliver(updates)
                 await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            # The session is closed only when the app stops this source: after any other
+            # end the supervisor runs it again, on the same client.
+            self.client.close()
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-            self.client.close()
 
     def delay(self) -> float:
         """Seconds until the next poll: the refresh, or a jittered backoff after failures."""
@@ -448,6 +515,10 @@ class PrometheusSource:
         by_expr = dict(zip(self.expressions, answers, strict=True))
         results = {name: by_expr[self.queries[name]] for name in names}
         reached = [r for r in answers if r.reached]
+        if reached:
+            since, self._last_reached = self._last_reached, now
+            if self.failures and since is not None and now - since <= GAP_LIMIT:
+                updates += await self._gap(pool, since, now)
         if not reached:
             reason = answers[0].error if answers else "no queries"
             for name in names:
@@ -460,18 +531,35 @@ class PrometheusSource:
                 updates.append(GateReadingsUpdate(SOURCE, readings, now))
             updates.append(SourceHealth(SOURCE, HealthState.ERROR, now, reason))
             return updates, False
+        down = exporters_down(by_expr[self.exporter_up]) if self.exporter_up else None
+        stale = f"exporter down: {', '.join(down)}" if down else ""
         for name, result in results.items():
             if name not in BY_LABEL:
                 unit = SIGNAL_UNITS.get(name, "")
-                updates.append(SignalUpdate(signal_of(name, unit, result, now)))
+                signal = signal_of(name, unit, result, now)
+                if stale and signal.status is SignalStatus.OK:
+                    # Prometheus answers with what it still holds; the exporter does not.
+                    signal = replace(signal, status=SignalStatus.STALE, reason=stale)
+                updates.append(SignalUpdate(signal))
         waves = self._wave_metrics(results, now)
         if waves is not None:
             updates.append(waves)
         if self.checks:
             readings = tuple(check_reading_of(c, by_expr[c.expr], now) for c in self.checks)
+            if stale:
+                readings = tuple(
+                    replace(r, state=CheckState.UNKNOWN, reason=stale)
+                    if r.state is not CheckState.UNKNOWN
+                    else r
+                    for r in readings
+                )
             updates.append(GateReadingsUpdate(SOURCE, readings, now))
         if self.smoke_suite:
             updates += self._smoke(by_expr[SMOKE_LAST_RUN], by_expr[SMOKE_SUCCESS], now)
+        if down is not None:
+            state = HealthState.ERROR if down else HealthState.CONNECTED
+            reason = f"{', '.join(down)} down ({self.exporter_up})" if down else ""
+            updates.append(SourceHealth(EXPORTER, state, now, reason))
         warnings = sorted({w for r in reached for w in r.warnings})
         reason = "partial response: " + "; ".join(warnings) if warnings else ""
         updates.append(SourceHealth(SOURCE, HealthState.CONNECTED, now, reason))
@@ -498,6 +586,29 @@ class PrometheusSource:
         if not known.any:
             return None
         return WaveMetricsUpdate(SOURCE, dict(known.repo_states), dict(known.shadow_pass), now)
+
+    async def _gap(self, pool: ThreadPoolExecutor, since: datetime, now: datetime) -> list[Update]:
+        """Each signal's readings between the last poll that was answered and this one, as
+        Prometheus recorded them while it could not be asked."""
+        names = [n for n in self.queries if n not in BY_LABEL]
+        span = (now - since).total_seconds()
+        step = max(self.refresh.total_seconds(), span / GAP_POINTS, 1.0)
+        params = [
+            {
+                "query": self.queries[n],
+                "start": f"{since.timestamp() + step:.3f}",
+                "end": f"{now.timestamp():.3f}",
+                "step": f"{step:g}",
+            }
+            for n in names
+        ]
+        results = await self._ask(pool, "/api/v1/query_range", params)
+        updates: list[Update] = []
+        for name, result in zip(names, results, strict=True):
+            points = history_of(result)
+            if points:
+                updates.append(GapBackfill(name, points))
+        return updates
 
     async def _history(self, pool: ThreadPoolExecutor, now: datetime) -> list[Update]:
         """Each signal's recent past, from one range query each, so sparklines start full."""

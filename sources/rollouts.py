@@ -138,7 +138,9 @@ class KubernetesSource:
     async def run(self, deliver: Deliver) -> None:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
-        self._stop.clear()
+        # A fresh event each run: threads of a run that ended keep the set one, and end,
+        # even when the supervisor has already started the next run.
+        stop = self._stop = threading.Event()
 
         def post(item: object) -> None:
             # Called from the watch threads; the queue belongs to the loop.
@@ -150,7 +152,7 @@ class KubernetesSource:
         threads = [
             threading.Thread(
                 target=self._watch,
-                args=(stream, post),
+                args=(stream, post, stop),
                 daemon=True,
                 name=f"kube-watch-{stream[0]}-{stream[1]}",
             )
@@ -160,7 +162,9 @@ class KubernetesSource:
             threads.append(threading.Thread(target=self._permissions, args=(post,), daemon=True))
         if self.checks.checks:
             threads.append(
-                threading.Thread(target=self._probe, args=(post,), daemon=True, name="kube-gates")
+                threading.Thread(
+                    target=self._probe, args=(post, stop), daemon=True, name="kube-gates"
+                )
             )
         for thread in threads:
             thread.start()
@@ -268,12 +272,24 @@ class KubernetesSource:
                 SignoffsUpdate(self.name, Signoffs(), now),
             ]
         data = configmap.get("data") or {}
+        self._check_strings(data)
         version = str(configmap.get("metadata", {}).get("resourceVersion", ""))
         return [
             FreezeUpdate(self.name, freeze_state(data, version), now),
             WavesUpdate(self.name, wave_statuses(data, version), {}, {}, now),
             SignoffsUpdate(self.name, signoffs(data, version), now),
         ]
+
+    def _check_strings(self, data: object) -> None:
+        """A ConfigMap's data is strings only; anything else is named, not misread. The
+        error ends this run, and the supervisor shows it and runs the source again."""
+        where = f"ConfigMap {self.section.configmap_namespace}/{self.section.configmap_name}"
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: data is {type(data).__name__}, not an object")
+        for key, value in data.items():
+            if not isinstance(value, str):
+                kind = type(value).__name__
+                raise ValueError(f"{where}: data.{key} is {kind}, not a string")
 
     def health(self, now: datetime) -> SourceHealth:
         failures = self._state.failures
@@ -299,14 +315,16 @@ class KubernetesSource:
         label = self.section.label_selector if kind == ROLLOUTS else STEP_RUNS
         return function, ({"label_selector": label} if label else {})
 
-    def _watch(self, stream: tuple[str, str], post: Callable[[object], None]) -> None:
+    def _watch(
+        self, stream: tuple[str, str], post: Callable[[object], None], stop: threading.Event
+    ) -> None:
         """List, then watch from the list's resourceVersion, until the source stops."""
         tuning = self.tuning
         function, selector = self._list_function(stream)
         timeouts = (tuning.request_timeout, tuning.timeout_seconds + tuning.request_timeout)
         version: str | None = None
         delay = tuning.backoff_min
-        while not self._stop.is_set():
+        while not stop.is_set():
             connected = False
             try:
                 if version is None:
@@ -328,28 +346,33 @@ class KubernetesSource:
                 connected = True
                 post(_Alive(stream))
                 delay = tuning.backoff_min
-                version = self._follow(stream, response, version, post)
+                version = self._follow(stream, response, version, post, stop)
                 # The server ended the watch at its timeout: watch on from `version`.
             except _Expired:
                 version = None  # that version is gone: list again, then watch on
             except Exception as error:
-                if self._stop.is_set():
+                if stop.is_set():
                     return
                 if connected and not isinstance(error, _HttpError):
                     # A watch cut mid-stream (a proxy's idle timeout, a restart) is routine:
                     # watch again shortly from the last version; nothing is lost.
-                    if self._stop.wait(tuning.backoff_min):
+                    if stop.wait(tuning.backoff_min):
                         return
                     continue
                 status, message = api_error(error)
                 post(_Failed(stream, _reason(stream, status, message, error)))
                 # Waiting on the stop event, so stopping never waits out a backoff.
-                if self._stop.wait(delay):
+                if stop.wait(delay):
                     return
                 delay = min(delay * 2, tuning.backoff_max)
 
     def _follow(
-        self, stream: tuple[str, str], response: Any, version: str, post: Callable[[object], None]
+        self,
+        stream: tuple[str, str],
+        response: Any,
+        version: str,
+        post: Callable[[object], None],
+        stop: threading.Event,
     ) -> str:
         """Read one watch response to its end; the last resourceVersion seen."""
         from kubernetes.watch.watch import iter_resp_lines
@@ -362,7 +385,7 @@ class KubernetesSource:
         with self._lock:
             self._responses.add(response)
         try:
-            if self._stop.is_set():
+            if stop.is_set():
                 return version
             for line in iter_resp_lines(response):
                 if not line.strip():
@@ -386,13 +409,13 @@ class KubernetesSource:
                 self._responses.discard(response)
             response.release_conn()
 
-    def _probe(self, post: Callable[[object], None]) -> None:
+    def _probe(self, post: Callable[[object], None], stop: threading.Event) -> None:
         """The cluster's gate checks: read at once, then every `refresh`, until stopped."""
         interval = max(self.section.refresh.total_seconds(), 0.05)
-        while not self._stop.is_set():
+        while not stop.is_set():
             readings = self.checks.readings()
             post(_Readings(readings, readings[0].at if readings else _now()))
-            if self._stop.wait(interval):
+            if stop.wait(interval):
                 return
 
     def _permissions(self, post: Callable[[object], None]) -> None:

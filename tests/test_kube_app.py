@@ -223,3 +223,29 @@ async def test_only_a_roles_signers_may_sign_it_as_the_cluster_names_them(
     entries = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [e["target"] for e in entries] == ["SRE", "SRE"], "refusals change nothing"
     assert entries[0]["signer"]["groups"] == ["maestro-operators", "system:authenticated"]
+
+
+async def test_a_wrong_shaped_configmap_is_shown_and_the_source_recovers(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    """A value the watch cannot read ends the source's run; the supervisor shows why and
+    runs it again, and once the ConfigMap is right the source is back by itself."""
+    app = on_cluster(kube, tmp_path)
+    health = lambda: str(app.query_one(HealthRow).render())  # noqa: E731
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: "kubernetes ok" in health(), "the cluster watched")
+
+        def number(obj: dict[str, Any]) -> None:
+            obj["data"]["frozen"] = 1
+
+        def text(obj: dict[str, Any]) -> None:
+            obj["data"]["frozen"] = "false"
+
+        kube.modify(CONFIGMAPS, "maestro-system", "maestro-cutover", number)
+        wrong = (
+            "kubernetes error: ValueError: ConfigMap maestro-system/maestro-cutover:"
+            " data.frozen is int, not a string; restarting in"
+        )
+        await until(pilot, lambda: wrong in health(), "the wrong value named")
+        kube.modify(CONFIGMAPS, "maestro-system", "maestro-cutover", text)
+        await until(pilot, lambda: "kubernetes ok" in health(), "the source back by itself")

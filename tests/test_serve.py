@@ -207,3 +207,65 @@ def test_serve_refuses_a_config_it_cannot_serve(
     config.write_text(config.read_text().replace("/workbook.csv", "/no-such-workbook.csv"))
     assert main(["serve", "--config", str(config)]) == 2
     assert "waves.workbook" in capsys.readouterr().err
+
+
+def wait_gone(pids: list[int], deadline: float) -> list[int]:
+    """The processes of `pids` still running after up to `deadline` seconds."""
+    end = time.monotonic() + deadline
+    alive = pids
+    while alive and time.monotonic() < end:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if Path(f"/proc/{pid}").exists() and not zombie(pid)]
+    return alive
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) == "Z"
+    except OSError:
+        return True
+
+
+async def test_a_page_that_drops_early_takes_its_session_with_it(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    async with aiohttp.ClientSession() as session:
+        websocket = await session.ws_connect(f"{server.url}/ws?width={WIDTH}&height={HEIGHT}")
+        started = time.monotonic()
+        while not served_pids(config) and time.monotonic() - started < 20:
+            await asyncio.sleep(0.05)
+        sessions = served_pids(config)
+        assert sessions, "the page's session started"
+        await websocket.close()  # the page goes before its control room has drawn anything
+    assert wait_gone(sessions, 20) == [], "the session ended with its page"
+    assert server.running, "serve itself goes on"
+
+
+async def sessions_started(config: Path, count: int, deadline: float = 30) -> list[int]:
+    end = time.monotonic() + deadline
+    while len(served_pids(config)) < count and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+    return served_pids(config)
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGKILL"])
+async def test_no_session_outlives_serve(server: ServerProcess, tmp_path: Path, stop: str) -> None:
+    """Stopped (SIGTERM, as a service manager does) serve ends its sessions; killed, it
+    cannot, and each session ends by itself when its pipe to serve hangs up."""
+    config = tmp_path / "config.toml"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{server.url}/ws?width={WIDTH}&height={HEIGHT}") as drawn,
+        session.ws_connect(f"{server.url}/ws?width={WIDTH}&height={HEIGHT}"),
+    ):
+        await Browser(drawn).wait_for("Wave-2")  # one session up, the other maybe starting
+        sessions = await sessions_started(config, 2)
+        assert len(sessions) == 2
+        assert server.process is not None
+        if stop == "SIGTERM":
+            server.stop()
+        else:
+            server.process.kill()
+            server.process.wait()
+    assert wait_gone(sessions, 30) == [], "no session outlives serve"

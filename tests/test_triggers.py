@@ -230,3 +230,42 @@ def test_active_alert_gives_its_reason() -> None:
     status = RollbackTrigger(CRITICAL_CVE).evaluate(True, at(0))
     assert status.reason == "alert active"
     assert status.alarming
+
+
+# --- a gap filled in once the source is back ---------------------------------------------------
+
+
+def points(*minutes_and_values: tuple[float, float]) -> list[tuple[datetime, float]]:
+    return [(at(m), v) for m, v in minutes_and_values]
+
+
+def test_a_backfilled_gap_keeps_the_for_timer_and_fires_on_time() -> None:
+    trigger = RollbackTrigger(SUCCESS_RATE)
+    trigger.evaluate(as_input(SUCCESS_RATE, 0.97, at(0)), at(0))
+    trigger.evaluate(None, at(2))  # the source went away
+    assert trigger.state is UNKNOWN
+    moves = trigger.backfill(points((2, 0.97), (3, 0.96), (4, 0.97), (5, 0.97), (6, 0.97)))
+    # Fired at minute 5, five minutes after the breach began, inside the gap.
+    assert moves == [(at(5), PENDING, FIRING)]
+    status = trigger.evaluate(as_input(SUCCESS_RATE, 0.97, at(7)), at(7))
+    assert status.state is FIRING and status.fired_at == at(5)
+
+
+def test_a_backfilled_gap_that_recovered_starts_the_breach_over() -> None:
+    trigger = RollbackTrigger(SUCCESS_RATE)
+    trigger.evaluate(as_input(SUCCESS_RATE, 0.97, at(0)), at(0))
+    trigger.evaluate(None, at(2))
+    moves = trigger.backfill(points((2, 0.97), (3, 0.99), (4, 0.97)))
+    assert moves == [(at(3), PENDING, INACTIVE), (at(4), INACTIVE, PENDING)]
+    assert trigger.evaluate(as_input(SUCCESS_RATE, 0.97, at(8)), at(8)).state is PENDING
+    status = trigger.evaluate(as_input(SUCCESS_RATE, 0.97, at(9)), at(9))
+    assert status.state is FIRING and status.fired_at == at(9)
+
+
+def test_backfill_ignores_readings_from_before_the_gap_and_a_known_trigger() -> None:
+    trigger = RollbackTrigger(SUCCESS_RATE)
+    trigger.evaluate(as_input(SUCCESS_RATE, 0.99, at(0)), at(0))
+    assert trigger.backfill(points((1, 0.97))) == [], "no gap: nothing to fill in"
+    trigger.evaluate(None, at(3))
+    assert trigger.backfill(points((1, 0.97), (2, 0.97))) == [], "readings before the gap"
+    assert trigger.state is UNKNOWN

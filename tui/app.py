@@ -63,8 +63,10 @@ from cutover.triggers import TriggerState
 from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
 from sources.journal import AuditJournal
+from sources.supervisor import supervise
 from tui.bindings import CONTROL_ROOM_BINDINGS
 from tui.handover import ShiftRecord, handover_dir, render, write_handover
+from tui.lifecycle import install_signal_handlers, watch_server
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
@@ -284,6 +286,10 @@ class ControlRoomApp(App[None]):
         # way, so a collection during a burst walks only what the burst made.
         gc.freeze()
         self.query_one("#wave-board").focus()
+        if not self.is_headless:  # a real terminal or browser, not a test's Pilot
+            install_signal_handlers(self)
+        if self.is_web:
+            watch_server(self)
 
     def _raise_alarms(self) -> None:
         panels = self._panels
@@ -295,8 +301,9 @@ class ControlRoomApp(App[None]):
                 panels.events.add([PlatformEvent("audit.journal", "critical", alarm, now)])
 
     def run_source(self, source: Source) -> Worker[None]:
+        # The supervisor restarts the source after any exception, and shows why.
         return self.run_worker(
-            source.run(self.deliver),
+            supervise(source, self.deliver, self.clock.now),
             name=source.name,
             group="sources",
             exit_on_error=False,

@@ -10,6 +10,7 @@ from functools import partial
 
 from cutover.room import ControlRoom, RoomView
 from cutover.updates import HealthState, SourceHealth, Update
+from sources.supervisor import supervise
 from tui.build import room_parts
 from tui.configfile import LoadedConfig
 
@@ -46,7 +47,7 @@ async def gather_view(
             done.set()
 
     def ended(name: str, task: asyncio.Task[None]) -> None:
-        # A source whose task fails is shown in error, as the app shows a failed worker.
+        # The supervisor never ends by itself; should it, the source is shown in error.
         if task.cancelled():
             return
         error = task.exception()
@@ -56,7 +57,7 @@ async def gather_view(
 
     tasks: list[asyncio.Task[None]] = []
     for source in parts.sources:
-        task = asyncio.create_task(source.run(deliver), name=source.name)
+        task = asyncio.create_task(supervise(source, deliver, parts.clock.now), name=source.name)
         task.add_done_callback(partial(ended, source.name))
         tasks.append(task)
     try:

@@ -108,14 +108,15 @@ def run_serve(args: argparse.Namespace, *, stderr: TextIO | None = None) -> int:
             )
             return 2
         print(f"{PROG}: listening on {host} without authentication (--allow-remote)", file=err)
-    from textual_serve.server import Server
+    from tui.serve_sessions import SessionServer
 
     # The sessions run this code, wherever the server was started from.
     os.environ["PYTHONPATH"] = os.pathsep.join(
         part for part in (str(CODE_ROOT), os.environ.get("PYTHONPATH", "")) if part
     )
     command = served_command(path, operator=args.operator, context=args.context)
-    server = Server(
+    # Its sessions end with their page and with `serve` (tui/serve_sessions.py).
+    server = SessionServer(
         command,
         host=host,
         port=port,
