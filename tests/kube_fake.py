@@ -48,6 +48,9 @@ class Served:
     plural: str
     kind: str
     namespaced: bool = True
+    #: A CRD with `subresources: {status: {}}`; without it `/status` is 404 and the main
+    #: resource takes the status as any other field.
+    status_subresource: bool = True
 
     @property
     def api_version(self) -> str:
@@ -81,6 +84,8 @@ class Recorded:
     body: Any
     user: str
     status: int = 0
+    #: The resourceVersion the request wrote ("" when it wrote nothing).
+    written: str = ""
 
     @property
     def subresource(self) -> str:
@@ -407,14 +412,15 @@ class FakeKube:
             ]
             return
         status.pop("conditions", None)
+        if spec.get("paused"):
+            # As the real controller: a manual pause halts it before promoteFull is read.
+            status["phase"], status["message"] = "Paused", "manually paused"
+            return
         if status.get("promoteFull"):
             status.pop("promoteFull")
             status.pop("pauseConditions", None)
             status["controllerPause"] = False
             index = status["currentStepIndex"] = len(steps)
-        if spec.get("paused"):
-            status["phase"], status["message"] = "Paused", "manually paused"
-            return
         if status.get("pauseConditions"):
             status["controllerPause"] = True
             status["phase"] = "Paused"
@@ -576,7 +582,13 @@ class FakeKube:
             yield None
 
     def _patch(
-        self, resource: str, namespace: str, name: str, subresource: str, body: Obj
+        self,
+        resource: str,
+        namespace: str,
+        name: str,
+        subresource: str,
+        body: Obj,
+        manager: str = "",
     ) -> tuple[int, Obj]:
         with self._cond:
             key = (resource, namespace, name)
@@ -592,7 +604,7 @@ class FakeKube:
                     " modified; please apply your changes to the latest version and try again"
                 )
                 return 409, status_body(409, "Conflict", message, name=name, kind=resource)
-            if self.served[resource].group:
+            if self.served[resource].group and self.served[resource].status_subresource:
                 # A CRD with the status subresource: each endpoint changes only its own part.
                 if subresource == "status":
                     body = {"status": body.get("status"), "metadata": body.get("metadata")}
@@ -601,8 +613,12 @@ class FakeKube:
             if not body.get("metadata"):
                 body.pop("metadata", None)
             updated = merge_patch(current, body)
+            if updated == current:
+                # A patch that changes nothing writes nothing: no new version, no event.
+                return 200, copy.deepcopy(current)
             if updated.get("spec") != current.get("spec"):
                 updated["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
+            _managed(updated, manager or "unknown", subresource, self.served[resource])
             return 200, self._store(key, updated, "MODIFIED")
 
     def _access_review(self, user: str, body: Obj) -> Obj:
@@ -624,6 +640,27 @@ class FakeKube:
             "spec": body.get("spec", {}),
             "status": {"allowed": ok, "reason": reason, **({} if ok else {"denied": False})},
         }
+
+
+def _managed(obj: Obj, manager: str, subresource: str, served: Served) -> None:
+    """Note in `metadata.managedFields` who wrote (per manager and subresource), as the
+    API server does; the field sets themselves are left out."""
+    entries = [
+        m
+        for m in obj["metadata"].get("managedFields") or []
+        if (m.get("manager"), m.get("subresource", "")) != (manager, subresource)
+    ]
+    entry: Obj = {
+        "manager": manager,
+        "operation": "Update",
+        "apiVersion": served.api_version,
+        "time": _now(),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {},
+    }
+    if subresource:
+        entry["subresource"] = subresource
+    obj["metadata"]["managedFields"] = [*entries, entry]
 
 
 def _weights(canary: int) -> Obj:
@@ -657,13 +694,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve("POST")
 
-    def _record(self, status: int) -> None:
+    def _record(self, status: int, written: str = "") -> None:
         # Recorded before the reply leaves, so a test that has its answer sees the request.
         with self.kube._cond:
-            self.kube.requests.append(Recorded(*self._request, status=status))
+            self.kube.requests.append(Recorded(*self._request, status=status, written=written))
 
     def _send(self, code: int, body: Obj) -> None:
-        self._record(code)
+        written = ""
+        if self._request and self._request[0] != "GET" and 200 <= code < 300:
+            written = str((body.get("metadata") or {}).get("resourceVersion") or "")
+        self._record(code, written)
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -704,6 +744,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, status_body(404, "NotFound", NO_ROUTE))
             return 404
         served, namespace, name, subresource = found
+        if subresource == "status" and not served.status_subresource:
+            self._send(404, status_body(404, "NotFound", NO_ROUTE))
+            return 404
         resource = served.plural
         verb = _VERBS.get(method, method.lower())
         if method == "GET" and not name:
@@ -737,7 +780,9 @@ class _Handler(BaseHTTPRequestHandler):
             if content_type != "application/merge-patch+json":
                 self._send(415, status_body(415, "UnsupportedMediaType", content_type))
                 return 415
-            code, result = self.kube._patch(resource, namespace, name, subresource, body or {})
+            code, result = self.kube._patch(
+                resource, namespace, name, subresource, body or {}, query.get("fieldManager", "")
+            )
             self._send(code, result)
             return code
         self._send(405, status_body(405, "MethodNotAllowed", method))
