@@ -437,6 +437,20 @@ def _call(what: str, target: str, request: Callable[[], Any]) -> Any:
             raise TargetChanged(f"changed since you looked: {target} ({message})") from None
         if status == 403:
             raise ActionForbidden(f"forbidden: {what}") from None
+        if status == 404 and what.startswith("get rollouts") and not _names_an_object(error):
+            raise RolloutMissing(
+                f"Argo Rollouts ({GROUP}/{VERSION} {PLURAL}) is not installed: {what}"
+            ) from None
         if status == 404:
             raise RolloutMissing(f"{target}: not found") from None
         raise RuntimeError(f"{what}: {status} {message}") from None
+
+
+def _names_an_object(error: Exception) -> bool:
+    """A 404 about an object names it in `details`; one about a path the server has no
+    route for (a resource it does not serve) does not."""
+    try:
+        details = json.loads(getattr(error, "body", None) or "{}").get("details") or {}
+    except (ValueError, AttributeError):
+        return False
+    return bool(details.get("name"))

@@ -325,6 +325,11 @@ class FakeKube:
         with self._cond:
             self.served[resource.plural] = resource
 
+    def uninstall(self, plural: str) -> None:
+        """Stop serving a resource, as a cluster without its CRD: its paths are 404."""
+        with self._cond:
+            self.served.pop(plural, None)
+
     # ---- objects ------------------------------------------------------------------------
 
     @property
@@ -631,6 +636,8 @@ class FakeKube:
         next_bookmark = time.monotonic() + self.bookmark_every
         while True:
             with self._cond:
+                if cursor < self._oldest and self.expired_as == "status":
+                    return  # the stream ends; watching on from the cursor is then a 410
                 if cursor < self._oldest:
                     message = f"too old resource version: {cursor} ({self._oldest + 1})"
                     yield {"type": "ERROR", "object": status_body(410, "Expired", message)}
