@@ -703,7 +703,7 @@ class FakeKube:
                     body.pop("status", None)
             if not body.get("metadata"):
                 body.pop("metadata", None)
-            updated = merge_patch(current, body)
+            updated = merge_patch(copy.deepcopy(current), body)  # never the stored one
             if updated == current:
                 # A patch that changes nothing writes nothing: no new version, no event.
                 return 200, copy.deepcopy(current)
