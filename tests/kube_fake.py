@@ -285,7 +285,10 @@ class FakeKube:
             ],
             "current-context": "operator",
         }
-        path.write_text(json.dumps(config))  # JSON is YAML
+        # Written whole, then moved in place: a script waiting for the file reads it whole.
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(config))  # JSON is YAML
+        partial.replace(path)
         return path
 
     # ---- rules --------------------------------------------------------------------------
@@ -407,6 +410,11 @@ class FakeKube:
         for watch in watches:
             with contextlib.suppress(OSError):
                 watch.sock.shutdown(socket.SHUT_RDWR)
+
+    def rollout_keys(self) -> list[tuple[str, str]]:
+        """(namespace, name) of every rollout, for a controller loop."""
+        with self._cond:
+            return [(ns, name) for (r, ns, name) in sorted(self._objects) if r == ROLLOUTS]
 
     @property
     def open_watches(self) -> int:
@@ -1208,3 +1216,11 @@ def backup_cronjob(name: str, last_success: str | None, namespace: str = "maestr
         },
         "status": status,
     }
+
+
+if __name__ == "__main__":
+    import sys
+
+    from tests.kube_serve import main
+
+    sys.exit(main())
