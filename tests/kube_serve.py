@@ -10,6 +10,7 @@ canary on; and serves until SIGTERM or SIGINT.
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sys
 import threading
@@ -42,7 +43,7 @@ def seed_demo(kube: FakeKube) -> None:
     kube.put(ROLLOUTS, canary_rollout("executor-controller", "maestro-runners"))
     # The API at its indefinite pause (step 3), waiting for a promote; the scheduler done.
     for name, index in (("maestro-api", 3), ("maestro-scheduler", len(MAESTRO_STEPS))):
-        kube.modify(ROLLOUTS, "maestro-system", name, lambda o, i=index: _at_step(o, i))
+        kube.modify(ROLLOUTS, "maestro-system", name, functools.partial(_at_step, index=index))
         kube.settle("maestro-system", name)
     kube.reconcile("maestro-runners", "executor-controller")  # setWeight 10
     kube.put(CONFIGMAPS, cutover_configmap())

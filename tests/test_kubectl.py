@@ -74,7 +74,7 @@ class Kubectl:
         done = self.run(*args, context=context)
         # 0 is yes, 1 is no; anything else (or a warning) is a disagreement to see.
         assert done.returncode in (0, 1) and not done.stderr.strip(), (args, done.stderr)
-        return done.returncode == 0
+        return bool(done.returncode == 0)
 
 
 @pytest.fixture
