@@ -1,20 +1,23 @@
 """A loopback fake of the Kubernetes API server, for tests only.
 
 No API server can be installed here, so this one speaks the real REST and watch protocol to
-the real `kubernetes` client: get, list and watch (chunked `{"type", "object"}` lines) of
-the resources it serves (Argo Rollouts, AnalysisRuns, ConfigMaps, CronJobs, and any custom
-resource a test installs; namespaced or cluster-scoped; in one namespace or in all; by label
-selector) with a global resourceVersion, BOOKMARK events, `timeoutSeconds`, `410 Expired` for
-a resourceVersion older than the kept history, JSON merge patches on the resource and on
-`/status` with the `metadata.resourceVersion` precondition (409 when stale), 404 for an
-object that is not there and, as the API server says it, for a resource it does not serve (a
-CRD not installed), 403 per verb and user, SelfSubjectAccessReview, and a small Argo-like
-controller that walks canary steps when a test asks it to. Resources are told apart by their
-plural alone.
+the real `kubernetes` client and to kubectl, and refuses where a real server refuses: it is
+the only cluster the tests have. Over HTTPS (a CA made at start, `tests/kube_wire.py`) with
+bearer tokens, it serves discovery (`tests/kube_discovery.py`); get, list (`limit` and
+`continue`) and watch (chunked `{"type", "object"}` lines) of the resources it serves (Argo
+Rollouts, AnalysisRuns, ConfigMaps, CronJobs, and any custom resource a test installs;
+namespaced or cluster-scoped; in one namespace or in all; by label or field selector) with
+a global resourceVersion, a BOOKMARK a minute, `timeoutSeconds`, `410 Expired` for a
+resourceVersion older than the kept history; JSON merge patches on the resource and on
+`/status` with the `metadata.resourceVersion` precondition (409 when stale), `dryRun=All`,
+`managedFields`; create, update and delete; a Status object for every failure; RBAC from
+the docs' Roles (`tests/kube_rbac.py`), deny by default, with SelfSubjectAccessReview (JSON
+or protobuf) and SelfSubjectReview answered from it; and a small Argo-like controller that
+walks canary steps when a test asks it to. Resources are told apart by their plural alone.
 
 Every thread is a daemon and `stop()` closes every open watch, so a failing test never hangs.
+`python -m tests.kube_fake serve` runs it for people and scripts (`tests/kube_serve.py`).
 """
-
 from __future__ import annotations
 
 import base64
