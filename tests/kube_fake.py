@@ -18,6 +18,7 @@ walks canary steps when a test asks it to. Resources are told apart by their plu
 Every thread is a daemon and `stop()` closes every open watch, so a failing test never hangs.
 `python -m tests.kube_fake serve` runs it for people and scripts (`tests/kube_serve.py`).
 """
+
 from __future__ import annotations
 
 import base64
