@@ -10,7 +10,7 @@ name: a request or an access review that names no object does not match such a r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,6 +202,3 @@ def _in_namespace(obj: Mapping[str, Any], namespace: str) -> dict[str, Any]:
         copied["rules"] = [r for r in obj["rules"] if "configmaps" not in r.get("resources", ())]
     return copied
 
-
-def roles_of(rbac: Rbac, kinds: Iterable[str] = ("Role", "ClusterRole")) -> list[Role]:
-    return [role for role in rbac.roles.values() if role.kind in kinds]
