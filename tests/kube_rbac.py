@@ -201,4 +201,3 @@ def _in_namespace(obj: Mapping[str, Any], namespace: str) -> dict[str, Any]:
     if "rules" in obj:
         copied["rules"] = [r for r in obj["rules"] if "configmaps" not in r.get("resources", ())]
     return copied
-
