@@ -234,12 +234,14 @@ def plan_promote_rollout(view: RoomView, key: str, operator: str) -> ActionPlan:
         raise ActionUnavailable(f"{key} is {rollout.phase.value}: nothing to promote")
     after = f"{min(rollout.step + 1, rollout.steps)}/{rollout.steps}"
     change = Change(key, "step", f"{rollout.step}/{rollout.steps}", after)
+    changes: tuple[Change, ...] = (change,)
     if rollout.paused:
-        change = Change(key, "paused", "true", "false")
+        # As the plugin: unpaused, and the status promoted as for a rollout not paused.
+        changes = (Change(key, "paused", "true", "false"),) + (changes if rollout.steps else ())
     return ActionPlan(
         ActionKind.PROMOTE_ROLLOUT,
         key,
-        (change,),
+        changes,
         operator,
         confirm_name=rollout.name,
         seen_versions={key: rollout.version},

@@ -190,10 +190,16 @@ def rollout_status(obj: Obj, runs: Iterable[Obj] = ()) -> RolloutStatus:
 
 @dataclass(frozen=True)
 class RolloutPatch:
-    """One merge patch the plugin sends: to the resource ("") or to its `status`."""
+    """One merge patch the plugin sends: to the resource ("") or to its `status`.
+
+    `unified` is what the plugin sends to the resource instead when the `/status` patch
+    gets 404 (a Rollouts CRD without the status subresource); it replaces this patch and
+    every one after it.
+    """
 
     subresource: str
     body: Mapping[str, Any]
+    unified: Mapping[str, Any] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -205,56 +211,76 @@ def _inconclusive(obj: Obj) -> bool:
     return is_canary(obj) and run.get("status") == "Inconclusive"
 
 
-def promote_patch(obj: Obj) -> RolloutPatch | None:
-    """What `kubectl argo rollouts promote` sends, or None when there is nothing to promote.
+def _next_step(obj: Obj) -> int | None:
+    """The step after the current one, as the plugin counts (`GetCurrentCanaryStep`): None
+    for a rollout without canary steps, never past the last step."""
+    steps = steps_of(obj)
+    if not is_canary(obj) or not steps:
+        return None
+    index = current_step_index(obj) or 0
+    return index + 1 if index < len(steps) else index
 
-    A manual pause is lifted on the resource and nothing else, as the action plan promises
-    ("paused true → false"); the plugin would also clear the pause conditions in the same
-    call, which the operator then does as a second, separately confirmed promote.
+
+_UNPAUSE: Mapping[str, Any] = {"paused": False}
+
+
+def _in_order(
+    paused: bool, status: Mapping[str, Any] | None, unified: Mapping[str, Any]
+) -> tuple[RolloutPatch, ...]:
+    """The plugin's order: the status patch first, then the spec patch (unpause)."""
+    patches = []
+    if status is not None:
+        patches.append(RolloutPatch("status", {"status": dict(status)}, unified))
+    if paused:
+        patches.append(RolloutPatch("", {"spec": dict(_UNPAUSE)}))
+    return tuple(patches)
+
+
+def promote_patches(obj: Obj) -> tuple[RolloutPatch, ...]:
+    """What `kubectl argo rollouts promote` sends, in its order; empty when there is
+    nothing to promote.
+
+    A rollout paused by hand is unpaused on the resource, and its status is patched as for
+    one that is not paused: the pause conditions cleared or, for a canary without any, the
+    current step skipped, as the plugin does.
     """
     spec, status = _map(obj.get("spec")), _map(obj.get("status"))
-    if spec.get("paused"):
-        return RolloutPatch("", {"spec": {"paused": False}})
+    paused = bool(spec.get("paused"))
     pause_conditions = _list(status.get("pauseConditions"))
-    steps = steps_of(obj)
-    index = current_step_index(obj) or 0
-    next_index = index + 1 if index < len(steps) else index
-    if _inconclusive(obj) and pause_conditions and status.get("controllerPause") and steps:
-        return RolloutPatch(
-            "status",
-            {
-                "status": {
-                    "pauseConditions": None,
-                    "controllerPause": False,
-                    "currentStepIndex": next_index,
-                }
-            },
-        )
-    if pause_conditions:
-        return RolloutPatch("status", {"status": {"pauseConditions": None}})
-    if is_canary(obj) and steps:
-        # Mid-step (analysis, experiment): the plugin skips the step rather than clear.
-        return RolloutPatch(
-            "status", {"status": {"pauseConditions": None, "currentStepIndex": next_index}}
-        )
-    return None
+    next_index = _next_step(obj)
+    unified: dict[str, Any] = {"spec": dict(_UNPAUSE), "status": {"pauseConditions": None}}
+    patch: dict[str, Any] | None = None
+    if _inconclusive(obj) and pause_conditions and status.get("controllerPause"):
+        if next_index is not None:
+            patch = {"pauseConditions": None, "controllerPause": False}
+            patch["currentStepIndex"] = next_index
+    elif pause_conditions:
+        patch = {"pauseConditions": None}
+    elif next_index is not None:
+        # No pause conditions (mid-step, or paused by hand): the plugin skips the step.
+        patch = {"pauseConditions": None, "currentStepIndex": next_index}
+        unified = {"spec": dict(_UNPAUSE), "status": dict(patch)}
+    return _in_order(paused, patch, unified)
 
 
-def promote_full_patch(obj: Obj) -> RolloutPatch | None:
-    """`promote --full`: skip every remaining step, unless already fully promoted."""
-    status = _map(obj.get("status"))
-    if status.get("currentPodHash") == status.get("stableRS"):
-        return None
-    return RolloutPatch("status", {"status": {"promoteFull": True}})
+def promote_full_patches(obj: Obj) -> tuple[RolloutPatch, ...]:
+    """`promote --full`: skip every remaining step (unless already fully promoted) and
+    unpause a rollout paused by hand, which the controller would otherwise stay halted on."""
+    spec, status = _map(obj.get("spec")), _map(obj.get("status"))
+    full = {"promoteFull": True}
+    # Already fully promoted: only a manual pause is left to lift.
+    patch = None if status.get("currentPodHash") == status.get("stableRS") else full
+    unified = {"spec": dict(_UNPAUSE), "status": dict(full)}
+    return _in_order(bool(spec.get("paused")), patch, unified)
 
 
 PAUSE = RolloutPatch("", {"spec": {"paused": True}})
 RESUME = RolloutPatch("", {"spec": {"paused": False}})
-ABORT = RolloutPatch("status", {"status": {"abort": True}})
-RETRY = RolloutPatch("status", {"status": {"abort": False}})
+ABORT = RolloutPatch("status", {"status": {"abort": True}}, {"status": {"abort": True}})
+RETRY = RolloutPatch("status", {"status": {"abort": False}}, {"status": {"abort": False}})
 
 
-def with_version(patch: RolloutPatch, resource_version: str) -> dict[str, Any]:
+def with_version(body: Mapping[str, Any], resource_version: str) -> dict[str, Any]:
     """The patch body with `metadata.resourceVersion`, so the server refuses it (409) when
     the object changed since the operator looked."""
-    return {**patch.body, "metadata": {"resourceVersion": resource_version}}
+    return {**body, "metadata": {"resourceVersion": resource_version}}

@@ -182,3 +182,16 @@ def withdrawn_data(data: Mapping[str, str], role: str) -> dict[str, str]:
         raise SignoffError(f"{role} has not signed")
     del records[role]
     return {"signoffs": json.dumps(records, sort_keys=True)}
+
+
+def recorded_pause(
+    data: Mapping[str, str], frozen: Mapping[str, str], paused: list[str] | tuple[str, ...]
+) -> dict[str, str] | None:
+    """The `paused_by_freeze` a freeze writes after pausing `paused`, derived from the
+    ConfigMap as it is now: added to what the same freeze (`frozen`, the data it wrote)
+    already recorded; None when that freeze is no longer in force (lifted, or replaced)."""
+    if data.get("frozen") != "true" or any(
+        data.get(key) != frozen.get(key) for key in ("frozen_by", "frozen_at")
+    ):
+        return None
+    return paused_data(sorted(set(paused_by_freeze(data)) | set(paused)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,8 @@ from cutover.argo import (
     RESUME,
     RETRY,
     RolloutPatch,
-    promote_full_patch,
-    promote_patch,
+    promote_full_patches,
+    promote_patches,
     rollout_status,
     with_version,
 )
@@ -34,7 +34,7 @@ from cutover.cutover_configmap import (
     freeze_state,
     moved_waves,
     paused_by_freeze,
-    paused_data,
+    recorded_pause,
     signed_data,
     signoff_records,
     unfreeze_data,
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "rollouts"
 MERGE_PATCH = "application/merge-patch+json"
+#: Every write names the control room, so `managedFields` says who changed what.
+FIELD_MANAGER = "maestro-control-room"
 #: Pausing for a freeze retries a conflict this often: the freeze's own intent is "pause
 #: whatever is moving", so a controller step in between is no reason to give up.
 FREEZE_ATTEMPTS = 3
@@ -89,8 +91,11 @@ class KubernetesEffector:
             return self._sign_off(plan, operator, kind is ActionKind.WITHDRAW_SIGNOFF)
         seen = plan.seen_versions.get(plan.target, "")
         if kind is ActionKind.PROMOTE_ROLLOUT:
-            return self._patch_seen(plan.title, plan.target, seen, promote_patch, plan.changes)
-        return self._patch_seen(plan.title, plan.target, seen, lambda _: ABORT, plan.changes)
+            return self._patch_seen(plan.title, plan.target, seen, promote_patches, plan.changes)
+        if kind is ActionKind.ABORT_ROLLOUT:
+            return self._patch_seen(plan.title, plan.target, seen, lambda _: (ABORT,), plan.changes)
+        # A kind this effector does not know is refused: a default must never act.
+        return ActionOutcome(False, f"{plan.title}: not an action the cluster carries out")
 
     # ---- the plugin's other verbs, for callers that have a rollout and its version -----
 
@@ -112,17 +117,17 @@ class KubernetesEffector:
                 f"Promote {key} fully refused: the cutover is frozen by {state.by or 'someone'}"
                 f"{': ' + state.reason if state.reason else ''}; unfreeze first",
             )
-        return self._patch_seen(f"Promote {key} fully", key, seen, promote_full_patch, ())
+        return self._patch_seen(f"Promote {key} fully", key, seen, promote_full_patches, ())
 
     async def pause(self, key: str, seen: str) -> ActionOutcome:
         return await asyncio.to_thread(
-            self._patch_seen, f"Pause {key}", key, seen, lambda _: PAUSE, ()
+            self._patch_seen, f"Pause {key}", key, seen, lambda _: (PAUSE,), ()
         )
 
     async def retry(self, key: str, seen: str) -> ActionOutcome:
         """`kubectl argo rollouts retry rollout`: clear the abort."""
         return await asyncio.to_thread(
-            self._patch_seen, f"Retry {key}", key, seen, lambda _: RETRY, ()
+            self._patch_seen, f"Retry {key}", key, seen, lambda _: (RETRY,), ()
         )
 
     # ---- rollouts -----------------------------------------------------------------------
@@ -132,23 +137,46 @@ class KubernetesEffector:
         title: str,
         key: str,
         seen: str,
-        choose: Callable[[Obj], RolloutPatch | None],
+        choose: Callable[[Obj], tuple[RolloutPatch, ...]],
         changes: tuple[Change, ...],
     ) -> ActionOutcome:
-        """Read the rollout, refuse if it moved since `seen`, then send the chosen patch with
-        `seen` as its precondition."""
+        """Read the rollout, refuse if it moved since `seen`, then send the chosen patches in
+        order, the first with `seen` as its precondition and each next one with the version
+        the one before it wrote."""
         namespace, name = _split(key)
         current = self._get_rollout(namespace, name)
         version = str(current["metadata"].get("resourceVersion", ""))
         if seen and version != seen:
             raise TargetChanged(_changed(key, current))
-        patch = choose(current)
-        if patch is None:
+        patches = choose(current)
+        if not patches:
             return ActionOutcome(
                 False, f"{title}: nothing to do ({rollout_status(current).phase.value})"
             )
-        self._patch_rollout(namespace, name, patch, seen or version, key)
-        return ActionOutcome(True, f"{title}: done ({_describe(patch)})", changes)
+        sent = self._send_patches(namespace, name, patches, seen or version, key)
+        return ActionOutcome(True, f"{title}: done ({'; '.join(sent)})", changes)
+
+    def _send_patches(
+        self, namespace: str, name: str, patches: tuple[RolloutPatch, ...], version: str, key: str
+    ) -> list[str]:
+        """Send the patches; a `/status` patch that gets 404 (a CRD without the status
+        subresource) is sent to the resource as the plugin's unified patch, which stands
+        for it and every patch after it. What was sent, described."""
+        sent = []
+        for patch in patches:
+            try:
+                written = self._patch_rollout(
+                    namespace, name, patch.subresource, patch.body, version, key
+                )
+                sent.append(_describe(patch.endpoint, patch.body))
+            except RolloutMissing:
+                if patch.subresource != "status" or patch.unified is None:
+                    raise
+                written = self._patch_rollout(namespace, name, "", patch.unified, version, key)
+                sent.append(_describe("rollouts", patch.unified))
+                break
+            version = str(written["metadata"]["resourceVersion"])
+        return sent
 
     def _get_rollout(self, namespace: str, name: str) -> Obj:
         from kubernetes import client
@@ -163,22 +191,35 @@ class KubernetesEffector:
         return dict(result)
 
     def _patch_rollout(
-        self, namespace: str, name: str, patch: RolloutPatch, version: str, key: str
+        self,
+        namespace: str,
+        name: str,
+        subresource: str,
+        patch: Mapping[str, Any],
+        version: str,
+        key: str,
     ) -> Obj:
         from kubernetes import client
 
         api = client.CustomObjectsApi(self.client)
         body = with_version(patch, version)
-        if patch.subresource == "status":
+        if subresource == "status":
             function = api.patch_namespaced_custom_object_status
         else:
             function = api.patch_namespaced_custom_object
-        what = f"patch {patch.endpoint} in {namespace}"
+        what = f"patch {PLURAL}{'/' + subresource if subresource else ''} in {namespace}"
         result = _call(
             what,
             key,
             lambda: function(
-                GROUP, VERSION, namespace, PLURAL, name, body, _content_type=MERGE_PATCH
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                body,
+                field_manager=FIELD_MANAGER,
+                _content_type=MERGE_PATCH,
             ),
         )
         return dict(result)
@@ -192,7 +233,8 @@ class KubernetesEffector:
                 return False
             version = str(current["metadata"]["resourceVersion"])
             try:
-                self._patch_rollout(namespace, name, PAUSE if paused else RESUME, version, key)
+                patch = PAUSE if paused else RESUME
+                self._patch_rollout(namespace, name, "", patch.body, version, key)
                 return True
             except TargetChanged:
                 if attempt == FREEZE_ATTEMPTS - 1:
@@ -223,7 +265,12 @@ class KubernetesEffector:
             f"patch configmaps in {namespace}",
             f"{namespace}/{name}",
             lambda: api.patch_namespaced_config_map(
-                name, namespace, body, _content_type=MERGE_PATCH, _preload_content=False
+                name,
+                namespace,
+                body,
+                field_manager=FIELD_MANAGER,
+                _content_type=MERGE_PATCH,
+                _preload_content=False,
             ),
         )
         return dict(json.loads(response.data))
@@ -243,7 +290,8 @@ class KubernetesEffector:
             raise TargetChanged("changed since you looked: already frozen")
         version = str(configmap["metadata"]["resourceVersion"])
         # The ConfigMap first, with the precondition: of two freezes at once, one wins here.
-        written = self._patch_configmap(freeze_data(operator, plan.reason, self._now()), version)
+        frozen = freeze_data(operator, plan.reason, self._now())
+        written = self._patch_configmap(frozen, version)
         wanted = [c.target for c in plan.changes if c.field == "paused" and c.after == "true"]
         paused: list[str] = []
         try:
@@ -252,23 +300,32 @@ class KubernetesEffector:
                     paused.append(key)
         finally:
             # Record what this freeze paused even if a pause failed, so unfreeze resumes it.
-            self._record_paused(paused, str(written["metadata"]["resourceVersion"]))
+            self._record_paused(paused, frozen, written)
         skipped = sorted(set(wanted) - set(paused))
         changes = [Change("cutover", "frozen", "false", "true")]
         changes += [Change(key, "paused", "false", "true") for key in paused]
         note = f"; already paused: {', '.join(skipped)}" if skipped else ""
         return ActionOutcome(True, f"Frozen; paused {len(paused)} rollout(s){note}", tuple(changes))
 
-    def _record_paused(self, paused: list[str], version: str) -> None:
+    def _record_paused(self, paused: list[str], frozen: dict[str, str], configmap: Obj) -> None:
+        """Write what this freeze paused into the ConfigMap as it is now: on a conflict the
+        ConfigMap is read again and the record derived again from what it then says."""
         for attempt in range(FREEZE_ATTEMPTS):
+            data = recorded_pause(configmap.get("data") or {}, frozen, paused)
+            if data is None:
+                left = ", ".join(paused) or "none"
+                raise TargetChanged(
+                    "changed since you looked: the freeze was lifted while it paused;"
+                    f" still paused: {left}"
+                )
             try:
-                self._patch_configmap(paused_data(paused), version)
+                self._patch_configmap(data, str(configmap["metadata"]["resourceVersion"]))
                 return
             except TargetChanged:
-                # Another writer (a wave move) came in between; the list is ours to write.
+                # Another writer (a wave move, an unfreeze) came in between.
                 if attempt == FREEZE_ATTEMPTS - 1:
                     raise
-                version = str(self._get_configmap()["metadata"]["resourceVersion"])
+                configmap = self._get_configmap()
 
     def _unfreeze(self, plan: ActionPlan) -> ActionOutcome:
         seen = plan.seen_versions.get("freeze", "")
@@ -336,12 +393,15 @@ class KubernetesEffector:
             section.namespaces, section.configmap_namespace
         ):
             plural, _, subresource = resource.partition("/")
+            # The object the action touches: RBAC's resourceNames match only a named review.
+            name = section.configmap_name if plural == "configmaps" else None
             attributes = client.V1ResourceAttributes(
                 verb=verb,
                 group="" if plural == "configmaps" else GROUP,
                 resource=plural,
                 subresource=subresource or None,
                 namespace=namespace,
+                name=name,
             )
             review = client.V1SelfSubjectAccessReview(
                 spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes)
@@ -389,8 +449,8 @@ def _split(key: str) -> tuple[str, str]:
     return namespace, name
 
 
-def _describe(patch: RolloutPatch) -> str:
-    return f"{patch.endpoint} {json.dumps(patch.body, separators=(',', ':'))}"
+def _describe(endpoint: str, body: Mapping[str, Any]) -> str:
+    return f"{endpoint} {json.dumps(body, separators=(',', ':'))}"
 
 
 def _changed(key: str, current: Obj) -> str:
@@ -417,6 +477,20 @@ def _call(what: str, target: str, request: Callable[[], Any]) -> Any:
             raise TargetChanged(f"changed since you looked: {target} ({message})") from None
         if status == 403:
             raise ActionForbidden(f"forbidden: {what}") from None
+        if status == 404 and what.startswith("get rollouts") and not _names_an_object(error):
+            raise RolloutMissing(
+                f"Argo Rollouts ({GROUP}/{VERSION} {PLURAL}) is not installed: {what}"
+            ) from None
         if status == 404:
             raise RolloutMissing(f"{target}: not found") from None
         raise RuntimeError(f"{what}: {status} {message}") from None
+
+
+def _names_an_object(error: Exception) -> bool:
+    """A 404 about an object names it in `details`; one about a path the server has no
+    route for (a resource it does not serve) does not."""
+    try:
+        details = json.loads(getattr(error, "body", None) or "{}").get("details") or {}
+    except (ValueError, AttributeError):
+        return False
+    return bool(details.get("name"))

@@ -29,6 +29,7 @@ from cutover.cutover_configmap import freeze_state, signoffs, wave_statuses
 from cutover.freeze import FreezeState
 from cutover.gates import CheckReading, GateSpec, Signoffs
 from cutover.permissions import Permissions, PermissionsUpdate
+from cutover.rollouts import RolloutPhase, RolloutStatus
 from cutover.updates import (
     FreezeUpdate,
     GateReadingsUpdate,
@@ -216,7 +217,9 @@ class KubernetesSource:
                 continue
             stream = item.stream
             if isinstance(item, _Failed):
-                health_changed |= state.failures.get(stream) != item.reason
+                if state.failures.get(stream) != item.reason:
+                    health_changed = True
+                    touched.add(stream[0])  # a rollouts stream's error is a row on the board
                 state.failures[stream] = item.reason
                 continue
             if stream in state.failures:
@@ -238,7 +241,7 @@ class KubernetesSource:
             touched.add(stream[0])
         updates: list[Update] = []
         now = _now()
-        if touched & {ROLLOUTS, ANALYSISRUNS} and self._listed(ROLLOUTS):
+        if touched & {ROLLOUTS, ANALYSISRUNS} and self._answered(ROLLOUTS):
             updates.append(RolloutsUpdate(self.name, self.rollouts(), now))
         if CONFIGMAP in touched:
             updates.extend(self.cutover_state(now))
@@ -247,8 +250,11 @@ class KubernetesSource:
             updates.append(self.health(now))
         return updates + extra
 
-    def _listed(self, kind: str) -> bool:
-        return all(s in self._state.listed for s in self.streams() if s[0] == kind)
+    def _answered(self, kind: str) -> bool:
+        """Every stream of `kind` has been listed or has failed: enough to show the board,
+        so one forbidden namespace does not blank the others."""
+        state = self._state
+        return all(s in state.listed or s in state.failures for s in self.streams() if s[0] == kind)
 
     def rollouts(self) -> tuple[Any, ...]:
         objects = self._state.objects
@@ -257,6 +263,10 @@ class KubernetesSource:
             runs = list(objects.get((ANALYSISRUNS, namespace), {}).values())
             for obj in objects.get((ROLLOUTS, namespace), {}).values():
                 statuses.append(rollout_status(obj, runs))
+            stream = (ROLLOUTS, namespace)
+            failure = self._state.failures.get(stream)
+            if failure and stream not in self._state.listed:
+                statuses.append(_error_row(namespace, failure))
         return tuple(sorted(statuses, key=lambda s: s.key))
 
     def cutover_state(self, now: datetime) -> list[Update]:
@@ -326,6 +336,7 @@ class KubernetesSource:
         delay = tuning.backoff_min
         while not stop.is_set():
             connected = False
+            verb = "list" if version is None else "watch"
             try:
                 if version is None:
                     response = function(
@@ -334,6 +345,7 @@ class KubernetesSource:
                     listing = _json(response)
                     version = str(listing.get("metadata", {}).get("resourceVersion", ""))
                     post(_Listed(stream, tuple(listing.get("items") or ())))
+                verb = "watch"
                 response = function(
                     **selector,
                     watch=True,
@@ -353,6 +365,11 @@ class KubernetesSource:
             except Exception as error:
                 if stop.is_set():
                     return
+                if verb == "watch" and api_error(error)[0] == 410:
+                    # The server refused the version with the status itself rather than an
+                    # ERROR event (some servers and proxies do): the same answer, list again.
+                    version = None
+                    continue
                 if connected and not isinstance(error, _HttpError):
                     # A watch cut mid-stream (a proxy's idle timeout, a restart) is routine:
                     # watch again shortly from the last version; nothing is lost.
@@ -360,7 +377,7 @@ class KubernetesSource:
                         return
                     continue
                 status, message = api_error(error)
-                post(_Failed(stream, _reason(stream, status, message, error)))
+                post(_Failed(stream, _reason(stream, verb, status, message, error)))
                 # Waiting on the stop event, so stopping never waits out a backoff.
                 if stop.wait(delay):
                     return
@@ -381,6 +398,8 @@ class KubernetesSource:
         if not 200 <= status <= 299:
             body = response.data
             response.release_conn()
+            if status == 410:
+                raise _Expired(str(body[:200]))  # as an ERROR event would say it
             raise _HttpError(status, body)
         with self._lock:
             self._responses.add(response)
@@ -461,11 +480,19 @@ def _name(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name", ""))
 
 
-def _reason(stream: tuple[str, str], status: int, message: str, error: Exception) -> str:
+def _reason(stream: tuple[str, str], verb: str, status: int, message: str, error: Exception) -> str:
+    """A failed list or watch in the cutover's words: what was refused, or what is missing."""
     kind, namespace = stream
     what = "configmaps" if kind == CONFIGMAP else kind
     if status == 403:
-        return f"forbidden: watch {what} in {namespace}"
+        qualified = what if kind == CONFIGMAP else f"{what}.{GROUP}"
+        return f"forbidden: {verb} {qualified} in {namespace}"
+    if status == 404 and kind != CONFIGMAP:
+        # Only a resource the server does not serve makes a list 404: the CRD is missing.
+        return (
+            f"Argo Rollouts ({GROUP}/{VERSION} {kind}) is not installed: the cluster serves"
+            f" no {kind} in {GROUP}/{VERSION}"
+        )
     if status == 401:
         return f"unauthorized: check the kubeconfig's credentials ({message})"
     if status:
@@ -475,6 +502,21 @@ def _reason(stream: tuple[str, str], status: int, message: str, error: Exception
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _error_row(namespace: str, reason: str) -> RolloutStatus:
+    """The board's row for a namespace whose rollouts cannot be read: shown, never acted on
+    (it counts as aborted, so no action plans it)."""
+    return RolloutStatus(
+        namespace=namespace,
+        name="—",
+        phase=RolloutPhase.DEGRADED,
+        step=0,
+        steps=0,
+        weight=0,
+        message=reason,
+        aborted=True,
+    )
 
 
 def build_kubernetes(

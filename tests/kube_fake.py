@@ -1,26 +1,32 @@
 """A loopback fake of the Kubernetes API server, for tests only.
 
 No API server can be installed here, so this one speaks the real REST and watch protocol to
-the real `kubernetes` client: get, list and watch (chunked `{"type", "object"}` lines) of
-the resources it serves (Argo Rollouts, AnalysisRuns, ConfigMaps, CronJobs, and any custom
-resource a test installs; namespaced or cluster-scoped; in one namespace or in all; by label
-selector) with a global resourceVersion, BOOKMARK events, `timeoutSeconds`, `410 Expired` for
-a resourceVersion older than the kept history, JSON merge patches on the resource and on
-`/status` with the `metadata.resourceVersion` precondition (409 when stale), 404 for an
-object that is not there and, as the API server says it, for a resource it does not serve (a
-CRD not installed), 403 per verb and user, SelfSubjectAccessReview, and a small Argo-like
-controller that walks canary steps when a test asks it to. Resources are told apart by their
-plural alone.
+the real `kubernetes` client and to kubectl, and refuses where a real server refuses: it is
+the only cluster the tests have. Over HTTPS (a CA made at start, `tests/kube_wire.py`) with
+bearer tokens, it serves discovery (`tests/kube_discovery.py`); get, list (`limit` and
+`continue`) and watch (chunked `{"type", "object"}` lines) of the resources it serves (Argo
+Rollouts, AnalysisRuns, ConfigMaps, CronJobs, and any custom resource a test installs;
+namespaced or cluster-scoped; in one namespace or in all; by label or field selector) with
+a global resourceVersion, a BOOKMARK a minute, `timeoutSeconds`, `410 Expired` for a
+resourceVersion older than the kept history; JSON merge patches on the resource and on
+`/status` with the `metadata.resourceVersion` precondition (409 when stale), `dryRun=All`,
+`managedFields`; create, update and delete; a Status object for every failure; RBAC from
+the docs' Roles (`tests/kube_rbac.py`), deny by default, with SelfSubjectAccessReview (JSON
+or protobuf) and SelfSubjectReview answered from it; and a small Argo-like controller that
+walks canary steps when a test asks it to. Resources are told apart by their plural alone.
 
 Every thread is a daemon and `stop()` closes every open watch, so a failing test never hangs.
+`python -m tests.kube_fake serve` runs it for people and scripts (`tests/kube_serve.py`).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -30,6 +36,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.kube_discovery import discovery
+from tests.kube_rbac import Rbac, Subject, from_docs
+from tests.kube_wire import PROTOBUF, ProtobufError, decode, fake_ca, server_context
 
 ROLLOUTS = "rollouts"
 ANALYSISRUNS = "analysisruns"
@@ -48,6 +58,9 @@ class Served:
     plural: str
     kind: str
     namespaced: bool = True
+    #: A CRD with `subresources: {status: {}}`; without it `/status` is 404 and the main
+    #: resource takes the status as any other field.
+    status_subresource: bool = True
 
     @property
     def api_version(self) -> str:
@@ -66,6 +79,11 @@ BUILT_IN = (
     Served("batch", "v1", CRONJOBS, "CronJob"),
 )
 
+_CONFLICT = (
+    'Operation cannot be fulfilled on {} "{}": the object has been modified; please apply'
+    " your changes to the latest version and try again"
+)
+
 #: The real API server's answer to a path it has no route for.
 NO_ROUTE = "the server could not find the requested resource"
 
@@ -81,6 +99,8 @@ class Recorded:
     body: Any
     user: str
     status: int = 0
+    #: The resourceVersion the request wrote ("" when it wrote nothing).
+    written: str = ""
 
     @property
     def subresource(self) -> str:
@@ -163,9 +183,23 @@ def status_body(code: int, reason: str, message: str, **details: Any) -> Obj:
 
 
 class FakeKube:
-    """The fake API server: objects, history, rules, and the Argo-like controller."""
+    """The fake API server: objects, history, RBAC, and the Argo-like controller.
 
-    def __init__(self, *, history: int = 200, bookmark_every: float = 0.2) -> None:
+    `rbac` is the cluster's RBAC (the docs' Roles unless told otherwise); `forbid` then
+    takes a grant away, as an administrator editing a Role would. `expired_as` says how a
+    watch from a version older than the history is refused: as a 410 ERROR event in the
+    stream (`"event"`, as the watch cache does) or as an HTTP 410 (`"status"`).
+    """
+
+    def __init__(
+        self,
+        *,
+        history: int = 200,
+        bookmark_every: float = 60.0,
+        rbac: Rbac | None = None,
+        tls: bool = True,
+        expired_as: str = "event",
+    ) -> None:
         self._cond = threading.Condition()
         self._rv = 100
         self._objects: dict[tuple[str, str, str], Obj] = {}
@@ -174,14 +208,13 @@ class FakeKube:
         self._oldest = self._rv
         self._watches: list[_Watch] = []
         self._closing = False
+        #: A real API server sends a bookmark about once a minute.
         self.bookmark_every = bookmark_every
+        self.expired_as = expired_as
         self.requests: list[Recorded] = []
-        self.tokens: dict[str, str] = {"operator-token": "operator", "viewer-token": "viewer"}
-        #: The groups a SelfSubjectReview names for each user.
-        self.groups: dict[str, list[str]] = {
-            "operator": ["maestro-operators", "system:authenticated"],
-            "viewer": ["maestro-viewers", "system:authenticated"],
-        }
+        self.subjects: dict[str, Subject] = dict(SUBJECTS)
+        self.rbac = rbac if rbac is not None else from_docs()
+        self.tls = tls
         #: (user or "*", verb, resource with subresource, namespace or "*")
         self._forbidden: set[tuple[str, str, str, str]] = set()
         self._server: ThreadingHTTPServer | None = None
@@ -191,13 +224,15 @@ class FakeKube:
 
     # ---- life cycle -------------------------------------------------------------------
 
-    def start(self) -> str:
+    def start(self, port: int = 0) -> str:
         fake = self
 
         class Handler(_Handler):
             kube = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", port), Handler)
+        if self.tls:
+            self._server.context = server_context()
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -210,7 +245,7 @@ class FakeKube:
         """Where it serves (where it served, once stopped)."""
         if self._server is not None:
             host, port = self._server.server_address[:2]
-            self._url = f"http://{host!s}:{port}"
+            self._url = f"{'https' if self.tls else 'http'}://{host!s}:{port}"
         return self._url
 
     def stop(self) -> None:
@@ -228,46 +263,79 @@ class FakeKube:
             self._thread = None
 
     def write_kubeconfig(self, path: Path) -> Path:
-        """A kubeconfig with an `operator` and a `viewer` context (http, bearer tokens), and
-        a `nowhere` context whose server refuses connections."""
-        users = {user: token for token, user in self.tokens.items()}
+        """A kubeconfig with an `operator` and a `viewer` context (bearer tokens, the test
+        CA), and a `nowhere` context whose server refuses connections."""
+        cluster: Obj = {"server": self.url}
+        if self.tls:
+            ca_pem = fake_ca()[0]
+            cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
+        users = [
+            {"name": subject.user, "user": {"token": token}}
+            for token, subject in self.subjects.items()
+        ]
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [
-                {"name": "fake", "cluster": {"server": self.url}},
+                {"name": "fake", "cluster": cluster},
                 {"name": "nowhere", "cluster": {"server": "http://127.0.0.1:9"}},
             ],
-            "users": [{"name": user, "user": {"token": token}} for user, token in users.items()],
+            "users": users,
             "contexts": [
                 {"name": "operator", "context": {"cluster": "fake", "user": "operator"}},
                 {"name": "viewer", "context": {"cluster": "fake", "user": "viewer"}},
+                {"name": "admin", "context": {"cluster": "fake", "user": "admin"}},
                 {"name": "nowhere", "context": {"cluster": "nowhere", "user": "operator"}},
             ],
             "current-context": "operator",
         }
-        path.write_text(json.dumps(config))  # JSON is YAML
+        # Written whole, then moved in place: a script waiting for the file reads it whole.
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(config))  # JSON is YAML
+        partial.replace(path)
         return path
 
     # ---- rules --------------------------------------------------------------------------
 
     def forbid(self, verb: str, resource: str, namespace: str = "*", user: str = "*") -> None:
-        """Answer 403 to `verb` on `resource` (e.g. "rollouts/status") for `user`."""
+        """Take `verb` on `resource` (e.g. "rollouts/status") away from `user`, whatever
+        the RBAC grants."""
         self._forbidden.add((user, verb, resource, namespace))
 
     def allow(self, verb: str, resource: str, namespace: str = "*", user: str = "*") -> None:
+        """Give back what `forbid` took; RBAC decides again."""
         self._forbidden.discard((user, verb, resource, namespace))
 
-    def allowed(self, user: str, verb: str, resource: str, namespace: str) -> bool:
+    def authorize(
+        self,
+        subject: Subject,
+        verb: str,
+        served_group: str,
+        resource: str,
+        subresource: str = "",
+        name: str = "",
+        namespace: str = "",
+    ) -> tuple[bool, str]:
+        """The authorizer's answer: (allowed, reason)."""
+        target = f"{resource}/{subresource}" if subresource else resource
         for u, v, r, n in self._forbidden:
-            if u in ("*", user) and v == verb and r == resource and n in ("*", namespace):
-                return False
-        return True
+            if u in ("*", subject.user) and v == verb and r == target and n in ("*", namespace):
+                return False, ""
+        if "system:masters" in subject.groups:
+            return True, 'allowed by the "system:masters" group'
+        return self.rbac.authorize(
+            subject, verb, served_group, resource, subresource, name, namespace
+        )
 
     def install(self, resource: Served) -> None:
         """Serve a custom resource from now on, as installing its CRD does."""
         with self._cond:
             self.served[resource.plural] = resource
+
+    def uninstall(self, plural: str) -> None:
+        """Stop serving a resource, as a cluster without its CRD: its paths are 404."""
+        with self._cond:
+            self.served.pop(plural, None)
 
     # ---- objects ------------------------------------------------------------------------
 
@@ -296,6 +364,7 @@ class FakeKube:
             before = self._objects.get(key)
             meta.setdefault("uid", f"uid-{namespace or 'cluster'}-{meta['name']}")
             meta.setdefault("generation", 1)
+            meta.setdefault("creationTimestamp", _now())
             return self._store(key, obj, "ADDED" if before is None else "MODIFIED")
 
     def modify(
@@ -345,6 +414,11 @@ class FakeKube:
         for watch in watches:
             with contextlib.suppress(OSError):
                 watch.sock.shutdown(socket.SHUT_RDWR)
+
+    def rollout_keys(self) -> list[tuple[str, str]]:
+        """(namespace, name) of every rollout, for a controller loop."""
+        with self._cond:
+            return [(ns, name) for (r, ns, name) in sorted(self._objects) if r == ROLLOUTS]
 
     @property
     def open_watches(self) -> int:
@@ -412,14 +486,15 @@ class FakeKube:
             ]
             return
         status.pop("conditions", None)
+        if spec.get("paused"):
+            # As the real controller: a manual pause halts it before promoteFull is read.
+            status["phase"], status["message"] = "Paused", "manually paused"
+            return
         if status.get("promoteFull"):
             status.pop("promoteFull")
             status.pop("pauseConditions", None)
             status["controllerPause"] = False
             index = status["currentStepIndex"] = len(steps)
-        if spec.get("paused"):
-            status["phase"], status["message"] = "Paused", "manually paused"
-            return
         if status.get("pauseConditions"):
             status["controllerPause"] = True
             status["phase"] = "Paused"
@@ -493,22 +568,51 @@ class FakeKube:
 
     # ---- serving ------------------------------------------------------------------------
 
-    def _list(self, resource: str, namespace: str, query: Mapping[str, str]) -> Obj:
+    def _list(self, resource: str, namespace: str, query: Mapping[str, str]) -> tuple[int, Obj]:
         """The objects in `namespace`, or in every namespace when it is empty (and every
-        object of a cluster-scoped resource)."""
-        with self._cond:
-            items = [
-                copy.deepcopy(o)
-                for (r, ns, _), o in sorted(self._objects.items())
-                if r == resource and namespace in ("", ns) and self._selected(o, query)
-            ]
-            rv = self._rv
+        object of a cluster-scoped resource), a page of `limit` at a time with a `continue`
+        token. A continue token, or an exact resourceVersion, older than the kept history
+        is 410 Expired, as etcd compaction makes it."""
         served = self.served[resource]
-        return {
+        with self._cond:
+            rv = self._rv
+            start = ""
+            token = query.get("continue", "")
+            if token:
+                try:
+                    decoded = json.loads(base64.b64decode(token))
+                    rv, start = int(decoded["rv"]), str(decoded["start"])
+                except (ValueError, KeyError, TypeError):
+                    return 400, status_body(400, "BadRequest", "continue key is not valid")
+                if rv < self._oldest:
+                    return 410, status_body(410, "Expired", CONTINUE_EXPIRED)
+            elif query.get("resourceVersion", "") not in ("", "0") and (
+                query.get("resourceVersionMatch") == "Exact" or query.get("limit")
+            ):
+                exact = int(query["resourceVersion"])
+                if exact < self._oldest:
+                    message = f"too old resource version: {exact} ({self._oldest + 1})"
+                    return 410, status_body(410, "Expired", message)
+            keyed = [
+                ("/".join(key[1:]), copy.deepcopy(o))
+                for key, o in sorted(self._objects.items())
+                if key[0] == resource and namespace in ("", key[1]) and self._selected(o, query)
+            ]
+        keyed = [(k, o) for k, o in keyed if k > start]
+        metadata: Obj = {"resourceVersion": str(rv)}
+        limit = int(query.get("limit") or 0)
+        if limit and len(keyed) > limit:
+            last = keyed[limit - 1][0]
+            metadata["continue"] = base64.b64encode(
+                json.dumps({"rv": rv, "start": last}).encode()
+            ).decode()
+            metadata["remainingItemCount"] = len(keyed) - limit
+            keyed = keyed[:limit]
+        return 200, {
             "apiVersion": served.api_version,
             "kind": f"{served.kind}List",
-            "metadata": {"resourceVersion": str(rv)},
-            "items": items,
+            "metadata": metadata,
+            "items": [o for _, o in keyed],
         }
 
     @staticmethod
@@ -544,6 +648,8 @@ class FakeKube:
         next_bookmark = time.monotonic() + self.bookmark_every
         while True:
             with self._cond:
+                if cursor < self._oldest and self.expired_as == "status":
+                    return  # the stream ends; watching on from the cursor is then a 410
                 if cursor < self._oldest:
                     message = f"too old resource version: {cursor} ({self._oldest + 1})"
                     yield {"type": "ERROR", "object": status_body(410, "Expired", message)}
@@ -581,7 +687,15 @@ class FakeKube:
             yield None
 
     def _patch(
-        self, resource: str, namespace: str, name: str, subresource: str, body: Obj
+        self,
+        resource: str,
+        namespace: str,
+        name: str,
+        subresource: str,
+        body: Obj,
+        manager: str = "",
+        *,
+        dry_run: bool = False,
     ) -> tuple[int, Obj]:
         with self._cond:
             key = (resource, namespace, name)
@@ -591,13 +705,9 @@ class FakeKube:
             body = copy.deepcopy(body)
             wanted = (body.get("metadata") or {}).pop("resourceVersion", None)
             if wanted is not None and wanted != current["metadata"]["resourceVersion"]:
-                qualified = self.served[resource].qualified
-                message = (
-                    f'Operation cannot be fulfilled on {qualified} "{name}": the object has been'
-                    " modified; please apply your changes to the latest version and try again"
-                )
+                message = _CONFLICT.format(self.served[resource].qualified, name)
                 return 409, status_body(409, "Conflict", message, name=name, kind=resource)
-            if self.served[resource].group:
+            if self.served[resource].group and self.served[resource].status_subresource:
                 # A CRD with the status subresource: each endpoint changes only its own part.
                 if subresource == "status":
                     body = {"status": body.get("status"), "metadata": body.get("metadata")}
@@ -605,39 +715,122 @@ class FakeKube:
                     body.pop("status", None)
             if not body.get("metadata"):
                 body.pop("metadata", None)
-            updated = merge_patch(current, body)
+            updated = merge_patch(copy.deepcopy(current), body)  # never the stored one
+            if updated == current:
+                # A patch that changes nothing writes nothing: no new version, no event.
+                return 200, copy.deepcopy(current)
             if updated.get("spec") != current.get("spec"):
                 updated["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
+            _managed(updated, manager or "unknown", subresource, self.served[resource])
+            if dry_run:
+                return 200, updated  # dryRun=All: answered as if written, nothing kept
             return 200, self._store(key, updated, "MODIFIED")
 
-    def _self_review(self, user: str) -> Obj:
-        """A SelfSubjectReview: who the bearer token is, as the API server names them."""
-        return {
-            "apiVersion": "authentication.k8s.io/v1",
-            "kind": "SelfSubjectReview",
-            "metadata": {"creationTimestamp": None},
-            "status": {"userInfo": {"username": user, "groups": self.groups.get(user, [])}},
-        }
+    def _expired(self, query: Mapping[str, str]) -> str:
+        """Why a watch from the query's resourceVersion cannot be served ("" when it can)."""
+        requested = query.get("resourceVersion", "")
+        with self._cond:
+            if requested not in ("", "0") and int(requested) < self._oldest:
+                return f"too old resource version: {requested} ({self._oldest + 1})"
+        return ""
 
-    def _access_review(self, user: str, body: Obj) -> Obj:
-        attrs = (body.get("spec") or {}).get("resourceAttributes") or {}
-        resource = attrs.get("resource", "")
-        if attrs.get("subresource"):
-            resource += "/" + attrs["subresource"]
-        namespace = attrs.get("namespace", "")
-        ok = self.allowed(user, attrs.get("verb", ""), resource, namespace)
-        reason = (
-            f'RBAC: allowed by RoleBinding "maestro-{user}/{namespace}"'
-            if ok
-            else f"no RBAC rule lets {user} {attrs.get('verb')} {resource} in {namespace}"
-        )
+    def _write(
+        self, method: str, served: Served, namespace: str, name: str, body: Any, dry_run: bool
+    ) -> tuple[int, Obj]:
+        """POST (create), PUT (replace, with the resourceVersion precondition), DELETE."""
+        resource = served.plural
+        with self._cond:
+            if method == "DELETE":
+                if (resource, namespace, name) not in self._objects:
+                    return 404, status_body(
+                        404, "NotFound", f'{served.qualified} "{name}" not found'
+                    )
+                if not dry_run:
+                    self.delete(resource, namespace, name)
+                return 200, {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {"name": name, "group": served.group, "kind": resource},
+                }
+            obj = copy.deepcopy(body) if isinstance(body, dict) else {}
+            meta = obj.setdefault("metadata", {})
+            name = name or str(meta.get("name", ""))
+            if not name:
+                return 422, status_body(422, "Invalid", "metadata.name: Required value")
+            if served.namespaced:
+                meta["namespace"] = namespace
+            key = (resource, namespace if served.namespaced else "", name)
+            current = self._objects.get(key)
+            if method == "POST" and current is not None:
+                message = f'{served.qualified} "{name}" already exists'
+                return 409, status_body(409, "AlreadyExists", message, name=name, kind=resource)
+            if method == "PUT":
+                if current is None:
+                    return 404, status_body(
+                        404, "NotFound", f'{served.qualified} "{name}" not found'
+                    )
+                wanted = meta.get("resourceVersion")
+                if wanted and wanted != current["metadata"]["resourceVersion"]:
+                    return 409, status_body(
+                        409, "Conflict", _CONFLICT.format(served.qualified, name)
+                    )
+            if dry_run:
+                return (201 if method == "POST" else 200), obj
+            stored = self.put(resource, obj)
+            return (201 if method == "POST" else 200), stored
+
+    def _access_review(self, subject: Subject, body: Obj) -> Obj:
+        spec = body.get("spec") or {}
+        attrs = spec.get("resourceAttributes")
+        if attrs is not None:
+            ok, reason = self.authorize(
+                subject,
+                attrs.get("verb", ""),
+                attrs.get("group", ""),
+                attrs.get("resource", ""),
+                attrs.get("subresource", ""),
+                attrs.get("name", ""),
+                attrs.get("namespace", ""),
+            )
+        else:
+            # Non-resource URLs: discovery, which every authenticated user may read.
+            path = (spec.get("nonResourceAttributes") or {}).get("path", "")
+            verb = (spec.get("nonResourceAttributes") or {}).get("verb", "")
+            ok = verb == "get" and path.split("/")[1:2] in (["api"], ["apis"], ["version"])
+            reason = 'RBAC: allowed by ClusterRoleBinding "system:discovery"' if ok else ""
+        status: Obj = {"allowed": ok}
+        if reason:
+            status["reason"] = reason
         return {
             "apiVersion": "authorization.k8s.io/v1",
             "kind": "SelfSubjectAccessReview",
-            "metadata": {},
-            "spec": body.get("spec", {}),
-            "status": {"allowed": ok, "reason": reason, **({} if ok else {"denied": False})},
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": status,
         }
+
+
+def _managed(obj: Obj, manager: str, subresource: str, served: Served) -> None:
+    """Note in `metadata.managedFields` who wrote (per manager and subresource), as the
+    API server does; the field sets themselves are left out."""
+    entries = [
+        m
+        for m in obj["metadata"].get("managedFields") or []
+        if (m.get("manager"), m.get("subresource", "")) != (manager, subresource)
+    ]
+    entry: Obj = {
+        "manager": manager,
+        "operation": "Update",
+        "apiVersion": served.api_version,
+        "time": _now(),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {},
+    }
+    if subresource:
+        entry["subresource"] = subresource
+    obj["metadata"]["managedFields"] = [*entries, entry]
 
 
 def _weights(canary: int) -> Obj:
@@ -651,7 +844,46 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-_VERBS = {"GET": "get", "PATCH": "patch", "POST": "create", "DELETE": "delete"}
+_VERBS = {"GET": "get", "PATCH": "patch", "POST": "create", "PUT": "update", "DELETE": "delete"}
+#: The media types a patch may have; the fake applies merge patches and refuses the others
+#: as a server without them would.
+PATCH_TYPES = ("application/merge-patch+json",)
+JSON = "application/json"
+ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+SELF_REVIEWS = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result."
+    " You can start a new list without the continue parameter."
+)
+
+#: The users the bearer tokens name, and their groups, as the docs' bindings expect.
+SUBJECTS = {
+    "operator-token": Subject("operator", ("maestro-cutover-operators",)),
+    "viewer-token": Subject("viewer", ("maestro-cutover-viewers",)),
+    # The cluster's administrator, as a kubeadm admin.conf: for seeding, never the room.
+    "admin-token": Subject("admin", ("system:masters",)),
+}
+
+
+class _Server(ThreadingHTTPServer):
+    """Serves HTTP, or HTTPS when it has a context; the handshake happens in the
+    connection's own thread, on its first read."""
+
+    context: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        if self.context is not None:
+            sock = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+
+class _Refused(Exception):
+    """A request the server answers with a failure Status."""
+
+    def __init__(self, code: int, reason: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code, self.body = code, status_body(code, reason, message, **details)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -671,32 +903,88 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve("POST")
 
-    def _record(self, status: int) -> None:
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def _record(self, status: int, written: str = "") -> None:
         # Recorded before the reply leaves, so a test that has its answer sees the request.
         with self.kube._cond:
-            self.kube.requests.append(Recorded(*self._request, status=status))
+            self.kube.requests.append(Recorded(*self._request, status=status, written=written))
 
     def _send(self, code: int, body: Obj) -> None:
-        self._record(code)
+        written = ""
+        if self._request and self._request[0] != "GET" and 200 <= code < 300:
+            written = str((body.get("metadata") or {}).get("resourceVersion") or "")
+        self._record(code, written)
         data = json.dumps(body).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", JSON)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _serve(self, method: str) -> None:
         kube = self.kube
         split = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
-        user = kube.tokens.get(token, "")
-        content_type = self.headers.get("Content-Type", "")
-        self._request = (method, split.path, query, content_type, body, user)
-        self._route(method, split.path, query, body, user, content_type)
+        subject = kube.subjects.get(token)
+        self._request = (
+            method,
+            split.path,
+            query,
+            content_type,
+            None,
+            subject.user if subject else "",
+        )
+        try:
+            raw = self._body()
+            body = self._decode(raw, content_type, method)
+            self._request = (method, split.path, query, content_type, body, self._request[5])
+            if subject is None:
+                raise _Refused(401, "Unauthorized", "Unauthorized")
+            self._route(method, split.path, query, body, subject, content_type)
+        except _Refused as refused:
+            self._send(refused.code, refused.body)
+
+    def _decode(self, raw: bytes, content_type: str, method: str) -> Any:
+        if not raw:
+            return None
+        if content_type == PROTOBUF:
+            try:
+                return decode(raw)
+            except ProtobufError as error:
+                raise _Refused(415, "UnsupportedMediaType", str(error)) from None
+        accepted = PATCH_TYPES if method == "PATCH" else (JSON,)
+        # As the API server: a create or update without a Content-Type is read as JSON.
+        if content_type not in accepted and (method == "PATCH" or content_type):
+            message = (
+                f"the body of the request was in an unknown format - accepted media types"
+                f" include: {', '.join(accepted)}"
+            )
+            raise _Refused(415, "UnsupportedMediaType", message)
+        try:
+            return json.loads(raw)
+        except ValueError as error:
+            raise _Refused(400, "BadRequest", f"the request body is not JSON: {error}") from None
 
     def _route(
         self,
@@ -704,61 +992,98 @@ class _Handler(BaseHTTPRequestHandler):
         path: str,
         query: Mapping[str, str],
         body: Any,
-        user: str,
+        subject: Subject,
         content_type: str,
-    ) -> int:
-        if not user:
-            self._send(401, status_body(401, "Unauthorized", "Unauthorized"))
-            return 401
-        if method == "POST" and path == "/apis/authentication.k8s.io/v1/selfsubjectreviews":
-            self._send(201, self.kube._self_review(user))
-            return 201
-        if method == "POST" and path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
-            self._send(201, self.kube._access_review(user, body or {}))
-            return 201
+    ) -> None:
+        kube = self.kube
+        if method == "GET" and (discovered := discovery(kube, path, self.headers.get("Host", ""))):
+            self._send(200, discovered)
+            return
+        if method == "POST" and path == ACCESS_REVIEWS:
+            self._send(201, kube._access_review(subject, body or {}))
+            return
+        if method == "POST" and path == SELF_REVIEWS:
+            user = {"username": subject.user, "groups": list(subject.all_groups)}
+            review = {
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "SelfSubjectReview",
+                "metadata": {"creationTimestamp": None},
+                "status": {"userInfo": user},
+            }
+            self._send(201, review)
+            return
         found = self._resolve(path)
         if found is None:
-            self._send(404, status_body(404, "NotFound", NO_ROUTE))
-            return 404
+            raise _Refused(404, "NotFound", NO_ROUTE)
         served, namespace, name, subresource = found
+        if subresource == "status" and not served.status_subresource:
+            raise _Refused(404, "NotFound", NO_ROUTE)
         resource = served.plural
         verb = _VERBS.get(method, method.lower())
+        named = name
         if method == "GET" and not name:
-            verb = "watch" if query.get("watch") == "true" else "list"
-        target = f"{resource}/{subresource}" if subresource else resource
-        if not self.kube.allowed(user, verb, target, namespace):
-            group = served.group or '""'
+            verb = "watch" if query.get("watch") in ("true", "1") else "list"
+            # As the API server: a list or watch by metadata.name is authorized on that name.
+            selector = query.get("fieldSelector", "")
+            if selector.startswith("metadata.name=") and "," not in selector:
+                named = selector.split("=", 1)[1].lstrip("=")
+        ok, _ = kube.authorize(subject, verb, served.group, resource, subresource, named, namespace)
+        if not ok:
+            target = f"{resource}/{subresource}" if subresource else resource
+            group = served.group
             where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            what = f'{served.qualified} "{name}"' if name else served.qualified
             message = (
-                f'{resource} is forbidden: User "{user}" cannot {verb} resource "{target}"'
+                f'{what} is forbidden: User "{subject.user}" cannot {verb} resource "{target}"'
                 f' in API group "{group}" {where}'
             )
-            self._send(403, status_body(403, "Forbidden", message, kind=resource, name=name))
-            return 403
+            raise _Refused(403, "Forbidden", message, name=name, group=group, kind=resource)
+        for key in ("resourceVersion",):
+            if query.get(key, "") and not query[key].isdigit():
+                raise _Refused(400, "BadRequest", f"invalid resource version: {query[key]!r}")
         if method == "GET" and not name:
             if verb == "watch":
-                self._stream(resource, namespace, query)
-                return 200
-            self._send(200, self.kube._list(resource, namespace, query))
-            return 200
+                self._watch(resource, namespace, query)
+            else:
+                self._send(*kube._list(resource, namespace, query))
+            return
+        if method == "GET" and query.get("watch") in ("true", "1"):
+            self._watch(resource, namespace, {**query, "fieldSelector": f"metadata.name={name}"})
+            return
         if method == "GET":
-            try:
-                self._send(200, self.kube.get(resource, namespace, name))
-                return 200
-            except KeyError:
-                message = f'{served.qualified} "{name}" not found'
-                details = {"name": name, "group": served.group, "kind": resource}
-                self._send(404, status_body(404, "NotFound", message, **details))
-                return 404
+            self._send(200, self._get(served, namespace, name))
+            return
+        dry_run = query.get("dryRun") == "All"
         if method == "PATCH":
-            if content_type != "application/merge-patch+json":
-                self._send(415, status_body(415, "UnsupportedMediaType", content_type))
-                return 415
-            code, result = self.kube._patch(resource, namespace, name, subresource, body or {})
+            version = str(((body or {}).get("metadata") or {}).get("resourceVersion") or "")
+            if version and not version.isdigit():
+                raise _Refused(400, "BadRequest", f"invalid resource version: {version!r}")
+            code, result = kube._patch(
+                resource,
+                namespace,
+                name,
+                subresource,
+                body or {},
+                query.get("fieldManager", ""),
+                dry_run=dry_run,
+            )
             self._send(code, result)
-            return code
-        self._send(405, status_body(405, "MethodNotAllowed", method))
-        return 405
+            return
+        self._send(*kube._write(method, served, namespace, name, body, dry_run))
+
+    def _get(self, served: Served, namespace: str, name: str) -> Obj:
+        try:
+            return self.kube.get(served.plural, namespace, name)
+        except KeyError:
+            message = f'{served.qualified} "{name}" not found'
+            details = {"name": name, "group": served.group, "kind": served.plural}
+            raise _Refused(404, "NotFound", message, **details) from None
+
+    def _watch(self, resource: str, namespace: str, query: Mapping[str, str]) -> None:
+        expired = self.kube._expired(query)
+        if expired and self.kube.expired_as == "status":
+            raise _Refused(410, "Expired", expired)
+        self._stream(resource, namespace, query)
 
     def _resolve(self, path: str) -> tuple[Served, str, str, str] | None:
         """The resource, namespace, name and subresource a path names; None when the server
@@ -895,3 +1220,11 @@ def backup_cronjob(name: str, last_success: str | None, namespace: str = "maestr
         },
         "status": status,
     }
+
+
+if __name__ == "__main__":
+    import sys
+
+    from tests.kube_serve import main
+
+    sys.exit(main())

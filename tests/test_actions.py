@@ -384,7 +384,11 @@ def test_promote_rollout_advances_one_step() -> None:
 
 def test_promote_paused_rollout_resumes_it() -> None:
     plan = plan_promote_rollout(calm_room().evaluate(NOW), "maestro-system/maestro-worker", "alice")
-    assert plan.changes == (Change("maestro-system/maestro-worker", "paused", "true", "false"),)
+    # As the plugin: unpaused, and the step promoted as for a rollout not paused by hand.
+    assert plan.changes == (
+        Change("maestro-system/maestro-worker", "paused", "true", "false"),
+        Change("maestro-system/maestro-worker", "step", "2/4", "3/4"),
+    )
 
 
 def test_promote_rollout_is_blocked_while_frozen() -> None:

@@ -12,8 +12,8 @@ from cutover.argo import (
     ABORT,
     PAUSE,
     RETRY,
-    promote_full_patch,
-    promote_patch,
+    promote_full_patches,
+    promote_patches,
     rollout_status,
     set_weight,
     with_version,
@@ -170,12 +170,20 @@ def test_analysis_found_by_step_label_when_the_rollout_names_no_run() -> None:
 
 
 @pytest.mark.parametrize(
-    ("obj", "subresource", "body"),
+    ("obj", "sent"),
     [
+        # paused by hand at a pause step: the plugin clears the conditions, then unpauses
         (
             rollout(spec={"paused": True}, pauseConditions=[{"reason": "CanaryPauseStep"}]),
-            "",
-            {"spec": {"paused": False}},
+            [("status", {"status": {"pauseConditions": None}}), ("", {"spec": {"paused": False}})],
+        ),
+        # paused by hand with no pause conditions: the plugin also skips the current step
+        (
+            rollout(spec={"paused": True}, currentStepIndex=2),
+            [
+                ("status", {"status": {"pauseConditions": None, "currentStepIndex": 3}}),
+                ("", {"spec": {"paused": False}}),
+            ],
         ),
         (
             rollout(
@@ -183,8 +191,7 @@ def test_analysis_found_by_step_label_when_the_rollout_names_no_run() -> None:
                 pauseConditions=[{"reason": "CanaryPauseStep"}],
                 controllerPause=True,
             ),
-            "status",
-            {"status": {"pauseConditions": None}},
+            [("status", {"status": {"pauseConditions": None}})],
         ),
         (
             rollout(
@@ -193,41 +200,44 @@ def test_analysis_found_by_step_label_when_the_rollout_names_no_run() -> None:
                 pauseConditions=[{"reason": "InconclusiveAnalysis"}],
                 canary={"currentStepAnalysisRunStatus": {"name": "r", "status": "Inconclusive"}},
             ),
-            "status",
-            {"status": {"pauseConditions": None, "controllerPause": False, "currentStepIndex": 5}},
+            [
+                (
+                    "status",
+                    {
+                        "status": {
+                            "pauseConditions": None,
+                            "controllerPause": False,
+                            "currentStepIndex": 5,
+                        }
+                    },
+                )
+            ],
         ),
         # mid-analysis, no pause: the plugin skips the step
         (
             rollout(currentStepIndex=4),
-            "status",
-            {"status": {"pauseConditions": None, "currentStepIndex": 5}},
+            [("status", {"status": {"pauseConditions": None, "currentStepIndex": 5}})],
         ),
         (
             rollout(currentStepIndex=6),
-            "status",
-            {"status": {"pauseConditions": None, "currentStepIndex": 6}},
+            [("status", {"status": {"pauseConditions": None, "currentStepIndex": 6}})],
         ),
     ],
 )
-def test_promote_sends_the_plugins_patch(
-    obj: dict[str, Any], subresource: str, body: dict[str, Any]
+def test_promote_sends_the_plugins_patches_in_its_order(
+    obj: dict[str, Any], sent: list[tuple[str, dict[str, Any]]]
 ) -> None:
-    patch = promote_patch(obj)
-    assert patch is not None
-    assert (patch.subresource, patch.body) == (subresource, body)
+    assert [(patch.subresource, patch.body) for patch in promote_patches(obj)] == sent
 
 
 def test_full_pause_abort_retry_patches_and_the_version_precondition() -> None:
-    full = promote_full_patch(rollout())
-    assert full is not None and (full.subresource, full.body) == (
-        "status",
-        {"status": {"promoteFull": True}},
-    )
-    assert promote_full_patch(rollout(stableRS="new")) is None
+    (full,) = promote_full_patches(rollout())
+    assert (full.subresource, full.body) == ("status", {"status": {"promoteFull": True}})
+    assert promote_full_patches(rollout(stableRS="new")) == ()
     assert (PAUSE.subresource, PAUSE.body) == ("", {"spec": {"paused": True}})
     assert (ABORT.subresource, ABORT.body) == ("status", {"status": {"abort": True}})
     assert (RETRY.subresource, RETRY.body) == ("status", {"status": {"abort": False}})
-    assert with_version(ABORT, "7") == {
+    assert with_version(ABORT.body, "7") == {
         "status": {"abort": True},
         "metadata": {"resourceVersion": "7"},
     }
@@ -291,3 +301,19 @@ def test_a_forbidden_verb_disables_the_actions_that_need_it() -> None:
     assert action_permitted(ActionKind.FREEZE, permissions) == (True, "")
     assert action_permitted(ActionKind.PROMOTE_WAVE, permissions) == (True, "")
     assert action_permitted(ActionKind.FREEZE, None)[0]  # unknown: the server decides
+
+
+def test_promote_full_on_a_rollout_paused_by_hand_also_unpauses() -> None:
+    """The controller halts on `spec.paused` before it looks at `promoteFull`."""
+    patches = promote_full_patches(rollout(spec={"paused": True}))
+    assert [(patch.subresource, patch.body) for patch in patches] == [
+        ("status", {"status": {"promoteFull": True}}),
+        ("", {"spec": {"paused": False}}),
+    ]
+    # the fallback for a CRD without the status subresource carries both
+    assert patches[0].unified == {"spec": {"paused": False}, "status": {"promoteFull": True}}
+    # fully promoted already, but paused: only the unpause is left
+    done = promote_full_patches(rollout(spec={"paused": True}, stableRS="new"))
+    assert [(patch.subresource, patch.body) for patch in done] == [
+        ("", {"spec": {"paused": False}})
+    ]

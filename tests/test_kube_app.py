@@ -169,7 +169,7 @@ async def test_sign_off_and_withdraw_from_the_gate_board(kube: FakeKube, tmp_pat
         assert entries[0]["reason"] == "after the DR drill"
         signer = {
             "user": "operator",
-            "groups": ["maestro-operators", "system:authenticated"],
+            "groups": ["maestro-cutover-operators", "system:authenticated"],
             "source": "cluster",
         }
         assert entries[0]["signer"] == entries[1]["signer"] == signer
@@ -179,9 +179,9 @@ async def test_only_a_roles_signers_may_sign_it_as_the_cluster_names_them(
     kube: FakeKube, tmp_path: Path
 ) -> None:
     # alice is the app's operator name; the cluster says the token is `operator`, in the
-    # group maestro-operators. The cluster's word decides.
+    # group maestro-cutover-operators. The cluster's word decides.
     signers = {role: {"users": ["dana"]} for role in SIGNOFF_ROLES}
-    signers["SRE"] = {"groups": ["maestro-operators"]}
+    signers["SRE"] = {"groups": ["maestro-cutover-operators"]}
     signers["Security"] = {"users": ["alice"]}
     app = on_cluster(kube, tmp_path, signoffs=signers)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -204,14 +204,14 @@ async def test_only_a_roles_signers_may_sign_it_as_the_cluster_names_them(
         refusals = [n.message for n in app._notifications if n.title == "Not yours to sign"]
         assert len(refusals) == 2
         assert (
-            "Security is signed by user alice; you are operator, groups maestro-operators"
+            "Security is signed by user alice; you are operator, groups maestro-cutover-operators"
             in (refusals[0])
         )
         assert "cluster's SelfSubjectReview" in refusals[0]
         assert "Exec Sponsor is signed by user dana" in refusals[1]
         table.move_cursor(row=table._order.index("Sign-off/sre"))
         await pilot.press("s")
-        assert isinstance(app.screen, ConfirmScreen), "a member of maestro-operators signs SRE"
+        assert isinstance(app.screen, ConfirmScreen), "a member of the operators signs SRE"
         await pilot.press(*"SRE", "enter")
         await until(
             pilot,
@@ -222,7 +222,7 @@ async def test_only_a_roles_signers_may_sign_it_as_the_cluster_names_them(
     assert set(json.loads(data["signoffs"])) == {"SRE"}
     entries = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [e["target"] for e in entries] == ["SRE", "SRE"], "refusals change nothing"
-    assert entries[0]["signer"]["groups"] == ["maestro-operators", "system:authenticated"]
+    assert entries[0]["signer"]["groups"] == ["maestro-cutover-operators", "system:authenticated"]
 
 
 async def test_a_wrong_shaped_configmap_is_shown_and_the_source_recovers(
@@ -249,3 +249,94 @@ async def test_a_wrong_shaped_configmap_is_shown_and_the_source_recovers(
         await until(pilot, lambda: wrong in health(), "the wrong value named")
         kube.modify(CONFIGMAPS, "maestro-system", "maestro-cutover", text)
         await until(pilot, lambda: "kubernetes ok" in health(), "the source back by itself")
+
+
+async def test_an_operator_freezes_promotes_aborts_and_signs_off_on_the_strict_cluster(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    """Under the docs' operator Role, every action the room offers lands, and nothing the
+    room sends is refused."""
+    kube.settle("maestro-system", "maestro-api")  # at the 2m pause step
+    app = on_cluster(kube, tmp_path, context="operator")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(
+            pilot,
+            lambda: (
+                app.view is not None
+                and (r := app.view.rollout(API)) is not None
+                and r.pause_reason == "CanaryPauseStep"
+                and app.view.gates is not None
+                and app.view.gates.signoffs.version
+            ),
+            "the paused rollout and the sign-offs",
+        )
+        board = app.query_one(RolloutBoard)
+        board.focus()
+        board.move_cursor(row=1)
+        await pilot.press("p")
+        assert isinstance(app.screen, ConfirmScreen)
+        # No Prometheus here, so the room's inputs are not current: a reason overrides.
+        await pilot.press(*"maestro-api", "shift+tab", *"canary clean", "enter")
+        await until(
+            pilot,
+            lambda: (
+                "pauseConditions"
+                not in kube.get(ROLLOUTS, "maestro-system", "maestro-api")["status"]
+            ),
+            "the promote in the cluster",
+        )
+        board.move_cursor(row=0)
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(*"executor-controller", "shift+tab", *"bad canary", "enter")
+        await until(
+            pilot,
+            lambda: kube.get(ROLLOUTS, "maestro-runners", "executor-controller")["status"].get(
+                "abort"
+            ),
+            "the abort in the cluster",
+        )
+        await pilot.press("g")
+        table = app.screen.query_one("#gate-table", KeyedTable)
+        table.move_cursor(row=table._order.index("Sign-off/sre"))
+        await pilot.press("s")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(*"SRE", "enter")
+        await until(
+            pilot,
+            lambda: (
+                "SRE"
+                in kube.get(CONFIGMAPS, "maestro-system", "maestro-cutover")["data"]["signoffs"]
+            ),
+            "the sign-off in the cluster",
+        )
+        await pilot.press("escape")
+        await pilot.press("f")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press(*"registry brownout", "enter")
+        await until(
+            pilot,
+            lambda: (
+                kube.get(CONFIGMAPS, "maestro-system", "maestro-cutover")["data"]["frozen"]
+                == "true"
+            ),
+            "the freeze in the cluster",
+        )
+        actions = [w for w in app.workers if w.group == "actions"]
+        if actions:
+            await app.workers.wait_for_complete(actions)
+    assert kube.get(ROLLOUTS, "maestro-system", "maestro-api")["spec"]["paused"] is True
+    assert {r.user for r in kube.requests} == {"operator"}
+    # Refused by RBAC: nothing (the gate checks' 404s are the CRDs this cluster lacks).
+    assert [(r.method, r.path) for r in kube.requests if r.status in (401, 403)] == []
+    writes = [r for r in kube.requests if r.method == "PATCH"]
+    assert writes and {r.status for r in writes} == {200}
+    assert {r.query.get("fieldManager") for r in writes} == {"maestro-control-room"}
+    entries = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    results = [(e["action"], e["target"]) for e in entries if e["kind"] == "result"]
+    assert results == [
+        ("promote rollout", API),
+        ("abort rollout", "maestro-runners/executor-controller"),
+        ("sign off", "SRE"),
+        ("freeze", "cutover"),
+    ]

@@ -4,10 +4,12 @@ precondition, freeze and unfreeze, wave moves, and forbidden verbs."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -16,7 +18,7 @@ from cutover.config import Config
 from cutover.permissions import ActionForbidden
 from cutover.rollouts import RolloutPhase
 from sources.rollouts import build_kubernetes
-from tests.kube_fake import CONFIGMAPS, ROLLOUTS, FakeKube, canary_rollout
+from tests.kube_fake import CONFIGMAPS, ROLLOUTS, FakeKube, Served, canary_rollout
 from tests.kube_harness import FAST, kube_config, running_fake, seed_configmap, until, watching
 
 NS = "maestro-system"
@@ -53,20 +55,33 @@ def with_status(**status: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("case", "subresource", "body"),
+    ("case", "sent"),
     [
-        ("spec paused", "", {"spec": {"paused": False}}),
-        ("pause conditions", "/status", {"status": {"pauseConditions": None}}),
+        (
+            "spec paused",
+            [("/status", {"status": {"pauseConditions": None}}), ("", {"spec": {"paused": False}})],
+        ),
+        ("pause conditions", [("/status", {"status": {"pauseConditions": None}})]),
         (
             "inconclusive analysis",
-            "/status",
-            {"status": {"pauseConditions": None, "controllerPause": False, "currentStepIndex": 5}},
+            [
+                (
+                    "/status",
+                    {
+                        "status": {
+                            "pauseConditions": None,
+                            "controllerPause": False,
+                            "currentStepIndex": 5,
+                        }
+                    },
+                )
+            ],
         ),
-        ("full", "/status", {"status": {"promoteFull": True}}),
+        ("full", [("/status", {"status": {"promoteFull": True}})]),
     ],
 )
 async def test_promote_sends_the_plugins_patch_to_the_right_endpoint(
-    kube: FakeKube, config: Config, case: str, subresource: str, body: dict[str, Any]
+    kube: FakeKube, config: Config, case: str, sent: list[tuple[str, dict[str, Any]]]
 ) -> None:
     paused = [{"reason": "CanaryPauseStep"}]
     objects = {
@@ -93,12 +108,16 @@ async def test_promote_sends_the_plugins_patch_to_the_right_endpoint(
     else:
         outcome = await effector.apply(plan(ActionKind.PROMOTE_ROLLOUT, API, {API: seen}))
     assert outcome.ok, outcome.message
-    (sent,) = kube.patches("maestro-api")
-    assert (
-        sent.path == f"/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/maestro-api{subresource}"
-    )
-    assert sent.content_type == "application/merge-patch+json"
-    assert sent.body == {**body, "metadata": {"resourceVersion": seen}}
+    patches = kube.patches("maestro-api")
+    path = f"/apis/argoproj.io/v1alpha1/namespaces/{NS}/rollouts/maestro-api"
+    assert [(r.path, r.body) for r in patches] == [
+        (path + suffix, {**body, "metadata": {"resourceVersion": version}})
+        for (suffix, body), version in zip(
+            sent, [seen, *[r.written for r in patches][:-1]], strict=True
+        )
+    ]
+    assert {r.content_type for r in patches} == {"application/merge-patch+json"}
+    assert {r.query.get("fieldManager") for r in patches} == {"maestro-control-room"}
 
 
 async def test_abort_pause_and_retry_send_the_plugins_patches(
@@ -247,3 +266,154 @@ async def test_a_403_at_action_time_is_reported_and_never_retried(
     ):
         await effector.apply(plan(ActionKind.ABORT_ROLLOUT, API, {API: version(kube)}))
     assert len(kube.patches()) == 1
+
+
+# ---- the plugin's behaviour where the control room once differed -------------------------
+
+
+async def test_promote_full_on_a_rollout_paused_by_hand_also_unpauses_so_it_moves(
+    kube: FakeKube, config: Config
+) -> None:
+    obj = with_status(currentStepIndex=3)
+    obj["spec"]["paused"] = True
+    kube.put(ROLLOUTS, obj)
+    _, effector = build_kubernetes(config)
+    outcome = await effector.promote_full(API, version(kube))
+    assert outcome.ok, outcome.message
+    kube.settle(NS, "maestro-api")
+    after = kube.get(ROLLOUTS, NS, "maestro-api")
+    assert after["spec"]["paused"] is False
+    assert after["status"]["phase"] == "Healthy", after["status"]
+
+
+async def test_promote_on_a_canary_paused_by_hand_skips_its_step_as_the_plugin_does(
+    kube: FakeKube, config: Config
+) -> None:
+    obj = with_status(currentStepIndex=4)  # at the analysis step, no pause conditions
+    obj["spec"]["paused"] = True
+    kube.put(ROLLOUTS, obj)
+    _, effector = build_kubernetes(config)
+    outcome = await effector.apply(plan(ActionKind.PROMOTE_ROLLOUT, API, {API: version(kube)}))
+    assert outcome.ok, outcome.message
+    after = kube.get(ROLLOUTS, NS, "maestro-api")
+    assert after["spec"]["paused"] is False and after["status"]["currentStepIndex"] == 5
+
+
+async def test_a_rollouts_crd_without_the_status_subresource_takes_the_patch_on_the_resource(
+    kube: FakeKube, config: Config
+) -> None:
+    kube.install(Served("argoproj.io", "v1alpha1", ROLLOUTS, "Rollout", status_subresource=False))
+    kube.put(ROLLOUTS, with_status(currentStepIndex=3))
+    _, effector = build_kubernetes(config)
+    outcome = await effector.apply(plan(ActionKind.ABORT_ROLLOUT, API, {API: version(kube)}))
+    assert outcome.ok, outcome.message
+    assert kube.get(ROLLOUTS, NS, "maestro-api")["status"]["abort"] is True
+    assert [(r.path.endswith("/status"), r.status) for r in kube.patches("maestro-api")] == [
+        (True, 404),
+        (False, 200),
+    ]
+
+
+class _NotYetKnown(str, Enum):
+    RESTART = "restart rollout"
+
+
+async def test_an_action_kind_the_effector_does_not_know_is_refused_not_aborted(
+    kube: FakeKube, config: Config
+) -> None:
+    kube.put(ROLLOUTS, with_status(currentStepIndex=3))
+    _, effector = build_kubernetes(config)
+    unknown = dataclasses.replace(
+        plan(ActionKind.ABORT_ROLLOUT, API, {API: version(kube)}),
+        kind=cast(ActionKind, _NotYetKnown.RESTART),
+    )
+    outcome = await effector.apply(unknown)
+    assert not outcome.ok and "not an action" in outcome.message
+    assert kube.patches() == []
+
+
+async def test_every_write_names_the_control_room_as_its_field_manager(
+    kube: FakeKube, config: Config
+) -> None:
+    kube.put(ROLLOUTS, with_status(currentStepIndex=3))
+    seen = seed_configmap(kube)
+    _, effector = build_kubernetes(config)
+    await effector.apply(
+        plan(ActionKind.FREEZE, "cutover", {"freeze": seen}, Change(API, "paused", "false", "true"))
+    )
+    await effector.apply(plan(ActionKind.ABORT_ROLLOUT, API, {API: version(kube)}))
+    writes = kube.patches()
+    assert len(writes) == 4  # the freeze, the pause, the freeze's record, the abort
+    assert {r.query.get("fieldManager") for r in writes} == {"maestro-control-room"}
+    managers = kube.get(ROLLOUTS, NS, "maestro-api")["metadata"]["managedFields"]
+    assert {(m["manager"], m.get("subresource", "")) for m in managers} == {
+        ("maestro-control-room", ""),
+        ("maestro-control-room", "status"),
+    }
+
+
+async def test_the_freezes_record_is_derived_again_after_a_conflict(
+    kube: FakeKube, config: Config
+) -> None:
+    """An unfreeze that lands while the freeze pauses: the record is not written into the
+    unfrozen ConfigMap (where no unfreeze would ever read it), and the operator is told."""
+    kube.put(ROLLOUTS, with_status(currentStepIndex=3))
+    seen = seed_configmap(kube)
+    _, effector = build_kubernetes(config)
+    pause = effector._set_paused
+
+    def unfrozen_meanwhile(key: str, paused: bool) -> bool:
+        kube.modify(CONFIGMAPS, NS, "maestro-cutover", lambda o: o["data"].update(frozen="false"))
+        return pause(key, paused)
+
+    effector._set_paused = unfrozen_meanwhile  # type: ignore[method-assign]
+    freeze = plan(
+        ActionKind.FREEZE, "cutover", {"freeze": seen}, Change(API, "paused", "false", "true")
+    )
+    with pytest.raises(TargetChanged, match=f"still paused: {API}"):
+        await effector.apply(freeze)
+    data = kube.get(CONFIGMAPS, NS, "maestro-cutover")["data"]
+    assert data["frozen"] == "false" and data["paused_by_freeze"] == "[]"
+
+
+async def test_the_freezes_record_keeps_a_wave_move_that_came_in_between(
+    kube: FakeKube, config: Config
+) -> None:
+    kube.put(ROLLOUTS, with_status(currentStepIndex=3))
+    seen = seed_configmap(kube)
+    _, effector = build_kubernetes(config)
+    pause = effector._set_paused
+    waves = '{"Wave-1": {"state": "active", "since": "", "by": "bob"}}'
+
+    def wave_moved_meanwhile(key: str, paused: bool) -> bool:
+        kube.modify(CONFIGMAPS, NS, "maestro-cutover", lambda o: o["data"].update(waves=waves))
+        return pause(key, paused)
+
+    effector._set_paused = wave_moved_meanwhile  # type: ignore[method-assign]
+    freeze = plan(
+        ActionKind.FREEZE, "cutover", {"freeze": seen}, Change(API, "paused", "false", "true")
+    )
+    assert (await effector.apply(freeze)).ok
+    data = kube.get(CONFIGMAPS, NS, "maestro-cutover")["data"]
+    assert data["waves"] == waves and json.loads(data["paused_by_freeze"]) == [API]
+
+
+async def test_the_access_reviews_name_the_configmap_the_actions_patch(
+    kube: FakeKube, config: Config
+) -> None:
+    """A Role with `resourceNames` allows only a review that names the object."""
+    _, effector = build_kubernetes(config)
+    await asyncio.to_thread(effector.review_access)
+    reviews = [
+        r.body["spec"]["resourceAttributes"]
+        for r in kube.requests
+        if r.path.endswith("/selfsubjectaccessreviews")
+    ]
+    named = {(a["resource"], a.get("subresource"), a["namespace"], a.get("name")) for a in reviews}
+    assert named == {
+        ("configmaps", None, NS, "maestro-cutover"),
+        ("rollouts", None, NS, None),
+        ("rollouts", "status", NS, None),
+        ("rollouts", None, "maestro-runners", None),
+        ("rollouts", "status", "maestro-runners", None),
+    }

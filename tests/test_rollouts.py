@@ -173,9 +173,10 @@ async def test_permissions_are_reviewed_at_start_and_a_forbidden_verb_says_why(
     kube: FakeKube, tmp_path: Path
 ) -> None:
     seed_configmap(kube)
-    kube.forbid("patch", "rollouts/status", "maestro-system", user="viewer")
-    kube.forbid("patch", "configmaps", "maestro-system", user="viewer")
-    source, _ = build_kubernetes(kube_config(kube, tmp_path), context="viewer", tuning=FAST)
+    # The docs' operator Role, with two grants taken away from this operator.
+    kube.forbid("patch", "rollouts/status", "maestro-system", user="operator")
+    kube.forbid("patch", "configmaps", "maestro-system", user="operator")
+    source, _ = build_kubernetes(kube_config(kube, tmp_path), context="operator", tuning=FAST)
     async with watching(source) as seen:
         update = await until(lambda: seen.latest(PermissionsUpdate), what="the review")
         permissions = update.permissions

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the local stack on loopback from the OS packages (prometheus, mosquitto,
-# prometheus-alertmanager) plus the simulator exporter, then the control room on it.
+# prometheus-alertmanager) plus the simulator exporter and the test suite's fake Kubernetes
+# API server (HTTPS, the docs' RBAC, the demo's rollouts), then the control room on it.
 # Ctrl-C (or quitting the control room) stops everything.
 #
 #   examples/local-stack/run.sh            # the whole stack and the control room
@@ -56,7 +57,21 @@ prometheus-alertmanager --config.file="$here/alertmanager.yml" \
     --cluster.listen-address= >"$state/alertmanager.log" 2>&1 & pids+=($!)
 wait_for alertmanager http://127.0.0.1:9093/-/ready
 
-echo "stack up: prometheus :9090, mosquitto :1883, alertmanager :9093, sim :9464 (logs: $state)"
+# The cluster path: a fake API server with the docs' Roles; its kubeconfig has a `viewer`
+# and an `operator` context (the default; `--context viewer` to watch as the viewer). HTTPS
+# needs the `cryptography` package (a dev dependency); without it the fake serves HTTP.
+python="${MAESTRO_PYTHON:-$root/.venv/bin/python}"
+[ -x "$python" ] || python=python3
+tls=(); "$python" -c "import cryptography" 2>/dev/null || tls=(--http)
+(cd "$root" && exec "$python" -m tests.kube_fake serve --kubeconfig "$state/kubeconfig" \
+    "${tls[@]}") >"$state/kube.log" 2>&1 & pids+=($!)
+for _ in $(seq 1 100); do [ -s "$state/kubeconfig" ] && break; sleep 0.1; done
+[ -s "$state/kubeconfig" ] || { echo "kube did not come up; see $state/kube.log" >&2; exit 1; }
+export KUBECONFIG="$state/kubeconfig"
+
+echo "stack up: prometheus :9090, mosquitto :1883, alertmanager :9093, sim :9464,"
+echo "  kubernetes $(sed -n 's/^fake API server at \([^;]*\);.*/\1/p' "$state/kube.log")"
+echo "  (KUBECONFIG=$KUBECONFIG; logs: $state)"
 if [[ "${1:-}" == "--no-app" ]]; then
     echo "Ctrl-C stops it."
     wait
