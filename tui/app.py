@@ -65,6 +65,7 @@ from widgets.keys import KeyHints
 from widgets.kpi import KpiTile
 from widgets.rollouts import RolloutBoard
 from widgets.table import KeyedTable
+from widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 from widgets.triggers import TriggerBoard
 from widgets.waves import WaveBoard
 
@@ -117,7 +118,8 @@ class ControlRoomApp(App[None]):
     TITLE = "maestro-control-room"
     CSS_PATH = "app.tcss"
     BINDINGS = CONTROL_ROOM_BINDINGS
-    HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-compact"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-tall-enough")]
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(
@@ -228,6 +230,7 @@ class ControlRoomApp(App[None]):
             yield EventStream(self.ui.event_lines, id="events")
         yield HelpOverlay(id="help")
         yield KeyHints(id="keys")
+        yield TooSmall(id="too-small")
 
     def on_mount(self) -> None:
         # Looked up once: a refresh a second need not search the DOM for its panels.

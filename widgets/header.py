@@ -15,39 +15,65 @@ class CutoverHeader(Static):
     """One line: name, T-clock, phase, next milestone, and the operator's mode."""
 
     DEFAULT_CSS = """
-    CutoverHeader { height: 1; background: $panel; }
+    CutoverHeader { height: 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, name: str, mode: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._name = name
+        self._cutover = name
         self._mode = mode
         self._shown = ""
         self._view: RoomView | None = None
 
     def on_resize(self) -> None:
-        # Wide or compact for the new width now: a view may have come before the first layout.
+        # Fitted to the new width now: a view may have come before the first layout.
         if self._view is not None:
             self.show(self._view)
 
     def show(self, view: RoomView) -> None:
         self._view = view
-        clock = view.clock
-        compact = self.size.width < 110
-        line = Text()
-        if not compact:
-            line.append(f" {self._name} ", style="bold")
-        line.append(f" {clock.label} ", style="reverse")
-        line.append(f" {clock.phase_detail} ")
-        line.append(f" {self._mode} ", style="bold reverse" if "READ-ONLY" in self._mode else "")
-        if clock.next is not None and clock.until_next is not None:
-            line.append(f" next {clock.next.label} in {format_duration(clock.until_next)}")
-        if not compact:
-            line.append(f" · {view.now:%Y-%m-%d %H:%M %Z}", style="dim")
+        line = fitted(header_lines(view, self._cutover, self._mode), self.size.width or 160)
         key = line.plain
         if key != self._shown:
             self._shown = key
             self.update(line, layout=False)
+
+
+def header_lines(view: RoomView, name: str, mode: str) -> list[Text]:
+    """The header from the fullest to the barest: the cutover's name goes first, then the
+    date (the wall clock stays), then the phase; the T-clock and the mode always stay."""
+    clock = view.clock
+
+    def line(*, with_name: bool, date: str, phase: bool) -> Text:
+        text = Text()
+        if with_name:
+            text.append(f" {name} ", style="bold")
+        text.append(f" {clock.label} ", style="reverse")
+        if phase:
+            text.append(f" {clock.phase_detail} ")
+        text.append(f" {mode} ", style="bold reverse" if "READ-ONLY" in mode else "")
+        if clock.next is not None and clock.until_next is not None:
+            text.append(f" next {clock.next.label} in {format_duration(clock.until_next)}")
+        if date:
+            text.append(f" · {view.now:{date}}", style="dim")
+        return text
+
+    full, time_only = "%Y-%m-%d %H:%M %Z", "%H:%M %Z"
+    return [
+        line(with_name=True, date=full, phase=True),
+        line(with_name=False, date=full, phase=True),
+        line(with_name=False, date=time_only, phase=True),
+        line(with_name=False, date=time_only, phase=False),
+        line(with_name=False, date="", phase=False),
+    ]
+
+
+def fitted(lines: list[Text], width: int) -> Text:
+    """The first of `lines` that fits in `width` cells; the last, cut, when none does."""
+    for candidate in lines:
+        if candidate.cell_len <= width:
+            return candidate
+    return lines[-1]
 
 
 class FreezeBanner(Static):

@@ -17,7 +17,7 @@ class KpiTile(Vertical):
     """One KPI. Only the lines whose text changed are repainted."""
 
     DEFAULT_CSS = """
-    KpiTile { height: 4; width: 1fr; padding: 0 1 0 0; }
+    KpiTile { height: auto; width: 1fr; padding: 0 1 0 0; }
     KpiTile > Static { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     KpiTile > .kpi-title { text-style: bold; }
     KpiTile > .kpi-spark { color: $accent; }
@@ -28,10 +28,11 @@ class KpiTile(Vertical):
         self.signal = signal
         self._title = title
         self._value_text = ""
-        self._limit_text = ""
         self._history: tuple[float, ...] = ()
         self._reading: KpiReading | None = None
         self.verdict: KpiVerdict | None = None
+        #: The status word is on the limit's line: value and word do not fit one line.
+        self.split = False
 
     def compose(self) -> ComposeResult:
         yield Static(self._title, classes="kpi-title")
@@ -48,28 +49,44 @@ class KpiTile(Vertical):
             value = str(signal.value)
         else:
             value = "—"  # never the last value, which would look current
-        text = Text.assemble((value, "bold"), " ", (verdict.value, KPI_STYLE[verdict]))
-        if signal.warning:  # e.g. a Thanos partial response: the value may be incomplete
-            text.append(" ⚠", style="bold yellow")
-        key = f"{value}|{verdict.value}|{signal.warning}"
-        if key != self._value_text:
-            self._value_text = key
-            self.verdict = verdict
-            self.query_one(".kpi-value", Static).update(text, layout=False)
         limit = reading.spec.limit_text
         if verdict in (KpiVerdict.STALE, KpiVerdict.ERROR) and signal.reason:
             limit = signal.reason
-        if limit != self._limit_text:
-            self._limit_text = limit
-            self.query_one(".kpi-limit", Static).update(limit, layout=False)
+        self.verdict = verdict
+        self._lines(value, verdict, signal.warning, limit)
         self._reading = reading
         if reading.history != self._history:
             self._history = reading.history
             self._draw_history(reading)
 
+    def _lines(self, value: str, verdict: KpiVerdict, warning: str, limit: str) -> None:
+        """The value and its status word on one line when both fit the tile; otherwise the
+        word takes the limit's line, whole: the word is what reads without colour."""
+        word = Text(verdict.value, style=KPI_STYLE[verdict])
+        if warning:  # e.g. a Thanos partial response: the value may be incomplete
+            word.append(" ⚠", style="bold yellow")
+        width = self.query_one(".kpi-value", Static).size.width or 80
+        whole = Text.assemble((value, "bold"), " ", word)
+        split = whole.cell_len > width
+        key = f"{value}|{verdict.value}|{warning}|{limit}|{split}"
+        if key == self._value_text:
+            return
+        self._value_text = key
+        self.split = split
+        # The row lines up: when one tile's word needs the limit line, every tile shows it.
+        row = self.parent
+        if row is not None:
+            row.set_class(any(tile.split for tile in row.query_children(KpiTile)), "-split")
+        self.query_one(".kpi-value", Static).update(
+            Text(value, style="bold") if split else whole, layout=False
+        )
+        self.query_one(".kpi-limit", Static).update(word if split else limit, layout=False)
+
     def on_resize(self) -> None:
         # Redrawn at the new width now: a reading may have come before the first layout.
         if self._reading is not None:
+            self._value_text = ""
+            self.show(self._reading)
             self._draw_history(self._reading)
 
     def _draw_history(self, reading: KpiReading) -> None:

@@ -144,12 +144,20 @@ class KeyedTable(ScrollView, can_focus=True):
                 style = self.get_component_rich_style("board--header")
                 self._header = self._strip(labels, style)
             strip = self._header
+            last = cell_width(self._columns[-1][1])
         elif line - 1 < len(self._order):
             key = self._order[line - 1]
             strip = self._strips.get(key) or self._row_strip(key, line - 1)
+            last = cell_width(self._rows[key][-1])
         else:
             return Strip.blank(width, self.rich_style)
-        return strip.crop_extend(self.scroll_offset.x, self.scroll_offset.x + width, None)
+        shown = strip.crop_extend(self.scroll_offset.x, self.scroll_offset.x + width, None)
+        used = 1 + sum(self._widths[:-1]) + GAP * (len(self._widths) - 1) + last
+        if used > self.scroll_offset.x + width and width > 1:
+            # A row wider than the board says so, rather than ending mid-word unmarked.
+            cut = list(shown.crop(0, width - 1))
+            return Strip([*cut, Segment("…", cut[-1].style if cut else None)], width)
+        return shown
 
     def _row_strip(self, key: str, index: int) -> Strip:
         style = self.rich_style
