@@ -111,6 +111,8 @@ class HealthReading:
     state: HealthState
     reason: str
     age: timedelta | None
+    address: str = ""
+    retry_at: datetime | None = None
 
     @property
     def text(self) -> str:
@@ -332,7 +334,9 @@ class ControlRoom:
         if health is None:
             return HealthReading(source, HealthState.CONNECTING, "", age)
         if health.state is HealthState.ERROR:
-            return HealthReading(source, HealthState.ERROR, health.reason, age)
+            return HealthReading(
+                source, HealthState.ERROR, health.reason, age, health.address, health.retry_at
+            )
         stale = age is not None and age > self.settings.max_age_of(source)
         if health.state is HealthState.CONNECTED and stale:
             return HealthReading(source, HealthState.STALE, health.reason, age)

@@ -43,7 +43,7 @@ from cutover.updates import (
     WaveMetricsUpdate,
 )
 from cutover.waves import RepoState
-from sources.base import Deliver
+from sources.base import Deliver, address_of
 from sources.secrets import SecretError, read_secret
 
 SOURCE = "prometheus"
@@ -367,8 +367,10 @@ class PrometheusSource:
                 if not reached:
                     last = updates[-1]
                     assert isinstance(last, SourceHealth)
-                    retry = f"; retrying in {delay:.0f}s" if delay >= 1 else ""
-                    updates[-1] = replace(last, reason=last.reason + retry)
+                    retry_at = last.at + timedelta(seconds=delay)
+                    updates[-1] = replace(
+                        last, address=address_of(self.client.url), retry_at=retry_at
+                    )
                 deliver(updates)
                 await asyncio.sleep(delay)
         finally:

@@ -59,7 +59,7 @@ from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
 from tui.screens.gates import GateScreen
 from widgets.events import EventStream
-from widgets.header import CutoverHeader, FreezeBanner, HealthRow
+from widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
 from widgets.help import HelpOverlay
 from widgets.keys import KeyHints
 from widgets.kpi import KpiTile
@@ -97,6 +97,7 @@ class Panels:
     header: CutoverHeader
     banner: FreezeBanner
     health: HealthRow
+    failures: SourceFailures
     tiles: tuple[KpiTile, ...]
     triggers: TriggerBoard
     waves: WaveBoard
@@ -214,6 +215,7 @@ class ControlRoomApp(App[None]):
         yield CutoverHeader(self.settings.name, f"{self.operator} · {self.mode}", id="header")
         yield FreezeBanner(id="freeze-banner")
         yield HealthRow(id="health")
+        yield SourceFailures(id="source-failures")
         with Horizontal(id="kpis"):
             for spec in self.settings.kpis:
                 yield KpiTile(spec.signal, spec.title)
@@ -238,6 +240,7 @@ class ControlRoomApp(App[None]):
             header=self.query_one(CutoverHeader),
             banner=self.query_one(FreezeBanner),
             health=self.query_one(HealthRow),
+            failures=self.query_one(SourceFailures),
             tiles=tuple(self.query(KpiTile)),
             triggers=self.query_one(TriggerBoard),
             waves=self.query_one(WaveBoard),
@@ -347,6 +350,7 @@ class ControlRoomApp(App[None]):
             panels.header.show(view)
             panels.banner.show(view.freeze)
             panels.health.show(view.health, self.notes + self._situation(view))
+            panels.failures.show(view.health, view.now)
             for tile, reading in zip(panels.tiles, view.kpis, strict=True):
                 tile.show(reading)
             panels.triggers.show(view.triggers, view.now)

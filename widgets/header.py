@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from cutover.durations import format_duration
 from cutover.freeze import FreezeState
 from cutover.room import HealthReading, RoomView
+from cutover.updates import HealthState
 from widgets.status import HEALTH_MARK
 
 
@@ -128,3 +134,63 @@ class HealthRow(Static):
         for note in notes:
             line.append(f"{note}  ", style="yellow")
         self.update(line, layout=False)
+
+
+def failure_text(health: tuple[HealthReading, ...]) -> Text:
+    """Each failing source, the server it failed on and its whole reason; wraps."""
+    text = Text()
+    mark, style = HEALTH_MARK[HealthState.ERROR]
+    for reading in health:
+        if reading.state is not HealthState.ERROR:
+            continue
+        if text:
+            text.append("\n")
+        text.append(f" {mark} {reading.source}", style=style)
+        if reading.address:
+            text.append(f" at {reading.address}", style="bold")
+        text.append(f": {reading.reason or 'failed'}")
+    return text
+
+
+def retry_text(health: tuple[HealthReading, ...], now: datetime) -> str:
+    """`retrying prometheus in 25s · mqtt now`, to the second."""
+    parts = []
+    for reading in health:
+        if reading.state is not HealthState.ERROR or reading.retry_at is None:
+            continue
+        seconds = math.ceil((reading.retry_at - now).total_seconds())
+        parts.append(f"{reading.source} in {seconds}s" if seconds > 0 else f"{reading.source} now")
+    return " retrying " + " · ".join(parts) if parts else ""
+
+
+class SourceFailures(Vertical):
+    """Under the health row, only while a source fails: its address and whole reason,
+    and a countdown to its next attempt. The countdown changes every second, so it is a
+    line of its own, redrawn without a relayout; the reasons change only when they do."""
+
+    DEFAULT_CSS = """
+    SourceFailures { height: auto; display: none; }
+    SourceFailures.-failing { display: block; }
+    SourceFailures > #source-reasons { height: auto; }
+    SourceFailures > #source-retry { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._reasons = ""
+        self._retry = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="source-reasons")
+        yield Static("", id="source-retry")
+
+    def show(self, health: tuple[HealthReading, ...], now: datetime) -> None:
+        reasons = failure_text(health)
+        if reasons.plain != self._reasons:
+            self._reasons = reasons.plain
+            self.set_class(bool(reasons), "-failing")
+            self.query_one("#source-reasons", Static).update(reasons)
+        retry = retry_text(health, now)
+        if retry != self._retry:
+            self._retry = retry
+            self.query_one("#source-retry", Static).update(retry, layout=False)
