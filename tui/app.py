@@ -20,7 +20,6 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.events import DescendantFocus
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -58,10 +57,11 @@ from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
 from tui.screens.gates import GateScreen
+from widgets.eventlog import EventLog
 from widgets.events import EventStream
 from widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
 from widgets.help import HelpOverlay
-from widgets.keys import KeyHints
+from widgets.keys import KeyHints, key_label
 from widgets.kpi import KpiTile
 from widgets.rollouts import RolloutBoard
 from widgets.table import KeyedTable
@@ -170,7 +170,6 @@ class ControlRoomApp(App[None]):
         self.recorder: SessionRecorder | None = None
         self._pending: deque[StreamEvent] = deque(maxlen=ui.event_lines)
         self._unheard: set[str] = {source.name for source in self.sources}
-        self._target_board = "#wave-board"
         self._panels: Panels | None = None
         self._firing: set[str] = set()
         self._frozen: bool | None = None
@@ -415,16 +414,36 @@ class ControlRoomApp(App[None]):
 
     # Selection ----------------------------------------------------------------------------
 
-    def on_descendant_focus(self, event: DescendantFocus) -> None:
-        widget = event.widget
-        if isinstance(widget, WaveBoard | RolloutBoard):
-            self._target_board = f"#{widget.id}"
+    def selected(self, verb: str) -> tuple[str, str] | None:
+        """The focused board and its selected row, which `p` and `x` act on; None, having
+        said why, when the focused board has nothing they can act on. Never a board
+        focused earlier: its selection may be minutes old."""
+        board = self.screen.focused
+        if not isinstance(board, WaveBoard | RolloutBoard):
+            where = "the event stream" if isinstance(board, EventLog) else "the trigger board"
+            if board is None or not isinstance(board, EventLog | KeyedTable):
+                where = "no board has the keyboard and so"
+            self.notify(
+                f"{verb} acts on the selected wave or rollout; {where} has none."
+                f" {self.key_for('next_board')} moves to the Waves or Rollouts board.",
+                title="Nothing selected there",
+                severity="warning",
+            )
+            return None
+        key = board.selected_key
+        if key is None:
+            self.notify(f"{verb}: the board has no rows to select", severity="warning")
+            return None
+        return f"#{board.id}", key
 
-    def selected(self) -> tuple[str, str | None]:
-        """The board actions apply to, and its selected row."""
-        board = self.query_one(self._target_board, KeyedTable)
-        assert isinstance(board, WaveBoard | RolloutBoard)
-        return self._target_board, board.selected_key
+    def key_for(self, binding_id: str) -> str:
+        """The key a binding is on now, as a person types it: text that names a key asks
+        here, so it follows a remap in `[ui.keymap]`."""
+        for binding in CONTROL_ROOM_BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.id == binding_id:
+                return key_label(self._keymap.get(binding_id, binding.key))
+        return binding_id
 
     # Actions ------------------------------------------------------------------------------
 
@@ -444,20 +463,20 @@ class ControlRoomApp(App[None]):
         self._propose(lambda view: plan_unfreeze(view, self.operator))
 
     def action_promote(self) -> None:
-        board, key = self.selected()
-        if key is None:
-            self.notify("select a wave or a rollout first", severity="warning")
+        selected = self.selected("Promote")
+        if selected is None:
             return
+        board, key = selected
         if board == "#wave-board":
             self._propose(lambda view: plan_promote_wave(view, key, self.operator))
         else:
             self._propose(lambda view: plan_promote_rollout(view, key, self.operator))
 
     def action_abort(self) -> None:
-        board, key = self.selected()
-        if key is None:
-            self.notify("select a wave or a rollout first", severity="warning")
+        selected = self.selected("Abort / roll back")
+        if selected is None:
             return
+        board, key = selected
         if board == "#wave-board":
             self._propose(lambda view: plan_roll_back_wave(view, key, self.operator))
         else:
