@@ -51,7 +51,7 @@ from cutover.triggers import TriggerState
 from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
 from sources.journal import AuditJournal
-from tui.bindings import CONTROL_ROOM_BINDINGS
+from tui.bindings import CONTROL_ROOM_BINDINGS, binding_rows
 from tui.handover import ShiftRecord, handover_dir, render, write_handover
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
@@ -60,8 +60,8 @@ from tui.screens.gates import GateScreen
 from widgets.eventlog import EventLog
 from widgets.events import EventStream
 from widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
-from widgets.help import HelpOverlay
-from widgets.keys import KeyHints, key_label
+from widgets.help import HelpOverlay, HelpRow
+from widgets.keys import KeyHints, key_label, keys_label
 from widgets.kpi import KpiTile
 from widgets.rollouts import RolloutBoard
 from widgets.table import KeyedTable
@@ -252,7 +252,7 @@ class ControlRoomApp(App[None]):
             self.run_source(source)
         self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
         self.refresh_view()
-        self.query_one(KeyHints).show(self.footer_keys())
+        self.query_one(KeyHints).show(self.footer_keys(), more=self.key_for("help"))
         # Everything built so far lives as long as the app: keep it out of the collector's
         # way, so a collection during a burst walks only what the burst made.
         gc.freeze()
@@ -369,7 +369,8 @@ class ControlRoomApp(App[None]):
             if status.spec.id in firing - self._firing:
                 self._alert(
                     f"trigger:{status.spec.id}",
-                    f"{status.spec.title} is firing. Playbook: freeze (f), then follow the steps.",
+                    f"{status.spec.title} is firing. Playbook: freeze ({self.key_for('freeze')}),"
+                    " then follow the steps.",
                     "Rollback trigger firing",
                 )
         self._firing = firing
@@ -388,7 +389,8 @@ class ControlRoomApp(App[None]):
             blocking = len(view.gates.blockers)
             notes.append(
                 f"Go/No-Go {view.gates.verdict.value}"
-                + (f": {blocking} blocking (g)" if blocking else " (g)")
+                + (f": {blocking} blocking" if blocking else "")
+                + f" ({self.key_for('gates')})"
             )
         if view.operators:
             notes.append(
@@ -623,7 +625,29 @@ class ControlRoomApp(App[None]):
         if overlay.is_open:
             overlay.close()
         else:
-            overlay.open(self.key_rows(), self._help_notes())
+            overlay.open(self.help_rows(), self._help_notes())
+
+    def help_rows(self) -> list[HelpRow]:
+        """Every key that works, by where it works, read from the bindings themselves."""
+        dashboard = [HelpRow("Dashboard", keys, action, id) for keys, action, id in self.key_rows()]
+        stream = "In the event stream"
+        confirm = "In a confirmation"
+        return [
+            *dashboard,
+            *binding_rows("On a board (triggers, waves, rollouts)", KeyedTable, ("left", "right")),
+            *binding_rows(stream, EventLog),
+            *binding_rows(stream, EventStream),
+            HelpRow(
+                stream, "Enter", "Keep the filter typed after " + self.key_for("filter_events")
+            ),
+            *binding_rows("On the Go/No-Go board", GateScreen),
+            *binding_rows(confirm, ConfirmScreen),
+            HelpRow(confirm, "Enter", "Confirm, once the name typed matches"),
+            HelpRow(confirm, "Tab", "Move between the reason and the name"),
+            *binding_rows("In the audit journal", AuditScreen),
+            *binding_rows("In diagnostics", DiagnosticsScreen),
+            HelpRow("In help", "type", "Narrow this list to the keys that match"),
+        ]
 
     def action_close_help(self) -> None:
         self.query_one(HelpOverlay).close()
@@ -650,7 +674,7 @@ class ControlRoomApp(App[None]):
         rows = []
         for binding in CONTROL_ROOM_BINDINGS:
             assert isinstance(binding, Binding)
-            keys = keymap.get(binding.id or "", binding.key)
+            keys = keys_label(keymap.get(binding.id or "", binding.key))
             rows.append((keys, binding.tooltip or binding.description, binding.id or ""))
         return rows
 
@@ -662,19 +686,33 @@ class ControlRoomApp(App[None]):
         return notes
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            # Textual's Keys panel lists its own key names; help (?) lists the room's.
+            if command.title not in ("Keys", "Screenshot"):
+                yield command
+        key = self.key_for
         for title, help_text, callback in (
-            ("Freeze the cutover", "Stop promotions, pause rollouts (f)", self.action_freeze),
-            ("Unfreeze the cutover", "Resume what the freeze paused (u)", self.action_unfreeze),
-            ("Promote the selected wave or rollout", "p", self.action_promote),
-            ("Abort the selected rollout / roll back the selected wave", "x", self.action_abort),
-            ("Filter events", "/", self.action_filter_events),
-            ("Show every build event, or only failures", "v", self.action_all_events),
-            ("Next board", "tab", self.action_next_board),
-            ("Go/No-Go gates", "The gate matrix and sign-offs (g)", self.action_gates),
-            ("Write the shift handover", "h", self.action_handover),
-            ("Help: every key", "?", self.action_help),
-        ):
+            ("Freeze the cutover", f"Stop promotions, pause rollouts ({key('freeze')})",
+             self.action_freeze),
+            ("Unfreeze the cutover", f"Resume what the freeze paused ({key('unfreeze')})",
+             self.action_unfreeze),
+            ("Promote the selected wave or rollout", key("promote"), self.action_promote),
+            ("Abort the selected rollout / roll back the selected wave", key("abort"),
+             self.action_abort),
+            ("Filter events: search the event stream", key("filter_events"),
+             self.action_filter_events),
+            ("Show every build event, or only failures", key("all_events"),
+             self.action_all_events),
+            ("Next board", key("next_board"), self.action_next_board),
+            ("Go/No-Go gates: the gate matrix and sign-offs", key("gates"), self.action_gates),
+            ("Audit journal: who did what, and its hash chain", key("audit"), self.action_audit),
+            ("Diagnostics: message counters and rejected payloads", key("diagnostics"),
+             self.action_diagnostics),
+            ("Write the shift handover", key("handover"), self.action_handover),
+            ("Help: every key", key("help"), self.action_help),
+            ("Screenshot: save the screen as SVG", "next to the shift handovers",
+             self.save_screen),
+        ):  # fmt: skip
             yield SystemCommand(title, help_text, callback)
         view = self.view
         if view is None:
@@ -705,6 +743,22 @@ class ControlRoomApp(App[None]):
             yield SystemCommand(
                 f"Abort rollout {rollout.key}", state, self._offer(plan_abort_rollout, rollout.key)
             )
+
+    def save_screen(self) -> None:
+        """The screen as SVG in the handover folder (always writable by the room); in a
+        browser, downloaded too. Textual's own Screenshot saves to a downloads folder a
+        bastion host may not have, and fails there."""
+        folder = handover_dir(self.handover)
+        name = f"screen-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.svg"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = Path(self.save_screenshot(name, str(folder)))
+        except OSError as error:
+            self.notify(f"cannot save the screen: {error}", severity="error", timeout=10)
+            return
+        self.notify(str(path), title="Screen saved", timeout=15)
+        if self.is_web:
+            self.deliver_text(path, save_filename=path.name, mime_type="image/svg+xml")
 
     def _offer_sign_off(self, role: str) -> Callable[[], None]:
         def propose() -> None:
