@@ -12,7 +12,7 @@ from tests.conftest import AppFactory
 from tests.test_app import started
 from widgets.header import HealthRow
 from widgets.help import HelpOverlay, HelpRow
-from widgets.keys import KEY_WORDS, keys_label
+from widgets.keys import KEY_WORDS, KeyHints, keys_label
 
 
 @pytest.mark.parametrize(
@@ -102,3 +102,25 @@ async def test_key_letters_in_text_follow_a_remap(make_app: AppFactory) -> None:
         await pilot.press("question_mark")
         rows = {row.id: row.keys for row in app.query_one(HelpOverlay).rows}
         assert rows["freeze"] == "F" and rows["gates"] == "G"
+
+
+async def test_the_read_only_key_line_offers_only_what_works(make_app: AppFactory) -> None:
+    app = make_app(read_only=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        line = str(app.query_one(KeyHints).render())
+        for word in ("Freeze", "Unfreeze", "Promote", "Abort"):
+            assert word not in line, line
+        for word in ("Filter", "Gates", "Audit", "Help", "Quit"):
+            assert word in line, line
+        await pilot.press("question_mark")
+        rows = {row.id: row.action for row in app.query_one(HelpOverlay).rows}
+        assert rows["freeze"].endswith("(refused: read-only)")
+
+
+async def test_the_operator_key_line_offers_the_actions(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        line = str(app.query_one(KeyHints).render())
+        assert "f Freeze" in line and "p Promote" in line and "x Abort" in line

@@ -660,10 +660,13 @@ class ControlRoomApp(App[None]):
         await super().action_quit()
 
     def footer_keys(self) -> list[tuple[str, str]]:
-        """The keys the bottom line shows, with their current mapping."""
+        """The keys the bottom line shows, with their current mapping; read-only, only the
+        keys that work there (the actions would only be refused)."""
         shown = []
         for binding in CONTROL_ROOM_BINDINGS:
             assert isinstance(binding, Binding)
+            if self.pipeline.read_only and binding.action in ACTIONS:
+                continue
             if binding.show or binding.id == "command_palette":
                 shown.append((self._keymap.get(binding.id or "", binding.key), binding.description))
         return shown
@@ -675,7 +678,10 @@ class ControlRoomApp(App[None]):
         for binding in CONTROL_ROOM_BINDINGS:
             assert isinstance(binding, Binding)
             keys = keys_label(keymap.get(binding.id or "", binding.key))
-            rows.append((keys, binding.tooltip or binding.description, binding.id or ""))
+            action = binding.tooltip or binding.description
+            if self.pipeline.read_only and binding.action in ACTIONS:
+                action += " (refused: read-only)"
+            rows.append((keys, action, binding.id or ""))
         return rows
 
     def _help_notes(self) -> list[str]:
