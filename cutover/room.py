@@ -101,6 +101,8 @@ class KpiReading:
     signal: Signal
     verdict: KpiVerdict
     history: tuple[float, ...]
+    #: Between two points of `history`: a sparkline's span is its points times this.
+    history_interval: timedelta = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,10 @@ class ControlRoom:
             if isinstance(last, BuildEvent | PlatformEvent):
                 self._heard(update.source, last.ts)
 
+    def last_history_at(self, name: str) -> datetime | None:
+        """When the newest point of `name`'s history was taken."""
+        return self._history_at.get(name)
+
     def _history(self, name: str) -> deque[float]:
         if name not in self.history:
             self.history[name] = deque(maxlen=self.settings.history_points)
@@ -411,7 +417,9 @@ class ControlRoom:
     def _kpi(self, spec: KpiSpec, now: datetime) -> KpiReading:
         signal = self.signal(spec.signal, spec.unit, now)
         history = tuple(self.history.get(spec.signal, ()))
-        return KpiReading(spec, signal, spec.assess(signal), history)
+        return KpiReading(
+            spec, signal, spec.assess(signal), history, self.settings.history_interval
+        )
 
     # The Go/No-Go board --------------------------------------------------------------------
 

@@ -377,6 +377,33 @@ class PrometheusSource:
             pool.shutdown(wait=False, cancel_futures=True)
             self.client.close()
 
+    def kpi_range(
+        self, name: str, start: datetime, end: datetime, step: timedelta
+    ) -> tuple[tuple[tuple[datetime, float], ...], str]:
+        """A signal's points from `start` to `end`, one range query; and why there are none,
+        when there are none. Blocking: for a thread worker (a chart), never the event loop."""
+        expr = self.queries.get(name)
+        if expr is None:
+            return (), f"no query for {name}"
+        params = {
+            "query": expr,
+            "start": f"{start.timestamp():.3f}",
+            "end": f"{end.timestamp():.3f}",
+            "step": f"{step.total_seconds():g}",
+            "timeout": f"{self.timeout.total_seconds():g}s",
+        }
+        result = self.client.fetch("/api/v1/query_range", params, self.timeout.total_seconds())
+        if result.error:
+            return (), result.error
+        points = history_of(result)
+        if points is None:
+            return (), f"{len(result.series)} series where one was expected"
+        return points, ""
+
+    @property
+    def address(self) -> str:
+        return address_of(self.client.url)
+
     def delay(self) -> float:
         """Seconds until the next poll: the refresh, or a jittered backoff after failures."""
         refresh = self.refresh.total_seconds()

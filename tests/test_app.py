@@ -256,11 +256,11 @@ async def test_tab_cycles_the_boards_and_escape_clears_the_filter(make_app: AppF
     async with app.run_test(size=(160, 48)) as pilot:
         await started(app, pilot)
         seen = []
-        for _ in range(4):
+        for _ in range(5):
             await pilot.press("tab")
             assert app.focused is not None
             seen.append(app.focused.id or type(app.focused).__name__)
-        assert seen == ["rollout-board", "EventLog", "trigger-table", "wave-board"]
+        assert seen == ["rollout-board", "EventLog", "kpis", "trigger-table", "wave-board"]
         await pilot.press("slash", *"CRIT")
         stream = app.query_one(EventStream)
         assert stream.needle == "CRIT"

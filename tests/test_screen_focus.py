@@ -76,7 +76,7 @@ async def test_promote_with_the_events_focused_promotes_nothing(make_app: AppFac
         assert not isinstance(app.screen, ConfirmScreen), "a rollout selected earlier"
         notes = [n.message for n in app._notifications]
         assert any("the event stream has none" in n for n in notes), notes
-        assert any("tab moves to the Waves or Rollouts board" in n for n in notes), notes
+        assert any("Tab moves to the Waves or Rollouts board" in n for n in notes), notes
 
 
 async def test_abort_with_the_triggers_focused_says_nothing_is_selected(
@@ -85,7 +85,7 @@ async def test_abort_with_the_triggers_focused_says_nothing_is_selected(
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await started(app, pilot)
-        await pilot.press("tab", "tab", "tab")  # → rollouts → events → triggers
+        await pilot.press("tab", "tab", "tab", "tab")  # → rollouts → events → KPIs → triggers
         await pilot.press("x")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -57,12 +57,13 @@ from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
 from tui.screens.gates import GateScreen
+from tui.screens.kpi_chart import KpiChartScreen, history_fetcher
 from widgets.eventlog import EventLog
 from widgets.events import EventStream
 from widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
 from widgets.help import HelpOverlay, HelpRow
 from widgets.keys import KeyHints, key_label, keys_label
-from widgets.kpi import KpiTile
+from widgets.kpi import KpiRow, KpiTile
 from widgets.rollouts import RolloutBoard
 from widgets.table import KeyedTable
 from widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
@@ -73,7 +74,7 @@ if TYPE_CHECKING:
     from sources.recorder import SessionRecorder
 
 #: The boards `tab` cycles through, in order.
-BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog")
+BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog", "#kpis")
 ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
 #: Keys that act on the dashboard itself, off while another screen is open.
 DASHBOARD_KEYS = frozenset(
@@ -215,7 +216,7 @@ class ControlRoomApp(App[None]):
         yield FreezeBanner(id="freeze-banner")
         yield HealthRow(id="health")
         yield SourceFailures(id="source-failures")
-        with Horizontal(id="kpis"):
+        with KpiRow(id="kpis"):
             for spec in self.settings.kpis:
                 yield KpiTile(spec.signal, spec.title)
         with Vertical(id="boards"):
@@ -422,8 +423,12 @@ class ControlRoomApp(App[None]):
         focused earlier: its selection may be minutes old."""
         board = self.screen.focused
         if not isinstance(board, WaveBoard | RolloutBoard):
-            where = "the event stream" if isinstance(board, EventLog) else "the trigger board"
-            if board is None or not isinstance(board, EventLog | KeyedTable):
+            where = "the trigger board"
+            if isinstance(board, EventLog):
+                where = "the event stream"
+            elif isinstance(board, KpiRow):
+                where = "the KPI row"
+            elif not isinstance(board, KeyedTable):
                 where = "no board has the keyboard and so"
             self.notify(
                 f"{verb} acts on the selected wave or rollout; {where} has none."
@@ -573,6 +578,12 @@ class ControlRoomApp(App[None]):
     def action_all_events(self) -> None:
         self.query_one(EventStream).toggle_everything()
 
+    @on(KpiRow.ChartWanted)
+    def open_chart(self, message: KpiRow.ChartWanted) -> None:
+        spec = next(s for s in self.settings.kpis if s.signal == message.signal)
+        fetch = history_fetcher(self.room, self.sources, self.clock.now, self.call_from_thread)
+        self.push_screen(KpiChartScreen(spec, fetch))
+
     def action_gates(self) -> None:
         self.push_screen(GateScreen(self.view.gates if self.view is not None else None))
 
@@ -635,6 +646,8 @@ class ControlRoomApp(App[None]):
         return [
             *dashboard,
             *binding_rows("On a board (triggers, waves, rollouts)", KeyedTable, ("left", "right")),
+            *binding_rows("On the KPI tiles (Tab to them)", KpiRow),
+            *binding_rows("In a KPI history chart", KpiChartScreen),
             *binding_rows(stream, EventLog),
             *binding_rows(stream, EventStream),
             HelpRow(
@@ -720,6 +733,12 @@ class ControlRoomApp(App[None]):
              self.save_screen),
         ):  # fmt: skip
             yield SystemCommand(title, help_text, callback)
+        for spec in self.settings.kpis:
+            yield SystemCommand(
+                f"KPI history chart: {spec.title}",
+                f"30 m, 6 h or 7 d of {spec.signal}",
+                partial(self.open_chart, KpiRow.ChartWanted(spec.signal)),
+            )
         view = self.view
         if view is None:
             return

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Static
 
+from cutover.durations import format_duration
 from cutover.kpis import KpiVerdict, format_value
 from cutover.room import KpiReading
 from widgets.sparkline import scale, sparkline
 from widgets.status import KPI_STYLE
+from widgets.table import FOCUS_MARKER
 
 
 class KpiTile(Vertical):
@@ -20,7 +24,6 @@ class KpiTile(Vertical):
     KpiTile { height: auto; width: 1fr; padding: 0 1 0 0; }
     KpiTile > Static { height: 1; width: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     KpiTile > .kpi-title { text-style: bold; }
-    KpiTile > .kpi-spark { color: $accent; }
     """
 
     def __init__(self, signal: str, title: str) -> None:
@@ -29,6 +32,7 @@ class KpiTile(Vertical):
         self._title = title
         self._value_text = ""
         self._history: tuple[float, ...] = ()
+        self._spark_verdict: KpiVerdict | None = None
         self._reading: KpiReading | None = None
         self.verdict: KpiVerdict | None = None
         #: The status word is on the limit's line: value and word do not fit one line.
@@ -39,6 +43,11 @@ class KpiTile(Vertical):
         yield Static("", classes="kpi-value")
         yield Static("", classes="kpi-limit")
         yield Static("", classes="kpi-spark")
+
+    def mark(self, picked: bool) -> None:
+        """▶ and reversed on the title of the tile Enter would chart."""
+        title = Text(f"{FOCUS_MARKER} {self._title}", style="reverse") if picked else self._title
+        self.query_one(".kpi-title", Static).update(title, layout=False)
 
     def show(self, reading: KpiReading) -> None:
         signal = reading.signal
@@ -55,8 +64,9 @@ class KpiTile(Vertical):
         self.verdict = verdict
         self._lines(value, verdict, signal.warning, limit)
         self._reading = reading
-        if reading.history != self._history:
+        if reading.history != self._history or verdict is not self._spark_verdict:
             self._history = reading.history
+            self._spark_verdict = verdict
             self._draw_history(reading)
 
     def _lines(self, value: str, verdict: KpiVerdict, warning: str, limit: str) -> None:
@@ -91,11 +101,69 @@ class KpiTile(Vertical):
 
     def _draw_history(self, reading: KpiReading) -> None:
         spark = self.query_one(".kpi-spark", Static)
-        width = spark.size.width or 20
-        # One point per cell: only what can be drawn is scaled and drawn.
-        shown = reading.history[-width:]
-        if not shown:
-            spark.update("", layout=False)
-            return
-        low, high = scale(shown, reading.spec.threshold, reading.spec.comparison)
-        spark.update(sparkline(shown, low, high), layout=False)
+        spark.update(spark_line(reading, spark.size.width or 20), layout=False)
+
+
+def spark_line(reading: KpiReading, width: int) -> Text:
+    """The sparkline in the tile's state colour, ending in the span it covers (`4m`), so a
+    flat line reads as four flat minutes, not as all of history."""
+    history = reading.history
+    if not history:
+        return Text()
+    # One point per cell: only what can be drawn is scaled and drawn, with room for its span.
+    shown = history[-width:]
+    span = format_duration(reading.history_interval * len(shown), parts=1)
+    while len(shown) > 1 and len(shown) + 1 + len(span) > width:
+        shown = shown[len(shown) + 1 + len(span) - width :]
+        span = format_duration(reading.history_interval * len(shown), parts=1)
+    low, high = scale(shown, reading.spec.threshold, reading.spec.comparison)
+    line = Text(sparkline(shown, low, high), style=KPI_STYLE[reading.verdict])
+    line.append(f" {span}", style="dim")
+    return line
+
+
+class KpiRow(Horizontal, can_focus=True):
+    """The tiles, one stop of `tab`: ← → pick a tile, Enter opens its history chart. The
+    picked tile's title is marked ▶ while the row has the keyboard."""
+
+    BINDINGS = [
+        Binding("left", "pick(-1)", "Previous KPI tile", show=False),
+        Binding("right", "pick(1)", "Next KPI tile", show=False),
+        Binding("enter", "chart", "History chart of the picked KPI", show=False),
+    ]
+
+    class ChartWanted(Message):
+        """The operator asks for `signal`'s history chart."""
+
+        def __init__(self, signal: str) -> None:
+            super().__init__()
+            self.signal = signal
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.picked = 0
+
+    @property
+    def tiles(self) -> list[KpiTile]:
+        return list(self.query_children(KpiTile))
+
+    def on_focus(self) -> None:
+        self._mark(focused=True)
+
+    def on_blur(self) -> None:
+        self._mark(focused=False)
+
+    def action_pick(self, step: int) -> None:
+        count = len(self.tiles)
+        if count:
+            self.picked = (self.picked + step) % count
+            self._mark(focused=True)
+
+    def action_chart(self) -> None:
+        tiles = self.tiles
+        if tiles:
+            self.post_message(self.ChartWanted(tiles[self.picked].signal))
+
+    def _mark(self, *, focused: bool) -> None:
+        for index, tile in enumerate(self.tiles):
+            tile.mark(focused and index == self.picked)
