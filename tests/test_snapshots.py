@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 
 from cutover.triggers import TriggerState
 from tests.conftest import AppFactory
+from tests.readme_screen import README, block, shown_in, snapshot_text
 from tests.screen_text import screen_text
 from tui.app import ControlRoomApp
 from widgets.eventlog import EventLog
@@ -142,3 +143,11 @@ async def _gates(pilot: Pilot[None]) -> None:
 
 def test_gate_screen(make_app: AppFactory, snap_compare: Callable[..., Any]) -> None:
     assert snap_compare(make_app(), terminal_size=(160, 48), run_before=_gates)
+
+
+async def test_readme_shows_the_snapshot_screen(make_app: AppFactory) -> None:
+    """README's sample is today's 120x36 snapshot; `make snapshots` rewrites it."""
+    text = await snapshot_text(make_app())
+    assert shown_in(README.read_text()) == block(text), (
+        "README.md's screen is stale: run `python -m tests.readme_screen`"
+    )
