@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from textual.fuzzy import Matcher
+from textual.widgets import Static
 
 from tests.conftest import AppFactory
 from tests.test_app import started
@@ -124,3 +125,16 @@ async def test_the_operator_key_line_offers_the_actions(make_app: AppFactory) ->
         await started(app, pilot)
         line = str(app.query_one(KeyHints).render())
         assert "f Freeze" in line and "p Promote" in line and "x Abort" in line
+
+
+async def test_the_playbook_names_the_freeze_key_as_mapped(make_app: AppFactory) -> None:
+    app = make_app(ui__keymap={"freeze": "F"})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        simulator = app.sources[0].simulator  # type: ignore[attr-defined]
+        for _ in range(6):  # the critical CVE fires four minutes in
+            app.ingest(simulator.advance(60))
+            app.refresh_view()
+        await pilot.pause()
+        playbook = str(app.query_one("#playbook", Static).render())
+        assert "pause rollouts (F)" in playbook, playbook

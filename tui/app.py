@@ -172,6 +172,7 @@ class ControlRoomApp(App[None]):
         self._pending: deque[StreamEvent] = deque(maxlen=ui.event_lines)
         self._unheard: set[str] = {source.name for source in self.sources}
         self._panels: Panels | None = None
+        self._help: HelpOverlay | None = None
         self._firing: set[str] = set()
         self._frozen: bool | None = None
         self._alerted: dict[str, float] = {}
@@ -252,6 +253,8 @@ class ControlRoomApp(App[None]):
             self.room.register_source(source.name, now)
             self.run_source(source)
         self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
+        self._panels.triggers.freeze_key = self.key_for("freeze")
+        self._help = self.query_one(HelpOverlay)
         self.refresh_view()
         self.query_one(KeyHints).show(self.footer_keys(), more=self.key_for("help"))
         # Everything built so far lives as long as the app: keep it out of the collector's
@@ -457,6 +460,8 @@ class ControlRoomApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys act on the dashboard only; a confirmation or help screen has its own keys.
         if action in ACTIONS | DASHBOARD_KEYS:
+            if action == "next_board" and self._help is not None and self._help.is_open:
+                return False  # Tab stays in help's filter
             return len(self.screen_stack) == 1
         return True
 
