@@ -138,3 +138,16 @@ async def test_the_playbook_names_the_freeze_key_as_mapped(make_app: AppFactory)
         await pilot.pause()
         playbook = str(app.query_one("#playbook", Static).render())
         assert "pause rollouts (F)" in playbook, playbook
+
+
+async def test_question_mark_closes_help_unless_a_word_is_typed(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(app, pilot)
+        overlay = app.query_one(HelpOverlay)
+        await pilot.press("question_mark")
+        assert overlay.is_open
+        await pilot.press("q", "question_mark")  # `q` is typed, not quit; `?` then too
+        assert overlay.is_open and overlay.needle == "q?"
+        await pilot.press("backspace", "backspace", "question_mark")
+        assert not overlay.is_open

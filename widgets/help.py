@@ -14,7 +14,9 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
@@ -39,7 +41,7 @@ class HelpRow:
 def help_table(rows: Sequence[HelpRow]) -> Table | Text:
     if not rows:
         return Text("no key matches; Backspace to widen, Esc closes", style="italic")
-    table = Table(box=None, padding=(0, 2), show_edge=False, expand=False, show_header=False)
+    table = Table(box=None, padding=(0, 2), show_edge=False, expand=False)
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("action")
     table.add_column("keymap id", style="dim", no_wrap=True)
@@ -51,6 +53,22 @@ def help_table(rows: Sequence[HelpRow]) -> Table | Text:
             table.add_row("", Text(where, style="bold underline"), "")
         table.add_row(row.keys, row.action, row.id)
     return table
+
+
+class HelpFilter(Input):
+    """Help's filter. `?` into an empty filter closes help, as `?` opened it; after a word
+    it is typed like any other character."""
+
+    BINDINGS = [Binding("question_mark", "question_mark", show=False, priority=True)]
+
+    class Close(Message):
+        """`?` with nothing typed: close help."""
+
+    def action_question_mark(self) -> None:
+        if self.value:
+            self.insert_text_at_cursor("?")
+        else:
+            self.post_message(self.Close())
 
 
 class HelpOverlay(VerticalScroll, can_focus=False):
@@ -79,7 +97,7 @@ class HelpOverlay(VerticalScroll, can_focus=False):
         self._before: Widget | None = None
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="type to narrow: a key, its name or a word", id="help-filter")
+        yield HelpFilter(placeholder="type to narrow: a key, its name or a word", id="help-filter")
         yield Static("", id="help-keys")
         yield Static("", id="help-notes", classes="help-note")
 
@@ -104,6 +122,10 @@ class HelpOverlay(VerticalScroll, can_focus=False):
         self._before = self.screen.focused
         self.query_one("#help-filter", Input).focus()
 
+    @on(HelpFilter.Close)
+    def _question_mark(self) -> None:
+        self.close()
+
     @on(Input.Changed, "#help-filter")
     def _narrow(self, event: Input.Changed) -> None:
         self.needle = event.value.strip()
@@ -111,7 +133,7 @@ class HelpOverlay(VerticalScroll, can_focus=False):
 
     def _fill(self) -> None:
         self.query_one("#help-keys", Static).update(help_table(self.shown))
-        footer = [*self.notes, "Esc closes · remap keys in [ui.keymap] of config.toml"]
+        footer = [*self.notes, "Esc (or ? with nothing typed) closes · remap keys in [ui.keymap]"]
         self.query_one("#help-notes", Static).update("\n".join(footer))
 
     def close(self) -> None:
