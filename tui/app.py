@@ -51,8 +51,9 @@ from cutover.triggers import TriggerState
 from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
 from sources.journal import AuditJournal
-from tui.bindings import CONTROL_ROOM_BINDINGS, binding_rows
+from tui.bindings import CONTROL_ROOM_BINDINGS
 from tui.handover import ShiftRecord, handover_dir, render, write_handover
+from tui.help_rows import help_rows
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
@@ -645,27 +646,7 @@ class ControlRoomApp(App[None]):
 
     def help_rows(self) -> list[HelpRow]:
         """Every key that works, by where it works, read from the bindings themselves."""
-        dashboard = [HelpRow("Dashboard", keys, action, id) for keys, action, id in self.key_rows()]
-        stream = "In the event stream"
-        confirm = "In a confirmation"
-        return [
-            *dashboard,
-            *binding_rows("On a board (triggers, waves, rollouts)", KeyedTable, ("left", "right")),
-            *binding_rows("On the KPI tiles (Tab to them)", KpiRow),
-            *binding_rows("In a KPI history chart", KpiChartScreen),
-            *binding_rows(stream, EventLog),
-            *binding_rows(stream, EventStream),
-            HelpRow(
-                stream, "Enter", "Keep the filter typed after " + self.key_for("filter_events")
-            ),
-            *binding_rows("On the Go/No-Go board", GateScreen),
-            *binding_rows(confirm, ConfirmScreen),
-            HelpRow(confirm, "Enter", "Confirm, once the name typed matches"),
-            HelpRow(confirm, "Tab", "Move between the reason and the name"),
-            *binding_rows("In the audit journal", AuditScreen),
-            *binding_rows("In diagnostics", DiagnosticsScreen),
-            HelpRow("In help", "type", "Narrow this list to the keys that match"),
-        ]
+        return help_rows(self.key_rows(), self.key_for("filter_events"))
 
     def action_close_help(self) -> None:
         self.query_one(HelpOverlay).close()

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from textual.binding import Binding, BindingType
-from textual.dom import DOMNode
-
-from widgets.help import HelpRow
-from widgets.keys import keys_label
 
 CONTROL_ROOM_BINDINGS: list[BindingType] = [
     Binding("f", "freeze", "Freeze", id="freeze",
@@ -64,19 +58,3 @@ REPLAY_BINDINGS: list[BindingType] = [
     Binding("right_square_bracket,plus", "replay_faster", "Faster", id="replay_faster",
             key_display="]", priority=True, tooltip="Replay faster (twice the speed)"),
 ]  # fmt: skip
-
-
-def binding_rows(where: str, node: type[DOMNode], skip: Sequence[str] = ()) -> list[HelpRow]:
-    """Help rows for every key `node` (a widget or screen class) answers, its own and the
-    ones it inherits (a board's PgUp comes from Textual's scrolling), one row per action."""
-    by_action: dict[str, list[Binding]] = {}
-    for bindings in node._merge_bindings().key_to_bindings.values():
-        for binding in bindings:
-            if not any(word in binding.action for word in skip):
-                by_action.setdefault(binding.action, []).append(binding)
-    rows = []
-    for found in by_action.values():
-        keys = " ".join(dict.fromkeys(keys_label(b.key) for b in found))
-        first = found[0]
-        rows.append(HelpRow(where, keys, first.tooltip or first.description, first.id or ""))
-    return rows
