@@ -46,6 +46,8 @@ bench: $(VENV)/.dev-installed
 # Regenerate the snapshot baselines after an intended change of the screen.
 snapshots: $(VENV)/.dev-installed
 	$(BIN)/pytest tests/test_snapshots.py --snapshot-update
+	$(BIN)/python -m tests.readme_screen
+	$(BIN)/python -m tests.screen_pictures
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -12,10 +12,17 @@ from enum import Enum
 from typing import Protocol
 
 from cutover.durations import format_duration
-from cutover.rollouts import RolloutPhase
+from cutover.rollouts import RolloutPhase, RolloutStatus
 from cutover.room import RoomView
 from cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
-from cutover.waves import WaveState, can_roll_back, previous_wave, promoted
+from cutover.waves import (
+    WaveState,
+    can_roll_back,
+    eligibility,
+    next_wave,
+    previous_wave,
+    promoted,
+)
 
 
 class ActionKind(str, Enum):
@@ -215,10 +222,31 @@ def plan_roll_back_wave(view: RoomView, wave: str, operator: str) -> ActionPlan:
         raise ActionUnavailable(f"no wave {wave}")
     if not can_roll_back(progress.state):
         raise ActionUnavailable(f"{wave} is {progress.state.value}: nothing to roll back")
+    changes = [Change(wave, "state", progress.state.value, WaveState.ROLLED_BACK.value)]
+    if progress.on_maestro:
+        # What moves for the teams: their repositories build on Jenkins again.
+        changes.append(
+            Change(
+                wave,
+                "repos on Maestro",
+                f"{progress.on_maestro}/{progress.repos}",
+                f"0/{progress.repos} ({progress.on_maestro} back to legacy)",
+            )
+        )
+    following = next_wave(view.waves, wave)
+    if following is not None and following.state in (WaveState.PLANNED, WaveState.CANARY):
+        changes.append(
+            Change(
+                following.wave,
+                "next eligible",
+                eligibility(following, view.clock.go_live, view.now),
+                f"blocked: {wave} rolled back",
+            )
+        )
     return ActionPlan(
         ActionKind.ROLL_BACK_WAVE,
         wave,
-        (Change(wave, "state", progress.state.value, WaveState.ROLLED_BACK.value),),
+        tuple(changes),
         operator,
         confirm_name=wave,
         seen_versions={wave: progress.version},
@@ -232,20 +260,37 @@ def plan_promote_rollout(view: RoomView, key: str, operator: str) -> ActionPlan:
         raise ActionUnavailable(f"no rollout {key}")
     if not rollout.can_promote:
         raise ActionUnavailable(f"{key} is {rollout.phase.value}: nothing to promote")
-    after = f"{min(rollout.step + 1, rollout.steps)}/{rollout.steps}"
-    change = Change(key, "step", f"{rollout.step}/{rollout.steps}", after)
-    changes: tuple[Change, ...] = (change,)
-    if rollout.paused:
-        # As the plugin: unpaused, and the status promoted as for a rollout not paused.
-        changes = (Change(key, "paused", "true", "false"),) + (changes if rollout.steps else ())
     return ActionPlan(
         ActionKind.PROMOTE_ROLLOUT,
         key,
-        changes,
+        promotion_changes(rollout),
         operator,
         confirm_name=rollout.name,
         seen_versions={key: rollout.version},
     )
+
+
+def promotion_changes(rollout: RolloutStatus) -> tuple[Change, ...]:
+    """What a promote moves, as the plugin's promote does: the pause is lifted (at a pause
+    step or by hand), the status promoted a step, and the weight that step sets."""
+    key, steps = rollout.key, rollout.steps
+    after = min(rollout.step + 1, steps)
+    changes = []
+    if rollout.paused:
+        changes.append(Change(key, "paused", "true", "false"))
+    if steps or not rollout.paused:
+        changes.append(Change(key, "step", f"{rollout.step}/{steps}", f"{after}/{steps}"))
+    weights = rollout.step_weights
+    if steps and len(weights) == steps + 1:
+        weight = weights[after]
+        text = f"{weight} %"
+        if weight == rollout.weight:
+            later = next(((i, w) for i, w in enumerate(weights) if i > after and w != weight), None)
+            text += " (unchanged" + (
+                f"; {later[1]} % at step {later[0]}/{steps})" if later else ")"
+            )
+        changes.append(Change(key, "weight", f"{rollout.weight} %", text))
+    return tuple(changes)
 
 
 def plan_abort_rollout(view: RoomView, key: str, operator: str) -> ActionPlan:

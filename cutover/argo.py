@@ -182,7 +182,19 @@ def rollout_status(obj: Obj, runs: Iterable[Obj] = ()) -> RolloutStatus:
         paused=bool(spec.get("paused")),
         aborted=bool(status.get("abort")),
         version=str(meta.get("resourceVersion", "")),
+        step_weights=step_weights(steps),
     )
+
+
+def step_weights(steps: Sequence[Obj]) -> tuple[int, ...]:
+    """The weight `set_weight` gives at each step index from 0 to past the last (100)."""
+    weights = []
+    weight = 0
+    for step in steps:
+        if "setWeight" in step:
+            weight = int(step["setWeight"])
+        weights.append(weight)
+    return (*weights, 100) if steps else ()
 
 
 # ---- the plugin's patches -----------------------------------------------------------------

@@ -31,6 +31,9 @@ class RolloutStatus:
     paused: bool = False
     aborted: bool = False
     version: str = ""
+    #: The canary weight in force at each step, 0 to `steps`, so a promotion can say the
+    #: weight it moves to; empty when not known.
+    step_weights: tuple[int, ...] = ()
 
     @property
     def key(self) -> str:

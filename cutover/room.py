@@ -120,6 +120,8 @@ class KpiReading:
     signal: Signal
     verdict: KpiVerdict
     history: tuple[float, ...]
+    #: Between two points of `history`: a sparkline's span is its points times this.
+    history_interval: timedelta = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ class HealthReading:
     state: HealthState
     reason: str
     age: timedelta | None
+    address: str = ""
+    retry_at: datetime | None = None
 
     @property
     def text(self) -> str:
@@ -344,6 +348,10 @@ class ControlRoom:
             if isinstance(last, BuildEvent | PlatformEvent):
                 self._heard(update.source, last.ts)
 
+    def last_history_at(self, name: str) -> datetime | None:
+        """When the newest point of `name`'s history was taken."""
+        return self._history_at.get(name)
+
     def _history(self, name: str) -> deque[float]:
         if name not in self.history:
             self.history[name] = deque(maxlen=self.settings.history_points)
@@ -381,7 +389,9 @@ class ControlRoom:
         if health is None:
             return HealthReading(source, HealthState.CONNECTING, "", age)
         if health.state is HealthState.ERROR:
-            return HealthReading(source, HealthState.ERROR, health.reason, age)
+            return HealthReading(
+                source, HealthState.ERROR, health.reason, age, health.address, health.retry_at
+            )
         stale = age is not None and age > self.settings.max_age_of(source)
         if health.state is HealthState.CONNECTED and stale:
             return HealthReading(source, HealthState.STALE, health.reason, age)
@@ -486,7 +496,9 @@ class ControlRoom:
     def _kpi(self, spec: KpiSpec, now: datetime) -> KpiReading:
         signal = self.signal(spec.signal, spec.unit, now)
         history = tuple(self.history.get(spec.signal, ()))
-        return KpiReading(spec, signal, spec.assess(signal), history)
+        return KpiReading(
+            spec, signal, spec.assess(signal), history, self.settings.history_interval
+        )
 
     # The Go/No-Go board --------------------------------------------------------------------
 

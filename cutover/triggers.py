@@ -28,7 +28,7 @@ class Comparison(str, Enum):
 
 #: The rollback playbook's steps, shown beside a firing trigger.
 PLAYBOOK_STEPS: tuple[str, ...] = (
-    "Freeze: stop promotions, pause rollouts (f)",
+    "Freeze: stop promotions, pause rollouts",
     "Re-point builds to the legacy pipelines",
     "Promote the last known-good Maestro release",
     "Export logs and the audit journal",

@@ -166,6 +166,10 @@ class SourceHealth:
     state: HealthState
     at: datetime
     reason: str = ""
+    #: Where the source talks to, `host:port`, so a failure names the server it failed on.
+    address: str = ""
+    #: When the source tries again after a failure, on the source's clock.
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
+from cutover.clock import t_label
+from cutover.durations import format_duration
+
 #: The Migration Workbook's columns, as the plan names them.
 WORKBOOK_COLUMNS: tuple[str, ...] = (
     "Team/Repo",
@@ -329,7 +332,7 @@ def wave_board(
                 shadow_pass=shadow,
                 blockers=blockers,
                 eligible_at=_eligible_at(status, previous, green_since, green_period),
-                waiting_for=_waiting_for(status, previous, green_since),
+                waiting_for=_waiting_for(status, previous, green_since, green_period),
                 version=status.version,
                 repo_states=states,
             )
@@ -355,12 +358,19 @@ def _eligible_at(
 
 
 def _waiting_for(
-    status: WaveStatus, previous: WaveStatus | None, green_since: datetime | None
+    status: WaveStatus,
+    previous: WaveStatus | None,
+    green_since: datetime | None,
+    green_period: timedelta,
 ) -> str:
+    """What a wave waits for, with its end: the wave before it going active and then the
+    green period, or that wave's rollback, which holds it until that wave is replanned."""
     if status.state not in (WaveState.PLANNED, WaveState.CANARY) or previous is None:
         return ""
+    if previous.state is WaveState.ROLLED_BACK:
+        return f"blocked: {previous.wave} rolled back"
     if previous.state not in (WaveState.ACTIVE, WaveState.COMPLETE):
-        return f"after {previous.wave}"
+        return f"{previous.wave} active +{format_duration(green_period)}"
     return "not green" if green_since is None else ""
 
 
@@ -368,6 +378,22 @@ def previous_wave(board: Sequence[WaveProgress], wave: str) -> WaveProgress | No
     names = [item.wave for item in board]
     index = names.index(wave) if wave in names else -1
     return board[index - 1] if index > 0 else None
+
+
+def next_wave(board: Sequence[WaveProgress], wave: str) -> WaveProgress | None:
+    names = [item.wave for item in board]
+    index = names.index(wave) if wave in names else len(names)
+    return board[index + 1] if index + 1 < len(board) else None
+
+
+def eligibility(wave: WaveProgress, go_live: datetime, now: datetime) -> str:
+    """When `wave` may be promoted, as the wave board says it: `now`, a T-time, or what it
+    waits for."""
+    if wave.eligible_at is None:
+        return wave.waiting_for or "—"
+    if wave.eligible_at <= now:
+        return "now"
+    return t_label(wave.eligible_at - go_live)
 
 
 def find_wave(board: Iterable[WaveProgress], wave: str) -> WaveProgress | None:

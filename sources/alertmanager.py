@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,7 +20,7 @@ import httpx
 
 from cutover.config import AlertmanagerSection
 from cutover.updates import Alert, AlertsUpdate, HealthState, SourceHealth, Update
-from sources.base import Deliver
+from sources.base import Deliver, address_of
 
 SOURCE = "alertmanager"
 MAX_BACKOFF = 30.0
@@ -161,10 +162,18 @@ class AlertmanagerSource:
     async def run(self, deliver: Deliver) -> None:
         try:
             while True:
-                deliver(await self.poll())
+                updates = await self.poll()
                 refresh = self.refresh.total_seconds()
                 # Back off after failures, never more than 30 s (or the refresh, if longer).
                 delay = min(max(refresh, MAX_BACKOFF), refresh * 2 ** min(self.failures, 6))
+                last = updates[-1]
+                if isinstance(last, SourceHealth) and last.state is HealthState.ERROR:
+                    updates[-1] = replace(
+                        last,
+                        address=address_of(str(self.client.base_url)),
+                        retry_at=last.at + timedelta(seconds=delay),
+                    )
+                deliver(updates)
                 await asyncio.sleep(delay)
         except asyncio.CancelledError:
             # Closed only when the app stops it: after any other end the supervisor runs

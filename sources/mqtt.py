@@ -517,9 +517,16 @@ class MqttSource:
                     self.client = None
                     self.attempts += 1
                     delay = self.backoff()
-                    reason = f"{_short(error)}; retrying in {delay:.1f}s"
-                    deliver([*self.drain(), SourceHealth(SOURCE, HealthState.ERROR, self.now(),
-                                                         reason)])  # fmt: skip
+                    now = self.now()
+                    failed = SourceHealth(
+                        SOURCE,
+                        HealthState.ERROR,
+                        now,
+                        _short(error),
+                        address=f"{self.settings.host}:{self.settings.port}",
+                        retry_at=now + timedelta(seconds=delay),
+                    )
+                    deliver([*self.drain(), failed])
                     await asyncio.sleep(delay)
         finally:
             self.client = None

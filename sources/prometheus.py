@@ -52,7 +52,7 @@ from cutover.updates import (
     WaveMetricsUpdate,
 )
 from cutover.waves import RepoState
-from sources.base import Deliver
+from sources.base import Deliver, address_of
 from sources.secrets import SecretError, read_secret
 
 SOURCE = "prometheus"
@@ -468,8 +468,10 @@ class PrometheusSource:
                 if not reached:
                     last = updates[-1]
                     assert isinstance(last, SourceHealth)
-                    retry = f"; retrying in {delay:.0f}s" if delay >= 1 else ""
-                    updates[-1] = replace(last, reason=last.reason + retry)
+                    retry_at = last.at + timedelta(seconds=delay)
+                    updates[-1] = replace(
+                        last, address=address_of(self.client.url), retry_at=retry_at
+                    )
                 deliver(updates)
                 await asyncio.sleep(delay)
         except asyncio.CancelledError:
@@ -479,6 +481,33 @@ class PrometheusSource:
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def kpi_range(
+        self, name: str, start: datetime, end: datetime, step: timedelta
+    ) -> tuple[tuple[tuple[datetime, float], ...], str]:
+        """A signal's points from `start` to `end`, one range query; and why there are none,
+        when there are none. Blocking: for a thread worker (a chart), never the event loop."""
+        expr = self.queries.get(name)
+        if expr is None:
+            return (), f"no query for {name}"
+        params = {
+            "query": expr,
+            "start": f"{start.timestamp():.3f}",
+            "end": f"{end.timestamp():.3f}",
+            "step": f"{step.total_seconds():g}",
+            "timeout": f"{self.timeout.total_seconds():g}s",
+        }
+        result = self.client.fetch("/api/v1/query_range", params, self.timeout.total_seconds())
+        if result.error:
+            return (), result.error
+        points = history_of(result)
+        if points is None:
+            return (), f"{len(result.series)} series where one was expected"
+        return points, ""
+
+    @property
+    def address(self) -> str:
+        return address_of(self.client.url)
 
     def delay(self) -> float:
         """Seconds until the next poll: the refresh, or a jittered backoff after failures."""

@@ -20,6 +20,7 @@ from cutover.actions import (
     plan_promote_wave,
     plan_roll_back_wave,
     plan_unfreeze,
+    promotion_changes,
 )
 from cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
 from cutover.freeze import FreezeState
@@ -34,7 +35,7 @@ from cutover.updates import (
     SignalUpdate,
     WavesUpdate,
 )
-from cutover.waves import WaveState, WaveStatus, parse_workbook
+from cutover.waves import RepoState, WaveState, WaveStatus, parse_workbook
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW = GO_LIVE + timedelta(days=3)
@@ -241,7 +242,11 @@ def test_promote_unknown_wave_is_unavailable() -> None:
 
 def test_roll_back_active_wave() -> None:
     plan = plan_roll_back_wave(calm_room().evaluate(NOW), "Wave-1", "alice")
-    assert plan.changes == (Change("Wave-1", "state", "active", "rolled-back"),)
+    # The wave, and the wave after it: held until this one is replanned.
+    assert plan.changes == (
+        Change("Wave-1", "state", "active", "rolled-back"),
+        Change("Wave-2", "next eligible", "now", "blocked: Wave-1 rolled back"),
+    )
     assert plan.confirm_name == "Wave-1"
 
 
@@ -410,3 +415,75 @@ def test_rollout_changed_since_shown_is_caught() -> None:
 def test_plan_title_reads_as_the_action_and_its_target() -> None:
     plan = ActionPlan(ActionKind.PROMOTE_WAVE, "Wave-2", (), "alice")
     assert plan.title == "Promote wave Wave-2"
+
+
+# -- what a promote and a rollback say they move ---------------------------------------------
+
+#: The plan's canary: 10 → pause → 25 → pause → analysis → 50 → pause → 100.
+CANARY_WEIGHTS = (0, 10, 10, 25, 25, 25, 50, 50, 100)
+
+
+def staged(step: int, weight: int, **fields: object) -> RolloutStatus:
+    values: dict[str, object] = {
+        "namespace": "maestro-system",
+        "name": "maestro-api",
+        "phase": RolloutPhase.PAUSED,
+        "step": step,
+        "steps": 8,
+        "weight": weight,
+        "step_weights": CANARY_WEIGHTS,
+        "paused": True,
+        "pause_reason": "CanaryPauseStep",
+    }
+    values.update(fields)
+    return RolloutStatus(**values)  # type: ignore[arg-type]
+
+
+def test_promoting_a_canary_pause_names_the_step_and_the_weight() -> None:
+    key = "maestro-system/maestro-api"
+    assert promotion_changes(staged(5, 25)) == (
+        Change(key, "paused", "true", "false"),
+        Change(key, "step", "5/8", "6/8"),
+        Change(key, "weight", "25 %", "50 %"),
+    )
+
+
+def test_a_promotion_that_keeps_the_weight_says_when_it_moves() -> None:
+    changes = promotion_changes(staged(3, 25))
+    assert changes[1] == Change("maestro-system/maestro-api", "step", "3/8", "4/8")
+    assert changes[2].after == "25 % (unchanged; 50 % at step 6/8)"
+
+
+def test_a_manual_pause_is_lifted_and_the_step_promoted_as_the_plugin_does() -> None:
+    key = "maestro-system/maestro-api"
+    changes = promotion_changes(staged(3, 25, pause_reason="manually paused"))
+    assert changes[:2] == (
+        Change(key, "paused", "true", "false"),
+        Change(key, "step", "3/8", "4/8"),
+    )
+
+
+def test_rolling_back_a_wave_sends_its_repos_back_to_legacy() -> None:
+    room = calm_room()
+    on_maestro = WavesUpdate(
+        "kubernetes", waves().statuses, {"svc-api": RepoState.MAESTRO}, {}, NOW, GO_LIVE
+    )
+    room.apply(on_maestro)
+    view = room.evaluate(NOW)
+    wave = view.wave("Wave-1")
+    assert wave is not None and wave.on_maestro
+    plan = plan_roll_back_wave(view, "Wave-1", "alice")
+    moved = next(c for c in plan.changes if c.field == "repos on Maestro")
+    assert moved.after == f"0/{wave.repos} ({wave.on_maestro} back to legacy)"
+
+
+def test_a_wave_after_a_planned_one_says_what_ends_its_wait() -> None:
+    view = calm_room(wave_1=WaveState.CANARY).evaluate(NOW)
+    wave = view.wave("Wave-2")
+    assert wave is not None and wave.waiting_for == "Wave-1 active +2d"
+
+
+def test_a_wave_after_a_rolled_back_one_says_it_is_blocked() -> None:
+    view = calm_room(wave_1=WaveState.ROLLED_BACK).evaluate(NOW)
+    wave = view.wave("Wave-2")
+    assert wave is not None and wave.waiting_for == "blocked: Wave-1 rolled back"

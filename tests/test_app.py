@@ -161,7 +161,7 @@ async def test_help_and_palette_list_every_action(make_app: AppFactory) -> None:
         overlay = app.query_one(HelpOverlay)
         assert overlay.is_open
         assert overlay.query_one("#help-keys").region.width > 40, "the key table is drawn"
-        ids = {binding_id for _, _, binding_id in overlay.rows}
+        ids = {row.id for row in overlay.rows}
         assert ids >= {
             "freeze", "unfreeze", "promote", "abort", "next_board", "filter_events",
             "help", "quit", "command_palette",
@@ -169,7 +169,7 @@ async def test_help_and_palette_list_every_action(make_app: AppFactory) -> None:
         await pilot.press("escape")
         assert not overlay.is_open
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for title in ("Freeze the cutover", "Unfreeze the cutover", "Filter events"):
+        for title in ("Freeze the cutover", "Unfreeze the cutover"):
             assert title in titles
         assert "Promote wave Wave-3" in titles
         assert "Abort rollout maestro-system/maestro-api" in titles
@@ -251,11 +251,11 @@ async def test_tab_cycles_the_boards_and_escape_clears_the_filter(make_app: AppF
     async with app.run_test(size=(160, 48)) as pilot:
         await started(app, pilot)
         seen = []
-        for _ in range(4):
+        for _ in range(5):
             await pilot.press("tab")
             assert app.focused is not None
             seen.append(app.focused.id or type(app.focused).__name__)
-        assert seen == ["rollout-board", "EventLog", "trigger-table", "wave-board"]
+        assert seen == ["rollout-board", "EventLog", "kpis", "trigger-table", "wave-board"]
         await pilot.press("slash", *"CRIT")
         stream = app.query_one(EventStream)
         assert stream.needle == "CRIT"

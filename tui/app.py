@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.events import DescendantFocus
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -66,21 +65,25 @@ from sources.journal import AuditJournal
 from sources.supervisor import supervise
 from tui.bindings import CONTROL_ROOM_BINDINGS
 from tui.handover import ShiftRecord, handover_dir, render, write_handover
+from tui.help_rows import help_rows
 from tui.lifecycle import install_signal_handlers, watch_server
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
 from tui.screens.done import DoneScreen
 from tui.screens.gates import GateScreen
+from tui.screens.kpi_chart import KpiChartScreen, history_fetcher
 from tui.screens.smoke import SmokeScreen
+from widgets.eventlog import EventLog
 from widgets.events import EventStream, PendingEvents
-from widgets.header import CutoverHeader, FreezeBanner, HealthRow
-from widgets.help import HelpOverlay
-from widgets.keys import KeyHints
-from widgets.kpi import KpiTile
+from widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
+from widgets.help import HelpOverlay, HelpRow
+from widgets.keys import KeyHints, key_label, keys_label
+from widgets.kpi import KpiRow, KpiTile
 from widgets.rollouts import RolloutBoard
 from widgets.smoke import VerificationRow
 from widgets.table import KeyedTable
+from widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 from widgets.triggers import TriggerBoard
 from widgets.waves import WaveBoard
 
@@ -88,7 +91,7 @@ if TYPE_CHECKING:
     from sources.recorder import SessionRecorder
 
 #: The boards `tab` cycles through, in order.
-BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog")
+BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog", "#kpis")
 ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
 #: Keys that act on the dashboard itself, off while another screen is open.
 DASHBOARD_KEYS = frozenset(
@@ -117,6 +120,7 @@ class Panels:
     banner: FreezeBanner
     health: HealthRow
     verification: VerificationRow
+    failures: SourceFailures
     tiles: tuple[KpiTile, ...]
     triggers: TriggerBoard
     waves: WaveBoard
@@ -138,7 +142,8 @@ class ControlRoomApp(App[None]):
     TITLE = "maestro-control-room"
     CSS_PATH = "app.tcss"
     BINDINGS = CONTROL_ROOM_BINDINGS
-    HORIZONTAL_BREAKPOINTS = [(0, "-compact"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-compact"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-tall-enough")]
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(
@@ -198,8 +203,8 @@ class ControlRoomApp(App[None]):
         self.recorder: SessionRecorder | None = None
         self._pending = PendingEvents(ui.event_lines)
         self._unheard: set[str] = {source.name for source in self.sources}
-        self._target_board = "#wave-board"
         self._panels: Panels | None = None
+        self._help: HelpOverlay | None = None
         self._firing: set[str] = set()
         self._frozen: bool | None = None
         self._alerted: dict[str, float] = {}
@@ -243,8 +248,9 @@ class ControlRoomApp(App[None]):
         yield CutoverHeader(self.settings.name, f"{self.operator} · {self.mode}", id="header")
         yield FreezeBanner(id="freeze-banner")
         yield HealthRow(id="health")
+        yield SourceFailures(id="source-failures")
         yield VerificationRow(id="verification")
-        with Horizontal(id="kpis"):
+        with KpiRow(id="kpis"):
             for spec in self.settings.kpis:
                 yield KpiTile(spec.signal, spec.title)
         with Vertical(id="boards"):
@@ -260,6 +266,7 @@ class ControlRoomApp(App[None]):
             yield EventStream(self.ui.event_lines, id="events")
         yield HelpOverlay(id="help")
         yield KeyHints(id="keys")
+        yield TooSmall(id="too-small")
 
     def on_mount(self) -> None:
         # Looked up once: a refresh a second need not search the DOM for its panels.
@@ -268,6 +275,7 @@ class ControlRoomApp(App[None]):
             banner=self.query_one(FreezeBanner),
             health=self.query_one(HealthRow),
             verification=self.query_one(VerificationRow),
+            failures=self.query_one(SourceFailures),
             tiles=tuple(self.query(KpiTile)),
             triggers=self.query_one(TriggerBoard),
             waves=self.query_one(WaveBoard),
@@ -279,8 +287,10 @@ class ControlRoomApp(App[None]):
             self.room.register_source(source.name, now)
             self.run_source(source)
         self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
+        self._panels.triggers.freeze_key = self.key_for("freeze")
+        self._help = self.query_one(HelpOverlay)
         self.refresh_view()
-        self.query_one(KeyHints).show(self.footer_keys())
+        self.query_one(KeyHints).show(self.footer_keys(), more=self.key_for("help"))
         self._raise_alarms()
         # Everything built so far lives as long as the app: keep it out of the collector's
         # way, so a collection during a burst walks only what the burst made.
@@ -393,6 +403,7 @@ class ControlRoomApp(App[None]):
             panels.banner.show(view.freeze)
             panels.health.show(view.health, self.notes + self._situation(view))
             panels.verification.show(view.verification, view.done)
+            panels.failures.show(view.health, view.now)
             for tile, reading in zip(panels.tiles, view.kpis, strict=True):
                 tile.show(reading)
             panels.triggers.show(view.triggers, view.now)
@@ -416,7 +427,8 @@ class ControlRoomApp(App[None]):
             if status.spec.id in firing - self._firing:
                 self._alert(
                     f"trigger:{status.spec.id}",
-                    f"{status.spec.title} is firing. Playbook: freeze (f), then follow the steps.",
+                    f"{status.spec.title} is firing. Playbook: freeze ({self.key_for('freeze')}),"
+                    " then follow the steps.",
                     "Rollback trigger firing",
                 )
         self._firing = firing
@@ -435,7 +447,8 @@ class ControlRoomApp(App[None]):
             blocking = len(view.gates.blockers)
             notes.append(
                 f"Go/No-Go {view.gates.verdict.value}"
-                + (f": {blocking} blocking (g)" if blocking else " (g)")
+                + (f": {blocking} blocking" if blocking else "")
+                + f" ({self.key_for('gates')})"
             )
         if view.operators:
             notes.append(
@@ -463,22 +476,48 @@ class ControlRoomApp(App[None]):
 
     # Selection ----------------------------------------------------------------------------
 
-    def on_descendant_focus(self, event: DescendantFocus) -> None:
-        widget = event.widget
-        if isinstance(widget, WaveBoard | RolloutBoard):
-            self._target_board = f"#{widget.id}"
+    def selected(self, verb: str) -> tuple[str, str] | None:
+        """The focused board and its selected row, which `p` and `x` act on; None, having
+        said why, when the focused board has nothing they can act on. Never a board
+        focused earlier: its selection may be minutes old."""
+        board = self.screen.focused
+        if not isinstance(board, WaveBoard | RolloutBoard):
+            where = "the trigger board"
+            if isinstance(board, EventLog):
+                where = "the event stream"
+            elif isinstance(board, KpiRow):
+                where = "the KPI row"
+            elif not isinstance(board, KeyedTable):
+                where = "no board has the keyboard and so"
+            self.notify(
+                f"{verb} acts on the selected wave or rollout; {where} has none."
+                f" {self.key_for('next_board')} moves to the Waves or Rollouts board.",
+                title="Nothing selected there",
+                severity="warning",
+            )
+            return None
+        key = board.selected_key
+        if key is None:
+            self.notify(f"{verb}: the board has no rows to select", severity="warning")
+            return None
+        return f"#{board.id}", key
 
-    def selected(self) -> tuple[str, str | None]:
-        """The board actions apply to, and its selected row."""
-        board = self.query_one(self._target_board, KeyedTable)
-        assert isinstance(board, WaveBoard | RolloutBoard)
-        return self._target_board, board.selected_key
+    def key_for(self, binding_id: str) -> str:
+        """The key a binding is on now, as a person types it: text that names a key asks
+        here, so it follows a remap in `[ui.keymap]`."""
+        for binding in CONTROL_ROOM_BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.id == binding_id:
+                return key_label(self._keymap.get(binding_id, binding.key))
+        return binding_id
 
     # Actions ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys act on the dashboard only; a confirmation or help screen has its own keys.
         if action in ACTIONS | DASHBOARD_KEYS:
+            if action == "next_board" and self._help is not None and self._help.is_open:
+                return False  # Tab stays in help's filter
             return len(self.screen_stack) == 1
         if action in DISPATCHES:
             return len(self.screen_stack) == 1 or isinstance(self.screen, SmokeScreen)
@@ -494,20 +533,20 @@ class ControlRoomApp(App[None]):
         self._propose(lambda view: plan_unfreeze(view, self.operator))
 
     def action_promote(self) -> None:
-        board, key = self.selected()
-        if key is None:
-            self.notify("select a wave or a rollout first", severity="warning")
+        selected = self.selected("Promote")
+        if selected is None:
             return
+        board, key = selected
         if board == "#wave-board":
             self._propose(lambda view: plan_promote_wave(view, key, self.operator))
         else:
             self._propose(lambda view: plan_promote_rollout(view, key, self.operator))
 
     def action_abort(self) -> None:
-        board, key = self.selected()
-        if key is None:
-            self.notify("select a wave or a rollout first", severity="warning")
+        selected = self.selected("Abort / roll back")
+        if selected is None:
             return
+        board, key = selected
         if board == "#wave-board":
             self._propose(lambda view: plan_roll_back_wave(view, key, self.operator))
         else:
@@ -613,6 +652,12 @@ class ControlRoomApp(App[None]):
     def action_all_events(self) -> None:
         self.query_one(EventStream).toggle_everything()
 
+    @on(KpiRow.ChartWanted)
+    def open_chart(self, message: KpiRow.ChartWanted) -> None:
+        spec = next(s for s in self.settings.kpis if s.signal == message.signal)
+        fetch = history_fetcher(self.room, self.sources, self.clock.now, self.call_from_thread)
+        self.push_screen(KpiChartScreen(spec, fetch))
+
     def action_gates(self) -> None:
         self.push_screen(GateScreen(self.view.gates if self.view is not None else None))
 
@@ -702,7 +747,11 @@ class ControlRoomApp(App[None]):
         if overlay.is_open:
             overlay.close()
         else:
-            overlay.open(self.key_rows(), self._help_notes())
+            overlay.open(self.help_rows(), self._help_notes())
+
+    def help_rows(self) -> list[HelpRow]:
+        """Every key that works, by where it works, read from the bindings themselves."""
+        return help_rows(self.key_rows(), self.key_for("filter_events"))
 
     def action_close_help(self) -> None:
         self.query_one(HelpOverlay).close()
@@ -715,10 +764,13 @@ class ControlRoomApp(App[None]):
         await super().action_quit()
 
     def footer_keys(self) -> list[tuple[str, str]]:
-        """The keys the bottom line shows, with their current mapping."""
+        """The keys the bottom line shows, with their current mapping; read-only, only the
+        keys that work there (the actions would only be refused)."""
         shown = []
         for binding in CONTROL_ROOM_BINDINGS:
             assert isinstance(binding, Binding)
+            if self.pipeline.read_only and binding.action in ACTIONS:
+                continue
             if binding.show or binding.id == "command_palette":
                 shown.append((self._keymap.get(binding.id or "", binding.key), binding.description))
         return shown
@@ -729,8 +781,11 @@ class ControlRoomApp(App[None]):
         rows = []
         for binding in CONTROL_ROOM_BINDINGS:
             assert isinstance(binding, Binding)
-            keys = keymap.get(binding.id or "", binding.key)
-            rows.append((keys, binding.tooltip or binding.description, binding.id or ""))
+            keys = keys_label(keymap.get(binding.id or "", binding.key))
+            action = binding.tooltip or binding.description
+            if self.pipeline.read_only and binding.action in ACTIONS:
+                action += " (refused: read-only)"
+            rows.append((keys, action, binding.id or ""))
         return rows
 
     def _help_notes(self) -> list[str]:
@@ -741,36 +796,47 @@ class ControlRoomApp(App[None]):
         return notes
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            # Textual's Keys panel lists its own key names; help (?) lists the room's.
+            if command.title not in ("Keys", "Screenshot"):
+                yield command
+        key = self.key_for
         for title, help_text, callback in (
-            ("Freeze the cutover", "Stop promotions, pause rollouts (f)", self.action_freeze),
-            ("Unfreeze the cutover", "Resume what the freeze paused (u)", self.action_unfreeze),
-            ("Promote the selected wave or rollout", "p", self.action_promote),
-            ("Abort the selected rollout / roll back the selected wave", "x", self.action_abort),
-            ("Filter events", "/", self.action_filter_events),
-            ("Show every build event, or only failures", "v", self.action_all_events),
-            ("Next board", "tab", self.action_next_board),
-            ("Go/No-Go gates", "The gate matrix and sign-offs (g)", self.action_gates),
-            ("Smoke suite, drills and deploys", "t", self.action_smoke),
-            (
-                "Definition of Done",
-                "Tier-0/1, rollback, SLO streaks, sign-offs (o)",
-                self.action_done,
-            ),
-            (
-                "Run the smoke suite",
-                "workflow_dispatch of the smoke workflow (r)",
-                self.action_run_smoke,
-            ),
-            (
-                "CD dry run",
-                "workflow_dispatch of cd.yml with no_op=true (n)",
-                self.action_cd_dry_run,
-            ),
-            ("Write the shift handover", "h", self.action_handover),
-            ("Help: every key", "?", self.action_help),
-        ):
+            ("Freeze the cutover", f"Stop promotions, pause rollouts ({key('freeze')})",
+             self.action_freeze),
+            ("Unfreeze the cutover", f"Resume what the freeze paused ({key('unfreeze')})",
+             self.action_unfreeze),
+            ("Promote the selected wave or rollout", key("promote"), self.action_promote),
+            ("Abort the selected rollout / roll back the selected wave", key("abort"),
+             self.action_abort),
+            ("Filter events: search the event stream", key("filter_events"),
+             self.action_filter_events),
+            ("Show every build event, or only failures", key("all_events"),
+             self.action_all_events),
+            ("Next board", key("next_board"), self.action_next_board),
+            ("Go/No-Go gates: the gate matrix and sign-offs", key("gates"), self.action_gates),
+            ("Smoke suite, drills and deploys", key("smoke"), self.action_smoke),
+            ("Definition of Done: Tier-0/1, rollback, SLO streaks, sign-offs", key("done"),
+             self.action_done),
+            ("Run the smoke suite: workflow_dispatch of the smoke workflow", key("run_smoke"),
+             self.action_run_smoke),
+            ("CD dry run: workflow_dispatch of cd.yml with no_op=true", key("cd_dry_run"),
+             self.action_cd_dry_run),
+            ("Audit journal: who did what, and its hash chain", key("audit"), self.action_audit),
+            ("Diagnostics: message counters and rejected payloads", key("diagnostics"),
+             self.action_diagnostics),
+            ("Write the shift handover", key("handover"), self.action_handover),
+            ("Help: every key", key("help"), self.action_help),
+            ("Screenshot: save the screen as SVG", "next to the shift handovers",
+             self.save_screen),
+        ):  # fmt: skip
             yield SystemCommand(title, help_text, callback)
+        for spec in self.settings.kpis:
+            yield SystemCommand(
+                f"KPI history chart: {spec.title}",
+                f"30 m, 6 h or 7 d of {spec.signal}",
+                partial(self.open_chart, KpiRow.ChartWanted(spec.signal)),
+            )
         view = self.view
         if view is None:
             return
@@ -800,6 +866,22 @@ class ControlRoomApp(App[None]):
             yield SystemCommand(
                 f"Abort rollout {rollout.key}", state, self._offer(plan_abort_rollout, rollout.key)
             )
+
+    def save_screen(self) -> None:
+        """The screen as SVG in the handover folder (always writable by the room); in a
+        browser, downloaded too. Textual's own Screenshot saves to a downloads folder a
+        bastion host may not have, and fails there."""
+        folder = handover_dir(self.handover)
+        name = f"screen-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.svg"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = Path(self.save_screenshot(name, str(folder)))
+        except OSError as error:
+            self.notify(f"cannot save the screen: {error}", severity="error", timeout=10)
+            return
+        self.notify(str(path), title="Screen saved", timeout=15)
+        if self.is_web:
+            self.deliver_text(path, save_filename=path.name, mime_type="image/svg+xml")
 
     def _offer_sign_off(self, role: str) -> Callable[[], None]:
         def plan(view: RoomView) -> ActionPlan:

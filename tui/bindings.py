@@ -24,7 +24,7 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
     Binding("v", "all_events", "All events", id="all_events", show=False,
             tooltip="List every build event, or only failures and platform events"),
     Binding("g", "gates", "Gates", id="gates",
-            tooltip="Go/No-Go: the gate matrix and sign-offs (s signs on that screen)"),
+            tooltip="Go/No-Go: the gate matrix and sign-offs"),
     Binding("a", "audit", "Audit", id="audit", tooltip="The audit journal and its chain"),
     Binding("question_mark", "help", "Help", id="help", key_display="?",
             tooltip="Show every key"),

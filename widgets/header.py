@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from cutover.durations import format_duration
 from cutover.freeze import FreezeState
 from cutover.room import HealthReading, RoomView
+from cutover.updates import HealthState
 from widgets.status import HEALTH_MARK
 
 
@@ -15,39 +21,65 @@ class CutoverHeader(Static):
     """One line: name, T-clock, phase, next milestone, and the operator's mode."""
 
     DEFAULT_CSS = """
-    CutoverHeader { height: 1; background: $panel; }
+    CutoverHeader { height: 1; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, name: str, mode: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._name = name
+        self._cutover = name
         self._mode = mode
         self._shown = ""
         self._view: RoomView | None = None
 
     def on_resize(self) -> None:
-        # Wide or compact for the new width now: a view may have come before the first layout.
+        # Fitted to the new width now: a view may have come before the first layout.
         if self._view is not None:
             self.show(self._view)
 
     def show(self, view: RoomView) -> None:
         self._view = view
-        clock = view.clock
-        compact = self.size.width < 110
-        line = Text()
-        if not compact:
-            line.append(f" {self._name} ", style="bold")
-        line.append(f" {clock.label} ", style="reverse")
-        line.append(f" {clock.phase_detail} ")
-        line.append(f" {self._mode} ", style="bold reverse" if "READ-ONLY" in self._mode else "")
-        if clock.next is not None and clock.until_next is not None:
-            line.append(f" next {clock.next.label} in {format_duration(clock.until_next)}")
-        if not compact:
-            line.append(f" · {view.now:%Y-%m-%d %H:%M %Z}", style="dim")
+        line = fitted(header_lines(view, self._cutover, self._mode), self.size.width or 160)
         key = line.plain
         if key != self._shown:
             self._shown = key
             self.update(line, layout=False)
+
+
+def header_lines(view: RoomView, name: str, mode: str) -> list[Text]:
+    """The header from the fullest to the barest: the cutover's name goes first, then the
+    date (the wall clock stays), then the phase; the T-clock and the mode always stay."""
+    clock = view.clock
+
+    def line(*, with_name: bool, date: str, phase: bool) -> Text:
+        text = Text()
+        if with_name:
+            text.append(f" {name} ", style="bold")
+        text.append(f" {clock.label} ", style="reverse")
+        if phase:
+            text.append(f" {clock.phase_detail} ")
+        text.append(f" {mode} ", style="bold reverse" if "READ-ONLY" in mode else "")
+        if clock.next is not None and clock.until_next is not None:
+            text.append(f" next {clock.next.label} in {format_duration(clock.until_next)}")
+        if date:
+            text.append(f" · {view.now:{date}}", style="dim")
+        return text
+
+    full, time_only = "%Y-%m-%d %H:%M %Z", "%H:%M %Z"
+    return [
+        line(with_name=True, date=full, phase=True),
+        line(with_name=False, date=full, phase=True),
+        line(with_name=False, date=time_only, phase=True),
+        line(with_name=False, date=time_only, phase=False),
+        line(with_name=False, date="", phase=False),
+    ]
+
+
+def fitted(lines: list[Text], width: int) -> Text:
+    """The first of `lines` that fits in `width` cells; the last, cut, when none does."""
+    for candidate in lines:
+        if candidate.cell_len <= width:
+            return candidate
+    return lines[-1]
 
 
 class FreezeBanner(Static):
@@ -102,3 +134,63 @@ class HealthRow(Static):
         for note in notes:
             line.append(f"{note}  ", style="yellow")
         self.update(line, layout=False)
+
+
+def failure_text(health: tuple[HealthReading, ...]) -> Text:
+    """Each failing source, the server it failed on and its whole reason; wraps."""
+    text = Text()
+    mark, style = HEALTH_MARK[HealthState.ERROR]
+    for reading in health:
+        if reading.state is not HealthState.ERROR:
+            continue
+        if text:
+            text.append("\n")
+        text.append(f" {mark} {reading.source}", style=style)
+        if reading.address:
+            text.append(f" at {reading.address}", style="bold")
+        text.append(f": {reading.reason or 'failed'}")
+    return text
+
+
+def retry_text(health: tuple[HealthReading, ...], now: datetime) -> str:
+    """`retrying prometheus in 25s · mqtt now`, to the second."""
+    parts = []
+    for reading in health:
+        if reading.state is not HealthState.ERROR or reading.retry_at is None:
+            continue
+        seconds = math.ceil((reading.retry_at - now).total_seconds())
+        parts.append(f"{reading.source} in {seconds}s" if seconds > 0 else f"{reading.source} now")
+    return " retrying " + " · ".join(parts) if parts else ""
+
+
+class SourceFailures(Vertical):
+    """Under the health row, only while a source fails: its address and whole reason,
+    and a countdown to its next attempt. The countdown changes every second, so it is a
+    line of its own, redrawn without a relayout; the reasons change only when they do."""
+
+    DEFAULT_CSS = """
+    SourceFailures { height: auto; display: none; }
+    SourceFailures.-failing { display: block; }
+    SourceFailures > #source-reasons { height: auto; }
+    SourceFailures > #source-retry { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._reasons = ""
+        self._retry = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="source-reasons")
+        yield Static("", id="source-retry")
+
+    def show(self, health: tuple[HealthReading, ...], now: datetime) -> None:
+        reasons = failure_text(health)
+        if reasons.plain != self._reasons:
+            self._reasons = reasons.plain
+            self.set_class(bool(reasons), "-failing")
+            self.query_one("#source-reasons", Static).update(reasons)
+        retry = retry_text(health, now)
+        if retry != self._retry:
+            self._retry = retry
+            self.query_one("#source-retry", Static).update(retry, layout=False)

@@ -24,6 +24,8 @@ Cell = str | Text
 
 #: Cells between two columns.
 GAP = 2
+#: Leads the cursor row of the board that has the keyboard.
+FOCUS_MARKER = "▶"
 
 
 def cell_width(cell: Cell) -> int:
@@ -46,7 +48,7 @@ class KeyedTable(ScrollView, can_focus=True):
     KeyedTable { height: auto; max-height: 100%; overflow-x: hidden; }
     KeyedTable > .board--header { text-style: bold; background: $panel; }
     KeyedTable > .board--cursor { background: $accent 40%; }
-    KeyedTable > .board--cursor-blurred { background: $panel; }
+    KeyedTable > .board--cursor-blurred { background: $boost; text-style: underline; }
     """
 
     def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
@@ -144,24 +146,34 @@ class KeyedTable(ScrollView, can_focus=True):
                 style = self.get_component_rich_style("board--header")
                 self._header = self._strip(labels, style)
             strip = self._header
+            last = cell_width(self._columns[-1][1])
         elif line - 1 < len(self._order):
             key = self._order[line - 1]
             strip = self._strips.get(key) or self._row_strip(key, line - 1)
+            last = cell_width(self._rows[key][-1])
         else:
             return Strip.blank(width, self.rich_style)
-        return strip.crop_extend(self.scroll_offset.x, self.scroll_offset.x + width, None)
+        shown = strip.crop_extend(self.scroll_offset.x, self.scroll_offset.x + width, None)
+        used = 1 + sum(self._widths[:-1]) + GAP * (len(self._widths) - 1) + last
+        if used > self.scroll_offset.x + width and width > 1:
+            # A row wider than the board says so, rather than ending mid-word unmarked.
+            cut = list(shown.crop(0, width - 1))
+            return Strip([*cut, Segment("…", cut[-1].style if cut else None)], width)
+        return shown
 
     def _row_strip(self, key: str, index: int) -> Strip:
         style = self.rich_style
         if index == self.cursor_row:
             name = "board--cursor" if self.has_focus else "board--cursor-blurred"
             style = style + self.get_component_rich_style(name)
-        strip = self._strip(self._rows[key], style)
+        # The focused board's cursor row carries a marker: focus reads without colour too.
+        marker = FOCUS_MARKER if index == self.cursor_row and self.has_focus else " "
+        strip = self._strip(self._rows[key], style, marker)
         self._strips[key] = strip
         return strip
 
-    def _strip(self, cells: Sequence[Cell], style: Style) -> Strip:
-        line = Text(" ", style=style, end="", no_wrap=True)  # in line with the panel titles
+    def _strip(self, cells: Sequence[Cell], style: Style, marker: str = " ") -> Strip:
+        line = Text(marker, style=style, end="", no_wrap=True)  # in line with the panel titles
         for cell, width in zip(cells, self._widths, strict=True):
             text = cell if isinstance(cell, Text) else Text(cell)
             line.append_text(text)

@@ -69,6 +69,8 @@ class TriggerBoard(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._playbook = ""
+        #: The freeze key the playbook names; the app sets it from the live keymap.
+        self.freeze_key = "f"
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(TRIGGER_COLUMNS, id="trigger-table")
@@ -79,17 +81,20 @@ class TriggerBoard(Vertical):
         table.sync({s.spec.id: trigger_row(s, now) for s in statuses})
         firing = [s.spec.title for s in statuses if s.state is TriggerState.FIRING]
         self.set_class(bool(firing), "-firing")
-        text = playbook_text(firing, compact=self.app.screen.has_class("-compact"))
+        compact = self.app.screen.has_class("-compact")
+        text = playbook_text(firing, compact=compact, freeze_key=self.freeze_key)
         if text != self._playbook:
             self._playbook = text
             self.query_one("#playbook", Static).update(text)
 
 
-def playbook_text(firing: list[str], *, compact: bool) -> str:
-    """The rollback playbook for the firing triggers; one line on a compact screen."""
+def playbook_text(firing: list[str], *, compact: bool, freeze_key: str = "f") -> str:
+    """The rollback playbook for the firing triggers; one line on a compact screen. The
+    first step names the freeze key as it is mapped now."""
     if not firing:
         return ""
     head = f"ROLLBACK PLAYBOOK ({', '.join(firing)} firing)"
+    steps = (f"{PLAYBOOK_STEPS[0]} ({freeze_key})", *PLAYBOOK_STEPS[1:])
     if compact:
-        return head + ": " + " · ".join(f"{n} {step}" for n, step in enumerate(PLAYBOOK_STEPS, 1))
-    return head + "\n" + "\n".join(f" {n}. {step}" for n, step in enumerate(PLAYBOOK_STEPS, 1))
+        return head + ": " + " · ".join(f"{n} {step}" for n, step in enumerate(steps, 1))
+    return head + "\n" + "\n".join(f" {n}. {step}" for n, step in enumerate(steps, 1))

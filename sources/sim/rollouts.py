@@ -223,6 +223,10 @@ class SimRollout:
             paused=self.spec_paused or bool(self.pause_condition),
             aborted=self.aborted,
             version=self.version,
+            step_weights=(
+                *(self._weight_through(step) for step in range(len(self.steps))),
+                100,
+            ),
         )
 
 

@@ -1,0 +1,141 @@
+"""A KPI's history chart, opened with Enter on its tile: 30 m, 6 h or 7 d, from Prometheus'
+range queries where Prometheus serves the KPI, else from what this room has kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from cutover.durations import format_duration
+from cutover.kpi_history import RANGES, KpiHistory, firing_periods, range_step, room_points
+from cutover.kpis import KpiSpec
+from cutover.room import ControlRoom
+from sources.base import Source
+from widgets.kpi_chart import KpiChart
+
+#: Fetches a KPI's history over a span; blocking (a range query), so run in a thread.
+FetchHistory = Callable[[KpiSpec, timedelta], KpiHistory]
+T = TypeVar("T")
+
+
+class OnLoop(Protocol):
+    """Runs a function on the app's thread and returns its result (`App.call_from_thread`)."""
+
+    def __call__(self, callback: Callable[[], T], /) -> T: ...
+
+
+class KpiChartScreen(ModalScreen[None]):
+    """One KPI over time. `1` `2` `3` pick the range; Esc, q or Enter close."""
+
+    BINDINGS = [
+        Binding("escape,q,enter", "dismiss", "Close", id="close-chart"),
+        Binding("1", "range(0)", "Last 30 minutes", id="chart-30m"),
+        Binding("2", "range(1)", "Last 6 hours", id="chart-6h"),
+        Binding("3", "range(2)", "Last 7 days", id="chart-7d"),
+    ]  # fmt: skip
+
+    DEFAULT_CSS = """
+    KpiChartScreen { align: center middle; }
+    KpiChartScreen > #chart-dialog {
+        width: 95%; height: 90%; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    KpiChartScreen #chart-title { text-style: bold; height: 1; }
+    KpiChartScreen #chart-hint { color: $text-muted; height: 1; }
+    """
+
+    def __init__(self, spec: KpiSpec, fetch: FetchHistory) -> None:
+        super().__init__()
+        self.spec = spec
+        self._fetch = fetch
+        self.range = 0
+        self.history: KpiHistory | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="chart-dialog"):
+            yield Static("", id="chart-title")
+            yield KpiChart()
+            yield Static("1 last 30 m · 2 last 6 h · 3 last 7 d · Esc closes", id="chart-hint")
+
+    def on_mount(self) -> None:
+        self.action_range(0)
+
+    def action_range(self, index: int) -> None:
+        self.range = index
+        label, _ = RANGES[index]
+        self.query_one("#chart-title", Static).update(
+            f"{self.spec.title} · last {label} · loading…"
+        )
+        self.load(index)
+
+    @work(thread=True, exclusive=True, group="chart", exit_on_error=False)
+    def load(self, index: int) -> None:
+        """The range query runs off the event loop; the chart is drawn on it."""
+        history = self._fetch(self.spec, RANGES[index][1])
+        self.app.call_from_thread(self._show, index, history)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "chart" and event.state is WorkerState.ERROR:
+            label, _ = RANGES[self.range]
+            self.query_one("#chart-title", Static).update(
+                f"{self.spec.title} · last {label} · could not load: {event.worker.error}"
+            )
+
+    def _show(self, index: int, history: KpiHistory) -> None:
+        if index != self.range or not self.is_attached:
+            return  # a range picked since
+        self.history = history
+        label, _ = RANGES[index]
+        self.query_one("#chart-title", Static).update(f"{self.spec.title} · last {label}")
+        self.query_one(KpiChart).draw(history)
+
+
+def history_fetcher(
+    room: ControlRoom, sources: Sequence[Source], now: Callable[[], datetime], on_loop: OnLoop
+) -> FetchHistory:
+    """Where a chart's points come from: Prometheus when it serves the KPI, else the room's
+    own memory (what the simulator or any source delivered since the room opened). The
+    room is read on the app's thread (`on_loop`): its deques change there."""
+    from sources.prometheus import PrometheusSource
+
+    def fetch(spec: KpiSpec, span: timedelta) -> KpiHistory:
+        end = now()
+        start = end - span
+        firing = on_loop(
+            lambda: firing_periods(
+                tuple(room.trigger_log), room.settings.triggers, spec.signal, start, end
+            )
+        )
+        note = ""
+        for source in sources:
+            if isinstance(source, PrometheusSource) and spec.signal in source.queries:
+                step = range_step(span, source.refresh)
+                points, error = source.kpi_range(spec.signal, start, end, step)
+                origin = f"Prometheus at {source.address}, step {format_duration(step)}"
+                if not error:
+                    return KpiHistory(spec, start, end, points, origin, firing=firing)
+                note = f"Prometheus: {error}; "
+        interval = room.settings.history_interval
+        points = on_loop(
+            lambda: room_points(
+                tuple(room.history.get(spec.signal, ())),
+                room.last_history_at(spec.signal),
+                interval,
+            )
+        )
+        shown = tuple(p for p in points if p[0] >= start)
+        held = points[-1][0] - points[0][0] + interval if points else timedelta(0)
+        if held < span:
+            note += f"this room has kept {format_duration(held)}; Prometheus keeps more"
+        origin = f"this room's memory, a point per {format_duration(interval)}"
+        return KpiHistory(spec, start, end, shown, origin, note=note, firing=firing)
+
+    return fetch
