@@ -441,6 +441,7 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "handover",
     "quit",
     "command_palette",
+    "detail",
 )
 
 

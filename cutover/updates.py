@@ -40,6 +40,8 @@ class Alert:
     summary: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     since: datetime | None = None
+    #: Alertmanager's annotations (summary, description, runbook_url, ...), for the detail.
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,9 @@ def parse_alerts(document: object, wanted: frozenset[str]) -> tuple[Alert, ...]:
         name = labels.get("alertname", "")
         if name not in wanted:
             continue
-        annotations = item.get("annotations") or {}
+        annotations = {str(k): str(v) for k, v in (item.get("annotations") or {}).items()}
         summary = str(annotations.get("summary") or annotations.get("description") or "")
-        alerts.append(Alert(name, summary, labels, _time(item.get("startsAt"))))
+        alerts.append(Alert(name, summary, labels, _time(item.get("startsAt")), annotations))
     return tuple(sorted(alerts, key=lambda a: (a.alertname, sorted(a.labels.items()))))
 
 

@@ -48,6 +48,7 @@ from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
 from cutover.presence import Presence
 from cutover.room import ControlRoom, RoomSettings, RoomView
+from cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail
 from cutover.triggers import TriggerState
 from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
@@ -58,6 +59,7 @@ from tui.screens.audit import AuditScreen
 from tui.screens.confirm import Confirmed, ConfirmScreen
 from tui.screens.diagnostics import DiagnosticsScreen
 from tui.screens.gates import GateScreen
+from tui.screens.trigger_detail import TriggerDetailScreen
 from widgets.events import EventStream
 from widgets.header import CutoverHeader, FreezeBanner, HealthRow
 from widgets.help import HelpOverlay
@@ -85,6 +87,7 @@ DASHBOARD_KEYS = frozenset(
         "audit",
         "gates",
         "handover",
+        "detail",
     }
 )
 
@@ -172,6 +175,8 @@ class ControlRoomApp(App[None]):
         self._firing: set[str] = set()
         self._frozen: bool | None = None
         self._alerted: dict[str, float] = {}
+        #: Each trigger's events, kept for its detail whatever the stream lets go of.
+        self.pins = EventPins()
         self.theme = ui.theme
         if ui.keymap:
             self.set_keymap(ui.keymap)
@@ -295,6 +300,7 @@ class ControlRoomApp(App[None]):
             self.room.apply(update)
             if isinstance(update, EventsUpdate):
                 self._pending.extend(update.events)
+                self.pins.offer(update.events, self._alarming_triggers())
             elif isinstance(update, PeerActionUpdate):
                 for action in update.actions:
                     self.notify(action.text, title="Another operator", timeout=10)
@@ -353,6 +359,10 @@ class ControlRoomApp(App[None]):
             for screen in self.screen_stack:
                 if isinstance(screen, GateScreen):
                     screen.show(view.gates)
+                elif isinstance(screen, TriggerDetailScreen):
+                    detail = self.trigger_detail(screen.trigger, view)
+                    if detail is not None:
+                        screen.show(detail, view.now)
         self._announce_firing(view)
 
     def _announce_firing(self, view: RoomView) -> None:
@@ -544,6 +554,34 @@ class ControlRoomApp(App[None]):
 
     def action_all_events(self) -> None:
         self.query_one(EventStream).toggle_everything()
+
+    def _alarming_triggers(self) -> list[str]:
+        return [t.spec.id for t in self.room.triggers if t.status().alarming]
+
+    def trigger_detail(self, trigger: str, view: RoomView) -> TriggerDetail | None:
+        """What the room holds about one trigger, as of `view`."""
+        status = next((t for t in view.triggers if t.spec.id == trigger), None)
+        if status is None:
+            return None
+        stream = self._panels.events.events if self._panels is not None else ()
+        return trigger_detail(
+            status,
+            tuple(self.room.trigger_log),
+            self.room.history,
+            self.settings.history_interval,
+            view.alerts,
+            (*self.pins.of(trigger), *stream),
+        )
+
+    def action_detail(self) -> None:
+        """Enter on a board row: the selected trigger in full."""
+        table = self.query_one("#trigger-table", KeyedTable)
+        if self.focused is not table:
+            return
+        key, view = table.selected_key, self.view
+        detail = None if key is None or view is None else self.trigger_detail(key, view)
+        if detail is not None and view is not None:
+            self.push_screen(TriggerDetailScreen(detail, view.now))
 
     def action_gates(self) -> None:
         self.push_screen(GateScreen(self.view.gates if self.view is not None else None))

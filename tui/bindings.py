@@ -23,6 +23,8 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
             tooltip="List every build event, or only failures and platform events"),
     Binding("g", "gates", "Gates", id="gates",
             tooltip="Go/No-Go: the gate matrix and sign-offs (s signs on that screen)"),
+    Binding("enter", "detail", "Detail", id="detail", show=False,
+            tooltip="The selected trigger in full: timeline, chart, alert, events"),
     Binding("a", "audit", "Audit", id="audit", tooltip="The audit journal and its chain"),
     Binding("question_mark", "help", "Help", id="help", key_display="?",
             tooltip="Show every key"),

@@ -75,6 +75,10 @@ CANNOT_EVALUATE = "the simulator cannot evaluate this expression"
 SBOM = "intelgraph.dev/sbom"
 
 
+#: Where the simulated CVE alert's runbook lives, as the plan's alert rules name it.
+CVE_RUNBOOK = "https://runbooks.maestro.example/critical-cve"
+
+
 @dataclass
 class _ActiveAlert:
     alert: Alert
@@ -407,8 +411,16 @@ class Simulator:
                     finish()
         self._alerts = [a for a in self._alerts if a.until > self.t]
 
-    def _raise_alert(self, name: str, summary: str, duration: timedelta, **labels: str) -> None:
-        alert = Alert(name, summary, {"alertname": name, **labels}, self.now)
+    def _raise_alert(
+        self,
+        name: str,
+        summary: str,
+        duration: timedelta,
+        annotations: Mapping[str, str] | None = None,
+        **labels: str,
+    ) -> None:
+        notes = {"summary": summary, **(annotations or {})}
+        alert = Alert(name, summary, {"alertname": name, **labels}, self.now, notes)
         self._alerts.append(_ActiveAlert(alert, self.t + duration.total_seconds()))
 
     def _begin(self, incident: Incident) -> None:
@@ -437,8 +449,12 @@ class Simulator:
             pool = incident.pool
             self._endings.append((ends, lambda: self.platform.replace_runners(pool)))
         elif incident.event == "cve.detected":
+            # The CVE and the image are labels, as a scanner's alert rule sets them, so the
+            # trigger's detail names them long after the event line has scrolled away.
+            image = {"image": incident.image} if incident.image else {}
             self._raise_alert("MaestroCriticalCVE", message, incident.duration,
-                              severity="critical", cve=incident.cve)  # fmt: skip
+                              {"runbook_url": CVE_RUNBOOK}, severity="critical",
+                              cve=incident.cve, **image)  # fmt: skip
         elif incident.event == "audit.failed":
             self._raise_alert("MaestroAuditFailure", message, incident.duration,
                               severity="critical")  # fmt: skip
