@@ -37,12 +37,18 @@ class Acknowledgements:
     version: str = ""
 
     def of(self, status: TriggerStatus) -> Acknowledgement | None:
-        """The acknowledgement of `status`'s current firing, if it has one: one given before
-        this firing began belongs to an earlier one."""
-        ack = self.records.get(status.spec.id)
-        if ack is None or status.state is not TriggerState.FIRING:
+        """The acknowledgement of `status`'s current firing, if it fires and has one."""
+        if status.state is not TriggerState.FIRING:
             return None
-        if status.fired_at is not None and ack.at is not None and ack.at < status.fired_at:
+        return self.of_last_firing(status)
+
+    def of_last_firing(self, status: TriggerStatus) -> Acknowledgement | None:
+        """The acknowledgement of the trigger's last firing, resolved since or not: one given
+        before that firing began belongs to an earlier one."""
+        ack = self.records.get(status.spec.id)
+        if ack is None or status.fired_at is None:
+            return None
+        if ack.at is not None and ack.at < status.fired_at:
             return None
         return ack
 

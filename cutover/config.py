@@ -442,6 +442,8 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "quit",
     "command_palette",
     "detail",
+    "acknowledge",
+    "silence",
 )
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cutover.acknowledgements import NONE as NO_ACKNOWLEDGEMENTS
+from cutover.acknowledgements import Acknowledgements
 from cutover.clock import ClockReading, read_clock
 from cutover.events import BuildEvent, PlatformEvent
 from cutover.freeze import UNFROZEN, FreezeState
@@ -25,8 +27,10 @@ from cutover.permissions import Permissions, PermissionsUpdate
 from cutover.presence import Presence
 from cutover.rollouts import RolloutStatus
 from cutover.signals import Signal, SignalStatus, missing
+from cutover.silences import Silences
 from cutover.triggers import RollbackTrigger, TriggerSpec, TriggerState, TriggerStatus
 from cutover.updates import (
+    AcknowledgementsUpdate,
     Alert,
     AlertsUpdate,
     EventsUpdate,
@@ -39,6 +43,7 @@ from cutover.updates import (
     RolloutsUpdate,
     SignalUpdate,
     SignoffsUpdate,
+    SilencesUpdate,
     SourceHealth,
     Update,
     WaveMetricsUpdate,
@@ -143,6 +148,10 @@ class RoomView:
     permissions: Permissions | None = None
     #: The Go/No-Go board; None when the config has no gates.
     gates: GoNoGo | None = None
+    #: Who took which firing trigger in hand.
+    acknowledgements: Acknowledgements = NO_ACKNOWLEDGEMENTS
+    #: Alertmanager's silences on the triggers' alerts; no source when none answers.
+    silences: Silences = field(default_factory=Silences)
 
     def rollout(self, key: str) -> RolloutStatus | None:
         return next((r for r in self.rollouts if r.key == key), None)
@@ -205,6 +214,8 @@ class ControlRoom:
         self._check_specs = {c.key: c for gate in settings.gates for c in gate.checks}
         self.signoffs = Signoffs()
         self.signoffs_source = ""
+        self.acknowledgements = NO_ACKNOWLEDGEMENTS
+        self.silences = Silences()
 
     def register_source(self, source: str, now: datetime) -> None:
         """A configured source, shown as connecting until it delivers."""
@@ -258,6 +269,10 @@ class ControlRoom:
             # and each reading's own time says how fresh it is.
             for reading in update.readings:
                 self.gate_readings[reading.check] = reading
+        elif isinstance(update, AcknowledgementsUpdate):
+            self.acknowledgements = update.acknowledgements
+        elif isinstance(update, SilencesUpdate):
+            self.silences = Silences(update.silences.items, update.source)
         elif isinstance(update, SignoffsUpdate):
             self.signoffs = update.signoffs
             self.signoffs_source = update.source
@@ -402,6 +417,8 @@ class ControlRoom:
             operators=self.operators,
             permissions=self.permissions,
             gates=self._gates(now) if self.settings.gates else None,
+            acknowledgements=self.acknowledgements,
+            silences=self.silences,
         )
 
     def _kpi(self, spec: KpiSpec, now: datetime) -> KpiReading:

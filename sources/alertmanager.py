@@ -145,7 +145,11 @@ class AlertmanagerSource:
             self.failures += 1
             return [SourceHealth(SOURCE, HealthState.ERROR, now, str(error))]
         self.failures = 0
-        return [AlertsUpdate(SOURCE, alerts, now), SourceHealth(SOURCE, HealthState.CONNECTED, now)]
+        updates: list[Update] = [AlertsUpdate(SOURCE, alerts, now)]
+        from sources.alertmanager_silences import silences_update  # builds on this module
+
+        updates += await silences_update(self.client, self.alertnames, now)
+        return [*updates, SourceHealth(SOURCE, HealthState.CONNECTED, now)]
 
     async def run(self, deliver: Deliver) -> None:
         try:

@@ -47,6 +47,7 @@ from cutover.events import StreamEvent
 from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
 from cutover.presence import Presence
+from cutover.response_actions import plan_acknowledge, plan_silence, response_notes
 from cutover.room import ControlRoom, RoomSettings, RoomView
 from cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail
 from cutover.triggers import TriggerState
@@ -75,7 +76,7 @@ if TYPE_CHECKING:
 
 #: The boards `tab` cycles through, in order.
 BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog")
-ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
+ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort", "acknowledge", "silence"})
 #: Keys that act on the dashboard itself, off while another screen is open.
 DASHBOARD_KEYS = frozenset(
     {
@@ -104,6 +105,12 @@ class Panels:
     waves: WaveBoard
     rollouts: RolloutBoard
     events: EventStream
+
+
+def _chosen(trigger: str | None, kind: str) -> str:
+    if trigger is None:
+        raise ActionUnavailable(f"select {kind} trigger first (tab to the triggers)")
+    return trigger
 
 
 class SourceUpdates(Message):
@@ -352,7 +359,7 @@ class ControlRoomApp(App[None]):
             panels.health.show(view.health, self.notes + self._situation(view))
             for tile, reading in zip(panels.tiles, view.kpis, strict=True):
                 tile.show(reading)
-            panels.triggers.show(view.triggers, view.now)
+            panels.triggers.show(view.triggers, view.now, response_notes(view))
             panels.waves.show(view.waves, view.clock.go_live, view.now)
             panels.rollouts.show(view.rollouts)
             panels.events.show_counts(self.room.events_by_source)
@@ -370,6 +377,9 @@ class ControlRoomApp(App[None]):
         kind at most once per `notify_interval`, so a flapping signal rings once."""
         firing = {t.spec.id for t in view.triggers if t.state is TriggerState.FIRING}
         for status in view.triggers:
+            # Someone has it in hand: an acknowledged trigger rings no more.
+            if view.acknowledgements.of(status) is not None:
+                continue
             if status.spec.id in firing - self._firing:
                 self._alert(
                     f"trigger:{status.spec.id}",
@@ -571,6 +581,7 @@ class ControlRoomApp(App[None]):
             self.settings.history_interval,
             view.alerts,
             (*self.pins.of(trigger), *stream),
+            view.acknowledgements.of_last_firing(status),
         )
 
     def action_detail(self) -> None:
@@ -582,6 +593,25 @@ class ControlRoomApp(App[None]):
         detail = None if key is None or view is None else self.trigger_detail(key, view)
         if detail is not None and view is not None:
             self.push_screen(TriggerDetailScreen(detail, view.now))
+
+    def selected_trigger(self) -> str | None:
+        """The trigger row selected, else the one firing trigger, if only one fires."""
+        table = self.query_one("#trigger-table", KeyedTable)
+        if self.focused is table and table.selected_key is not None:
+            return table.selected_key
+        firing = self.view.firing if self.view is not None else ()
+        return firing[0].spec.id if len(firing) == 1 else None
+
+    def action_acknowledge(self) -> None:
+        trigger = self.selected_trigger()
+        # Through _propose even without a selection, so read-only refuses first.
+        self._propose(
+            lambda view: plan_acknowledge(view, _chosen(trigger, "a firing"), self.operator)
+        )
+
+    def action_silence(self) -> None:
+        trigger = self.selected_trigger()
+        self._propose(lambda view: plan_silence(view, _chosen(trigger, "an alert"), self.operator))
 
     def action_gates(self) -> None:
         self.push_screen(GateScreen(self.view.gates if self.view is not None else None))
@@ -683,6 +713,8 @@ class ControlRoomApp(App[None]):
             ("Filter events", "/", self.action_filter_events),
             ("Show every build event, or only failures", "v", self.action_all_events),
             ("Next board", "tab", self.action_next_board),
+            ("Acknowledge the selected trigger", "A", self.action_acknowledge),
+            ("Silence the selected alert trigger, or expire its silence", "S", self.action_silence),
             ("Go/No-Go gates", "The gate matrix and sign-offs (g)", self.action_gates),
             ("Write the shift handover", "h", self.action_handover),
             ("Help: every key", "?", self.action_help),
@@ -699,6 +731,18 @@ class ControlRoomApp(App[None]):
             yield SystemCommand(
                 f"Roll back wave {wave.wave}", state, self._offer(plan_roll_back_wave, wave.wave)
             )
+        for status in view.triggers:
+            yield SystemCommand(
+                f"Acknowledge trigger {status.spec.title}",
+                status.state.value,
+                self._offer(plan_acknowledge, status.spec.id),
+            )
+            if status.spec.alertname:
+                yield SystemCommand(
+                    f"Silence trigger {status.spec.title} (or expire its silence)",
+                    status.spec.alertname,
+                    self._offer(plan_silence, status.spec.id),
+                )
         if view.gates is not None:
             for role in view.gates.roles:
                 signed = view.gates.signoffs.of(role)

@@ -85,6 +85,12 @@ def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
     sources += real
     # The cluster, when there is one, is what actions change; the simulator otherwise.
     effector = real_effector or effector
+    if effector is not None and config.sources.alertmanager.enabled:
+        from sources.alertmanager_silences import AlertmanagerSilencer, ResponseEffector
+
+        section = config.sources.alertmanager
+        silencer = AlertmanagerSilencer.for_url(section.url, section.timeout.total_seconds())
+        effector = ResponseEffector(effector, silencer)
     settings = room_settings(config, workbook)
     return RoomParts(settings, sources, clock, effector, after_action, workbook_path, workbook)
 

@@ -87,6 +87,8 @@ class SimEffector:
                 changes = sim.do_abort_rollout(plan.target, operator)
             elif plan.kind is ActionKind.SIGN_OFF:
                 changes = sim.do_sign_off(plan.target, operator, plan.reason)
+            elif plan.kind is ActionKind.ACKNOWLEDGE:
+                changes = sim.do_acknowledge(plan.target, operator)
             else:
                 changes = sim.do_withdraw_signoff(plan.target, operator)
         except ValueError as error:
