@@ -145,7 +145,10 @@ def test_json_is_stable(
     one, two = json.loads(first), json.loads(second)
     assert shape(one) == shape(two)
     assert list(one) == ["format", "at", "verdict", "exit_code", "unreachable_sources", "gates",
-                         "signoffs", "triggers", "blockers"]  # fmt: skip
+                         "signoffs", "triggers", "blockers", "incidents"]  # fmt: skip
+    assert list(one["incidents"]) == ["shift", "cutover"]
+    assert list(one["incidents"]["cutover"]) == ["count", "open", "mttd_seconds",
+                                                 "mtta_seconds", "mttr_seconds"]  # fmt: skip
     assert one["format"] == "maestro-control-room/check/v1"
     check = one["gates"][0]["checks"][0]
     assert list(check) == ["id", "title", "kind", "required", "state", "value", "criterion",

@@ -44,6 +44,7 @@ from cutover.actions import (
 from cutover.audit import Operator
 from cutover.config import ActionsSection, AnnounceSection, HandoverSection, UiSection
 from cutover.events import StreamEvent
+from cutover.incidents import IncidentEvent, IncidentTracker, figures, fold, in_period
 from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
 from cutover.presence import Presence
@@ -53,6 +54,7 @@ from cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail
 from cutover.triggers import TriggerState
 from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
+from sources.incident_log import IncidentLog, incident_log_path
 from sources.journal import AuditJournal
 from tui.bindings import CONTROL_ROOM_BINDINGS
 from tui.handover import ShiftRecord, handover_dir, render, write_handover
@@ -184,6 +186,12 @@ class ControlRoomApp(App[None]):
         self._alerted: dict[str, float] = {}
         #: Each trigger's events, kept for its detail whatever the stream lets go of.
         self.pins = EventPins()
+        #: Incidents, beside the journal: none are recorded where nothing is journalled.
+        self.incident_log = IncidentLog(incident_log_path(journal.path)) if journal else None
+        self.incident_events: list[IncidentEvent] = (
+            self.incident_log.read() if self.incident_log is not None else []
+        )
+        self.incidents = IncidentTracker(self.incident_events)
         self.theme = ui.theme
         if ui.keymap:
             self.set_keymap(ui.keymap)
@@ -371,6 +379,26 @@ class ControlRoomApp(App[None]):
                     if detail is not None:
                         screen.show(detail, view.now)
         self._announce_firing(view)
+        self._record_incidents(view)
+
+    def _record_incidents(self, view: RoomView) -> None:
+        """Open, acknowledge, mitigate and resolve incidents as the view shows them."""
+        events = self.incidents.observe(view)
+        if not events:
+            return
+        self.incident_events += events
+        if self.incident_log is None:
+            return
+        try:
+            self.incident_log.append(events)
+        except OSError as error:
+            self.log.error(f"incident log: {error}")
+            self._alert("incident-log", f"cannot write the incident log: {error}", "Incidents")
+
+    def incident_line(self, now: datetime) -> str:
+        """The shift's MTTD, MTTA and MTTR (the handover's period back from now)."""
+        shift = in_period(fold(self.incident_events), now - self.handover.period, now)
+        return ("shift " + figures(shift).line()) if shift else ""
 
     def _announce_firing(self, view: RoomView) -> None:
         """A toast and the bell when a trigger starts firing or the freeze changes; each
@@ -398,6 +426,9 @@ class ControlRoomApp(App[None]):
         """The Go/No-Go verdict, who else is watching, and what this operator may not do on
         the cluster."""
         notes: list[str] = []
+        incidents = self.incident_line(view.now)
+        if incidents:
+            notes.append(incidents)
         if view.gates is not None:
             blocking = len(view.gates.blockers)
             notes.append(
