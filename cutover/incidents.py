@@ -15,11 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from statistics import mean
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cutover.durations import format_duration
-from cutover.room import RoomView
 from cutover.triggers import TriggerState
+
+if TYPE_CHECKING:  # the room keeps a tracker: only its view's type is needed here
+    from cutover.room import RoomView
 
 #: The kinds of incident event, in the order an incident lives through them.
 KINDS = ("onset", "fired", "acknowledged", "mitigated", "resolved")

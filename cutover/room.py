@@ -22,6 +22,7 @@ from cutover.gates import (
     Signoffs,
     evaluate_gates,
 )
+from cutover.incidents import IncidentEvent, IncidentTracker
 from cutover.kpis import KpiSpec, KpiVerdict
 from cutover.permissions import Permissions, PermissionsUpdate
 from cutover.presence import Presence
@@ -216,6 +217,17 @@ class ControlRoom:
         self.signoffs_source = ""
         self.acknowledgements = NO_ACKNOWLEDGEMENTS
         self.silences = Silences()
+        #: Incidents, as each evaluation shows them; in the room, so a replay that
+        #: rebuilds the room from a checkpoint rebuilds its incidents with it.
+        self.incidents = IncidentTracker()
+        self.incident_events: list[IncidentEvent] = []
+        #: Those not yet handed to the incident log.
+        self.unwritten_incident_events: list[IncidentEvent] = []
+
+    def seed_incidents(self, recorded: list[IncidentEvent]) -> None:
+        """The incidents recorded before this room started (a restart)."""
+        self.incidents = IncidentTracker(recorded)
+        self.incident_events = list(recorded)
 
     def register_source(self, source: str, now: datetime) -> None:
         """A configured source, shown as connecting until it delivers."""
@@ -401,7 +413,7 @@ class ControlRoom:
             self.green.since,
             self.settings.green_period,
         )
-        return RoomView(
+        view = RoomView(
             now=now,
             clock=read_clock(now, self.settings.go_live),
             kpis=kpis,
@@ -420,6 +432,11 @@ class ControlRoom:
             acknowledgements=self.acknowledgements,
             silences=self.silences,
         )
+        new = self.incidents.observe(view)
+        if new:
+            self.incident_events += new
+            self.unwritten_incident_events += new
+        return view
 
     def _kpi(self, spec: KpiSpec, now: datetime) -> KpiReading:
         signal = self.signal(spec.signal, spec.unit, now)

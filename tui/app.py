@@ -44,7 +44,7 @@ from cutover.actions import (
 from cutover.audit import Operator
 from cutover.config import ActionsSection, AnnounceSection, HandoverSection, UiSection
 from cutover.events import StreamEvent
-from cutover.incidents import IncidentEvent, IncidentTracker, figures, fold, in_period
+from cutover.incidents import figures, fold, in_period
 from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
 from cutover.presence import Presence
@@ -188,10 +188,8 @@ class ControlRoomApp(App[None]):
         self.pins = EventPins()
         #: Incidents, beside the journal: none are recorded where nothing is journalled.
         self.incident_log = IncidentLog(incident_log_path(journal.path)) if journal else None
-        self.incident_events: list[IncidentEvent] = (
-            self.incident_log.read() if self.incident_log is not None else []
-        )
-        self.incidents = IncidentTracker(self.incident_events)
+        if self.incident_log is not None:
+            self.room.seed_incidents(self.incident_log.read())
         self.theme = ui.theme
         if ui.keymap:
             self.set_keymap(ui.keymap)
@@ -379,15 +377,13 @@ class ControlRoomApp(App[None]):
                     if detail is not None:
                         screen.show(detail, view.now)
         self._announce_firing(view)
-        self._record_incidents(view)
+        self._record_incidents()
 
-    def _record_incidents(self, view: RoomView) -> None:
-        """Open, acknowledge, mitigate and resolve incidents as the view shows them."""
-        events = self.incidents.observe(view)
-        if not events:
-            return
-        self.incident_events += events
-        if self.incident_log is None:
+    def _record_incidents(self) -> None:
+        """Write the incident events the room's evaluations made since the last time."""
+        events = self.room.unwritten_incident_events
+        self.room.unwritten_incident_events = []
+        if not events or self.incident_log is None:
             return
         try:
             self.incident_log.append(events)
@@ -397,7 +393,7 @@ class ControlRoomApp(App[None]):
 
     def incident_line(self, now: datetime) -> str:
         """The shift's MTTD, MTTA and MTTR (the handover's period back from now)."""
-        shift = in_period(fold(self.incident_events), now - self.handover.period, now)
+        shift = in_period(fold(self.room.incident_events), now - self.handover.period, now)
         return ("shift " + figures(shift).line()) if shift else ""
 
     def _announce_firing(self, view: RoomView) -> None:
