@@ -59,10 +59,14 @@ _WORDS = {
 def trigger_timeline(
     trigger: str, log: Iterable[TriggerTransition], ack: Acknowledgement | None = None
 ) -> tuple[TimelineEntry, ...]:
-    """The trigger's transitions as the room saw them, with its acknowledgement, by time."""
-    entries = [
-        TimelineEntry(move.at, _WORDS[move.after]) for move in log if move.trigger == trigger
-    ]
+    """The trigger's transitions as the room saw them, with its acknowledgement, by time.
+    The start-up moves before it first went off (unknown until the first reading, then
+    inactive) say nothing about it and are left out."""
+    moves = [move for move in log if move.trigger == trigger]
+    quiet = (TriggerState.UNKNOWN, TriggerState.INACTIVE)
+    while moves and moves[0].after in quiet:
+        moves.pop(0)
+    entries = [TimelineEntry(move.at, _WORDS[move.after]) for move in moves]
     if ack is not None and ack.at is not None:
         entries.append(TimelineEntry(ack.at, "acknowledged", ack.by))
     return tuple(sorted(entries, key=lambda entry: entry.at))

@@ -58,13 +58,17 @@ def test_peak_is_the_worst_value_of_the_spell_and_starts_over_with_the_next() ->
 
 
 def test_timeline_has_the_moves_and_the_acknowledgement_in_order() -> None:
-    log = [move(0, S.INACTIVE, S.PENDING), move(5, S.PENDING, S.FIRING),
+    log = [move(-1, S.INACTIVE, S.UNKNOWN), move(-1, S.UNKNOWN, S.INACTIVE),
+           move(0, S.INACTIVE, S.PENDING), move(5, S.PENDING, S.FIRING),
            move(9, S.FIRING, S.RESOLVED), move(1, S.INACTIVE, S.PENDING, "other")]  # fmt: skip
     ack = Acknowledgement("t", "alice", T0 + timedelta(minutes=6))
     timeline = trigger_timeline("t", log, ack)
     assert [(e.at.minute, e.what, e.by) for e in timeline] == [
         (0, "pending", ""), (5, "firing", ""), (6, "acknowledged", "alice"), (9, "resolved", ""),
     ]  # fmt: skip
+    # a gap in the data while it fires is kept
+    gap = trigger_timeline("t", [*log, move(10, S.RESOLVED, S.UNKNOWN)])
+    assert gap[-1].what.startswith("unknown")
 
 
 @pytest.mark.parametrize(

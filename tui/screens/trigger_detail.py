@@ -146,7 +146,8 @@ class TriggerDetailScreen(ModalScreen[None]):
         if detail.status.spec.alertname:
             self.query_one("#detail-alert", Static).update(alerts_text(detail))
         else:
-            width = max(20, min(CHART_WIDTH, self.size.width - 20))
+            # Beside the value labels (up to 17 columns), the border, padding and scrollbar.
+            width = max(20, min(CHART_WIDTH, self.size.width - 26))
             self.query_one("#detail-chart", Static).update(chart_text(detail, now, width))
         self.query_one("#detail-events", Static).update(events_text(detail))
 
