@@ -16,11 +16,13 @@ from cutover.actions import ActionKind, ActionPlan, ActionUnavailable, check_pre
 from cutover.config import Config
 from cutover.silences import parse_silences
 from cutover.triggers import TriggerSpec, TriggerState, TriggerStatus
+from cutover.updates import AcknowledgementsUpdate
 from sources.alertmanager_silences import AlertmanagerSilencer, fetch_silences
 from sources.rollouts import build_kubernetes
 from tests.conftest import CONFIG, AppFactory, config_document
 from tests.kube_fake import CONFIGMAPS
-from tests.kube_harness import kube_config, running_fake, seed_configmap
+from tests.kube_harness import FAST, kube_config, running_fake, seed_configmap, watching
+from tests.kube_harness import until as until_true
 from tests.realstack import until
 from tests.servers import ServerProcess, alertmanager
 from tests.test_alertmanager_source import post_alert
@@ -184,22 +186,33 @@ async def test_read_only_refuses_acknowledge_and_silence_on_a_firing_trigger(
         assert len(refused) == tried and all("read-only" in n.message for n in refused)
 
 
-async def test_acknowledge_on_the_cluster_writes_the_configmap_key(tmp_path: Path) -> None:
+async def test_acknowledge_on_the_cluster_writes_the_configmap_key_every_room_reads(
+    tmp_path: Path,
+) -> None:
     with running_fake() as kube:
         config: Config = kube_config(kube, tmp_path)
         seed_configmap(kube, waves="{}")
-        _, effector = build_kubernetes(config)
-        kube.modify(CONFIGMAPS, "maestro-system", "maestro-cutover",
-                    lambda o: o["data"].update(frozen="false"))  # fmt: skip
-        plan = ActionPlan(ActionKind.ACKNOWLEDGE, "critical-cve", (), "alice")
-        outcome = await effector.apply(plan)
-        assert outcome.ok
-        data = kube.get(CONFIGMAPS, "maestro-system", "maestro-cutover")["data"]
-        recorded = json.loads(data["acknowledged"])
-        assert recorded["critical-cve"]["by"] == "alice"
-        assert data["waves"] == "{}", "the other keys stand"
-        (sent, *_) = kube.patches("maestro-cutover")[-1:]
-        assert "resourceVersion" in sent.body["metadata"]
+        source, effector = build_kubernetes(config, tuning=FAST)
+        async with watching(source) as seen:
+            plan = ActionPlan(ActionKind.ACKNOWLEDGE, "critical-cve", (), "alice")
+            outcome = await effector.apply(plan)
+            assert outcome.ok
+            data = kube.get(CONFIGMAPS, "maestro-system", "maestro-cutover")["data"]
+            recorded = json.loads(data["acknowledged"])
+            assert recorded["critical-cve"]["by"] == "alice"
+            assert data["waves"] == "{}", "the other keys stand"
+            (sent,) = kube.patches("maestro-cutover")
+            assert set(sent.body["data"]) == {"acknowledged"}
+            assert "resourceVersion" in sent.body["metadata"]
+
+            def acknowledged() -> Acknowledgement | None:
+                update = seen.latest(AcknowledgementsUpdate)
+                return (
+                    None if update is None else update.acknowledgements.records.get("critical-cve")
+                )
+
+            ack = await until_true(acknowledged, what="the acknowledgement read back")
+            assert ack.by == "alice" and ack.at is not None
 
 
 # --- silences against the real Alertmanager ------------------------------------------------
