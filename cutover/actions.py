@@ -15,6 +15,7 @@ from cutover.durations import format_duration
 from cutover.rollouts import RolloutPhase, RolloutStatus
 from cutover.room import RoomView
 from cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
+from cutover.triggers import TriggerState
 from cutover.waves import (
     WaveState,
     can_roll_back,
@@ -35,6 +36,9 @@ class ActionKind(str, Enum):
     SIGN_OFF = "sign off"
     WITHDRAW_SIGNOFF = "withdraw sign-off"
     DISPATCH_WORKFLOW = "dispatch workflow"
+    ACKNOWLEDGE = "acknowledge"
+    SILENCE = "silence"
+    EXPIRE_SILENCE = "expire silence"
 
 
 @dataclass(frozen=True)
@@ -416,7 +420,20 @@ def check_preconditions(plan: ActionPlan, view: RoomView) -> tuple[Precondition,
         checks.append(_inputs_current(view))
     if kind is ActionKind.PROMOTE_WAVE:
         checks.append(_previous_wave_green(plan.target, view))
+    if kind is ActionKind.ACKNOWLEDGE:
+        checks.append(_still_firing(plan.target, view))
     return tuple(checks)
+
+
+def _still_firing(trigger: str, view: RoomView) -> Precondition:
+    """An acknowledgement is of a firing: one that ended since it was asked for is moot."""
+    status = next((t for t in view.triggers if t.spec.id == trigger), None)
+    if status is None or status.state is not TriggerState.FIRING:
+        state = "not configured" if status is None else status.state.value
+        return Precondition(
+            "still-firing", "trigger still firing", False, f"{trigger} is {state}", False
+        )
+    return Precondition("still-firing", "trigger still firing", True)
 
 
 def blocking(checks: tuple[Precondition, ...], override: str) -> tuple[Precondition, ...]:

@@ -630,6 +630,9 @@ KEYMAP_ACTIONS: tuple[str, ...] = (
     "cd_dry_run",
     "quit",
     "command_palette",
+    "detail",
+    "acknowledge",
+    "silence",
 )
 
 

@@ -19,6 +19,7 @@ from cutover.clock import t_label
 from cutover.config import start_offset
 from cutover.durations import format_duration, parse_duration
 from cutover.gates import CheckKind, CheckResult, CheckState
+from cutover.incidents import Incident, Moment, figures, in_period
 from cutover.kpis import format_value
 from cutover.room import RoomView, TriggerTransition
 from cutover.triggers import TriggerState, TriggerStatus
@@ -127,6 +128,7 @@ def handover_markdown(
     name: str = "",
     trigger_log_from: datetime | None = None,
     journal: str = "",
+    incidents: Sequence[Incident] = (),
 ) -> str:
     """The handover of the shift from `since` to `until` (wall clock).
 
@@ -136,7 +138,8 @@ def handover_markdown(
     """
     lines = _header(view, since, until, operator, name)
     lines += _current_state(view)
-    lines += _fired(view, trigger_log, until - since, trigger_log_from)
+    lines += _fired(view, trigger_log, until - since, trigger_log_from, incidents)
+    lines += _incidents(view, incidents, until - since)
     lines += _actions(pair_actions(actions), since, until, journal)
     lines += _gates(view)
     lines += _done_and_smoke(view)
@@ -237,6 +240,7 @@ def _fired(
     log: Iterable[TriggerTransition],
     period: timedelta,
     log_from: datetime | None,
+    incidents: Sequence[Incident] = (),
 ) -> list[str]:
     lines = ["## Rollback triggers fired", ""]
     start = view.now - period
@@ -246,12 +250,89 @@ def _fired(
         if start <= t.at <= view.now
         and (TriggerState.FIRING in (t.before, t.after) or t.after is TriggerState.RESOLVED)
     ]
-    if log_from is not None and log_from > start:
+    # The incident log remembers firings from before this room watched (a restart, a
+    # headless handover): each one's firing and resolution, unless the log has them too.
+    seen = {(t.title, t.at, _change(t)) for t in shown}
+    end = incidents_end(view, incidents)
+    recorded = [
+        (moment, incident.title, change)
+        for incident in incidents
+        for moment, change in ((incident.fired, "fired"), (incident.resolved, "resolved"))
+        if moment is not None and end - period <= moment <= end
+        and (incident.title, moment, change) not in seen
+    ]  # fmt: skip
+    if log_from is not None and log_from > start and not recorded:
         lines += [f"Recorded by this control room from {when(log_from)}.", ""]
-    if not shown:
+    if not shown and not recorded:
         return [*lines, "No rollback trigger fired in the period.", ""]
-    rows = [(when(t.at), t_label(t.at - view.clock.go_live), t.title, _change(t)) for t in shown]
-    return lines + _table(("When", "Clock", "Trigger", "Change"), rows)
+    rows = [(t.at, t.title, _change(t)) for t in shown] + recorded
+    rows.sort(key=lambda row: row[0])
+    table = [
+        (when(at), t_label(at - view.clock.go_live), title, change) for at, title, change in rows
+    ]
+    return lines + _table(("When", "Clock", "Trigger", "Change"), table)
+
+
+def _incidents(view: RoomView, incidents: Sequence[Incident], period: timedelta) -> list[str]:
+    """The period's incidents with their times, and the plan's §7 figures for the period and
+    the whole cutover."""
+    end = incidents_end(view, incidents)
+    shift = in_period(incidents, end - period, end)
+    lines = ["## Incidents (MTTD, MTTA, MTTR)", ""]
+    if not incidents:
+        return [*lines, NOTHING, ""]
+    lines += [
+        f"- This period: {figures(shift).line()}",
+        f"- The cutover: {figures(incidents).line()}",
+        "",
+    ]
+    if not shift:
+        return lines
+    rows = [
+        (
+            i.title,
+            when(i.onset),
+            when(i.fired),
+            _who(i.acknowledged),
+            _who(i.mitigated),
+            when(i.resolved) if i.resolved else "open",
+            _span(i.time_to_detect),
+            _span(i.time_to_acknowledge),
+            _span(i.time_to_resolve),
+        )
+        for i in shift
+    ]
+    header = (
+        "Trigger",
+        "Onset",
+        "Fired",
+        "Acknowledged",
+        "Mitigated",
+        "Resolved",
+        "TTD",
+        "TTA",
+        "TTR",
+    )
+    return lines + _table(header, rows)
+
+
+def incidents_end(view: RoomView, incidents: Sequence[Incident]) -> datetime:
+    """The end of the period on the incidents' clock: the view's now, or the last incident
+    recorded if later. A simulator run on scaled time records ahead of a view that a fresh
+    simulator gives; real time never does."""
+    moments = [m for i in incidents for m in (i.fired, i.resolved) if m is not None]
+    return max([view.now, *moments])
+
+
+def _who(moment: Moment | None) -> str:
+    if moment is None:
+        return "—"
+    how = f" ({moment.detail})" if moment.detail else ""
+    return f"{when(moment.at)} by {moment.by or 'unknown'}{how}"
+
+
+def _span(span: timedelta | None) -> str:
+    return "—" if span is None else format_duration(span, parts=2)
 
 
 def _change(transition: TriggerTransition) -> str:

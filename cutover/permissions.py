@@ -97,6 +97,7 @@ _NEEDS: Mapping[str, tuple[str, ...]] = {
     "abort rollout": ("rollouts/status",),
     "sign off": ("configmaps",),
     "withdraw sign-off": ("configmaps",),
+    "acknowledge": ("configmaps",),
 }
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cutover.acknowledgements import NONE as NO_ACKNOWLEDGEMENTS
+from cutover.acknowledgements import Acknowledgements
 from cutover.clock import ClockReading, read_clock
 from cutover.done import DefinitionOfDone, GreenStreaks, definition_of_done
 from cutover.events import BuildEvent, PlatformEvent
@@ -23,11 +25,13 @@ from cutover.gates import (
     Signoffs,
     evaluate_gates,
 )
+from cutover.incidents import IncidentEvent, IncidentTracker
 from cutover.kpis import KpiSpec, KpiVerdict
 from cutover.permissions import Permissions, PermissionsUpdate
 from cutover.presence import Presence
 from cutover.rollouts import RolloutStatus
 from cutover.signals import Signal, SignalStatus, missing
+from cutover.silences import Silences
 from cutover.smoke import (
     VerificationLedger,
     VerificationUpdate,
@@ -37,6 +41,7 @@ from cutover.smoke import (
 )
 from cutover.triggers import RollbackTrigger, TriggerSpec, TriggerState, TriggerStatus
 from cutover.updates import (
+    AcknowledgementsUpdate,
     Alert,
     AlertsUpdate,
     EventsUpdate,
@@ -50,6 +55,7 @@ from cutover.updates import (
     RolloutsUpdate,
     SignalUpdate,
     SignoffsUpdate,
+    SilencesUpdate,
     SourceHealth,
     Update,
     WaveMetricsUpdate,
@@ -172,6 +178,10 @@ class RoomView:
     verification: VerificationView | None = None
     #: The plan's Definition of Done.
     done: DefinitionOfDone | None = None
+    #: Who took which firing trigger in hand.
+    acknowledgements: Acknowledgements = NO_ACKNOWLEDGEMENTS
+    #: Alertmanager's silences on the triggers' alerts; no source when none answers.
+    silences: Silences = field(default_factory=Silences)
 
     def rollout(self, key: str) -> RolloutStatus | None:
         return next((r for r in self.rollouts if r.key == key), None)
@@ -237,6 +247,19 @@ class ControlRoom:
         self.signoffs_source = ""
         self.verification = VerificationLedger(settings.smoke_suite)
         self.streaks = GreenStreaks()
+        self.acknowledgements = NO_ACKNOWLEDGEMENTS
+        self.silences = Silences()
+        #: Incidents, as each evaluation shows them; in the room, so a replay that
+        #: rebuilds the room from a checkpoint rebuilds its incidents with it.
+        self.incidents = IncidentTracker()
+        self.incident_events: list[IncidentEvent] = []
+        #: Those not yet handed to the incident log.
+        self.unwritten_incident_events: list[IncidentEvent] = []
+
+    def seed_incidents(self, recorded: list[IncidentEvent]) -> None:
+        """The incidents recorded before this room started (a restart)."""
+        self.incidents = IncidentTracker(recorded)
+        self.incident_events = list(recorded)
 
     def register_source(self, source: str, now: datetime) -> None:
         """A configured source, shown as connecting until it delivers."""
@@ -293,6 +316,10 @@ class ControlRoom:
             # and each reading's own time says how fresh it is.
             for reading in update.readings:
                 self.gate_readings[reading.check] = reading
+        elif isinstance(update, AcknowledgementsUpdate):
+            self.acknowledgements = update.acknowledgements
+        elif isinstance(update, SilencesUpdate):
+            self.silences = Silences(update.silences.items, update.source)
         elif isinstance(update, SignoffsUpdate):
             self.signoffs = update.signoffs
             self.signoffs_source = update.source
@@ -447,7 +474,7 @@ class ControlRoom:
             self.green.since,
             self.settings.green_period,
         )
-        return RoomView(
+        view = RoomView(
             now=now,
             clock=read_clock(now, self.settings.go_live),
             kpis=kpis,
@@ -466,7 +493,14 @@ class ControlRoom:
             gates=self._gates(now) if self.settings.gates else None,
             verification=self._verification(now),
             done=self._done(now),
+            acknowledgements=self.acknowledgements,
+            silences=self.silences,
         )
+        new = self.incidents.observe(view)
+        if new:
+            self.incident_events += new
+            self.unwritten_incident_events += new
+        return view
 
     def _verification(self, now: datetime) -> VerificationView:
         s = self.settings

@@ -80,6 +80,8 @@ class TriggerStatus:
     since: datetime | None
     reason: str = ""
     fired_at: datetime | None = None
+    #: The worst value since the condition last began to hold (pending), for the detail.
+    peak: float | None = None
 
     def duration(self, now: datetime) -> timedelta | None:
         return None if self.since is None else now - self.since
@@ -99,6 +101,7 @@ class RollbackTrigger:
     fired_at: datetime | None = None
     value: float | None = None
     reason: str = ""
+    peak: float | None = None
     _known: TriggerState = field(default=TriggerState.INACTIVE, repr=False)
     #: Where the trigger stood when its input went missing, and since when it was missing:
     #: what a backfill of the gap starts from.
@@ -130,6 +133,7 @@ class RollbackTrigger:
             else:
                 self.state, self.since = TriggerState.INACTIVE, now
         self._step(breach, now)
+        self._track_peak()
         return self.status()
 
     def backfill(
@@ -152,10 +156,24 @@ class RollbackTrigger:
             active = before in (TriggerState.PENDING, TriggerState.FIRING)
             self.value, self.reason = value, ""
             self._step(self.spec.breached(value, active=active), at)
+            self._track_peak()
             if self.state is not before:
                 moves.append((at, before, self.state))
         self._unknown_at = None
         return moves
+
+    def _track_peak(self) -> None:
+        """The worst value of the current pending/firing spell; a new spell starts over. An
+        alert is active or not: it has no peak."""
+        alarming = self.state in (TriggerState.PENDING, TriggerState.FIRING)
+        if not alarming or self.value is None or self.spec.alertname:
+            return
+        if self.peak is None:
+            self.peak = self.value
+        elif self.spec.comparison is Comparison.BELOW:
+            self.peak = min(self.peak, self.value)
+        else:
+            self.peak = max(self.peak, self.value)
 
     def _breach(self, reading: Signal | bool | None) -> bool | None:
         active = self.state in (TriggerState.PENDING, TriggerState.FIRING) or (
@@ -184,6 +202,7 @@ class RollbackTrigger:
         state = self.state
         if state in (TriggerState.INACTIVE, TriggerState.RESOLVED):
             if breach:
+                self.peak = None
                 self._move(TriggerState.PENDING, now)
                 self._fire_if_due(now)
             elif state is TriggerState.RESOLVED and self._held_out(now):
@@ -211,5 +230,5 @@ class RollbackTrigger:
 
     def status(self) -> TriggerStatus:
         return TriggerStatus(
-            self.spec, self.state, self.value, self.since, self.reason, self.fired_at
+            self.spec, self.state, self.value, self.since, self.reason, self.fired_at, self.peak
         )

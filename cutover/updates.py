@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from cutover.acknowledgements import Acknowledgements
 from cutover.events import StreamEvent
 from cutover.freeze import FreezeState
 from cutover.gates import CheckReading, Signoffs
@@ -14,6 +15,7 @@ from cutover.permissions import PermissionsUpdate
 from cutover.presence import PeerAction, Presence
 from cutover.rollouts import RolloutStatus
 from cutover.signals import Signal
+from cutover.silences import Silences
 from cutover.smoke import VerificationUpdate
 from cutover.waves import RepoState, WaveStatus
 
@@ -50,6 +52,8 @@ class Alert:
     summary: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     since: datetime | None = None
+    #: Alertmanager's annotations (summary, description, runbook_url, ...), for the detail.
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,24 @@ class SignoffsUpdate:
     at: datetime
 
 
+@dataclass(frozen=True)
+class AcknowledgementsUpdate:
+    """The acknowledged triggers as recorded, as of `at`."""
+
+    source: str
+    acknowledgements: Acknowledgements
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SilencesUpdate:
+    """Alertmanager's silences on the alerts the triggers name, as of `at`."""
+
+    source: str
+    silences: Silences
+    at: datetime
+
+
 Update = (
     SignalUpdate
     | HistoryBackfill
@@ -228,4 +250,6 @@ Update = (
     | GateReadingsUpdate
     | SignoffsUpdate
     | VerificationUpdate
+    | AcknowledgementsUpdate
+    | SilencesUpdate
 )

@@ -77,9 +77,10 @@ def parse_alerts(document: object, wanted: frozenset[str]) -> tuple[Alert, ...]:
         name = labels.get("alertname", "")
         if name not in wanted:
             continue
-        annotations = _mapping(item.get("annotations"), f"alert {index}'s annotations")
+        notes = _mapping(item.get("annotations"), f"alert {index}'s annotations")
+        annotations = {str(k): str(v) for k, v in notes.items()}
         summary = str(annotations.get("summary") or annotations.get("description") or "")
-        alerts.append(Alert(name, summary, labels, _time(item.get("startsAt"))))
+        alerts.append(Alert(name, summary, labels, _time(item.get("startsAt")), annotations))
     return tuple(sorted(alerts, key=lambda a: (a.alertname, sorted(a.labels.items()))))
 
 
@@ -157,7 +158,11 @@ class AlertmanagerSource:
             self.failures += 1
             return [SourceHealth(SOURCE, HealthState.ERROR, now, str(error))]
         self.failures = 0
-        return [AlertsUpdate(SOURCE, alerts, now), SourceHealth(SOURCE, HealthState.CONNECTED, now)]
+        updates: list[Update] = [AlertsUpdate(SOURCE, alerts, now)]
+        from sources.alertmanager_silences import silences_update  # builds on this module
+
+        updates += await silences_update(self.client, self.alertnames, now)
+        return [*updates, SourceHealth(SOURCE, HealthState.CONNECTED, now)]
 
     async def run(self, deliver: Deliver) -> None:
         try:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from cutover.acknowledgements import acknowledged_data
 from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
 from cutover.argo import (
     ABORT,
@@ -89,6 +90,8 @@ class KubernetesEffector:
             return self._move_wave(plan, operator, kind is ActionKind.ROLL_BACK_WAVE)
         if kind in (ActionKind.SIGN_OFF, ActionKind.WITHDRAW_SIGNOFF):
             return self._sign_off(plan, operator, kind is ActionKind.WITHDRAW_SIGNOFF)
+        if kind is ActionKind.ACKNOWLEDGE:
+            return self._acknowledge(plan, operator)
         seen = plan.seen_versions.get(plan.target, "")
         if kind is ActionKind.PROMOTE_ROLLOUT:
             return self._patch_seen(plan.title, plan.target, seen, promote_patches, plan.changes)
@@ -379,6 +382,24 @@ class KubernetesEffector:
             return ActionOutcome(False, str(error))
         self._patch_configmap(written, str(configmap["metadata"]["resourceVersion"]))
         return ActionOutcome(True, message, (change,))
+
+    def _acknowledge(self, plan: ActionPlan, operator: str) -> ActionOutcome:
+        """Record the acknowledgement in the ConfigMap's `acknowledged`, read-modify-write
+        on its current version: a write in between (a wave move) is retried, since an
+        acknowledgement does not depend on what else the ConfigMap says."""
+        for attempt in range(FREEZE_ATTEMPTS):
+            configmap = self._get_configmap()
+            data = configmap.get("data") or {}
+            version = str(configmap["metadata"]["resourceVersion"])
+            written = acknowledged_data(data, plan.target, operator, self._now())
+            try:
+                self._patch_configmap(written, version)
+                break
+            except TargetChanged:
+                if attempt == FREEZE_ATTEMPTS - 1:
+                    raise
+        change = Change(plan.target, "acknowledged", "no", f"by {operator}")
+        return ActionOutcome(True, f"{plan.target} acknowledged by {operator}", (change,))
 
     # ---- permissions --------------------------------------------------------------------
 

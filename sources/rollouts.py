@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
+from cutover.acknowledgements import Acknowledgements, acknowledgements
 from cutover.argo import rollout_status
 from cutover.cutover_configmap import freeze_state, signoffs, wave_statuses
 from cutover.freeze import FreezeState
@@ -31,6 +32,7 @@ from cutover.gates import CheckReading, GateSpec, Signoffs
 from cutover.permissions import Permissions, PermissionsUpdate
 from cutover.rollouts import RolloutPhase, RolloutStatus
 from cutover.updates import (
+    AcknowledgementsUpdate,
     FreezeUpdate,
     GateReadingsUpdate,
     HealthState,
@@ -280,6 +282,7 @@ class KubernetesSource:
                 FreezeUpdate(self.name, FreezeState(False), now),
                 WavesUpdate(self.name, (), {}, {}, now),
                 SignoffsUpdate(self.name, Signoffs(), now),
+                AcknowledgementsUpdate(self.name, Acknowledgements(), now),
             ]
         data = configmap.get("data") or {}
         self._check_strings(data)
@@ -288,6 +291,7 @@ class KubernetesSource:
             FreezeUpdate(self.name, freeze_state(data, version), now),
             WavesUpdate(self.name, wave_statuses(data, version), {}, {}, now),
             SignoffsUpdate(self.name, signoffs(data, version), now),
+            AcknowledgementsUpdate(self.name, acknowledgements(data, version), now),
         ]
 
     def _check_strings(self, data: object) -> None:

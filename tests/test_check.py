@@ -145,10 +145,14 @@ def test_json_is_stable(
     one, two = json.loads(first), json.loads(second)
     assert shape(one) == shape(two)
     assert list(one) == ["format", "at", "verdict", "exit_code", "unreachable_sources", "gates",
-                         "signoffs", "triggers", "blockers", "definition_of_done"]  # fmt: skip
+                         "signoffs", "triggers", "blockers", "definition_of_done",
+                         "incidents"]  # fmt: skip
     done = one["definition_of_done"]
     assert list(done) == ["state", "line", "items", "slo_streaks"]
     assert [item["id"] for item in done["items"]] == ["on-maestro", "rollback", "slo", "signoffs"]
+    assert list(one["incidents"]) == ["shift", "cutover"]
+    assert list(one["incidents"]["cutover"]) == ["count", "open", "mttd_seconds",
+                                                 "mtta_seconds", "mttr_seconds"]  # fmt: skip
     assert one["format"] == "maestro-control-room/check/v1"
     check = one["gates"][0]["checks"][0]
     assert list(check) == ["id", "title", "kind", "required", "state", "value", "criterion",

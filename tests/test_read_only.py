@@ -17,7 +17,8 @@ from tui.screens.confirm import ConfirmScreen
 from widgets.rollouts import RolloutBoard
 from widgets.waves import WaveBoard
 
-ACTING_WORDS = ("Freeze", "Unfreeze", "Promote", "Abort", "Roll back", "Sign off", "Withdraw")
+ACTING_WORDS = ("Freeze", "Unfreeze", "Promote", "Abort", "Roll back", "Sign off", "Withdraw",
+                "Acknowledge", "Silence")  # fmt: skip
 
 
 def state_of(app: ControlRoomApp) -> dict[str, str]:

@@ -239,7 +239,7 @@ async def test_a_replay_refuses_every_action_and_journals_nothing(
         refusals = [n.message for n in app._notifications if n.title == "Read-only"]
         assert len(refusals) == 2 * 4 + len(commands)
     assert list(tmp_path.iterdir()) == [], "no journal anywhere"
-    assert {"freeze", "unfreeze", "promote", "abort"} == ACTIONS
+    assert {"freeze", "unfreeze", "promote", "abort", "acknowledge", "silence"} == ACTIONS
 
 
 async def test_keys_pause_seek_and_change_speed(recording: Recording) -> None:

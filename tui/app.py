@@ -53,14 +53,18 @@ from cutover.config import (
     UiSection,
 )
 from cutover.events import PlatformEvent
+from cutover.incidents import figures, fold, in_period
 from cutover.permissions import action_permitted
 from cutover.pipeline import ActionPipeline, ActionRefused, Announce
 from cutover.presence import Presence
+from cutover.response_actions import plan_acknowledge, plan_silence, response_notes
 from cutover.room import ControlRoom, RoomSettings, RoomView
 from cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
+from cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail
 from cutover.triggers import TriggerState
 from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
+from sources.incident_log import IncidentLog, incident_log_path
 from sources.journal import AuditJournal
 from sources.supervisor import supervise
 from tui.bindings import CONTROL_ROOM_BINDINGS
@@ -74,6 +78,7 @@ from tui.screens.done import DoneScreen
 from tui.screens.gates import GateScreen
 from tui.screens.kpi_chart import KpiChartScreen, history_fetcher
 from tui.screens.smoke import SmokeScreen
+from tui.screens.trigger_detail import TriggerDetailScreen
 from widgets.eventlog import EventLog
 from widgets.events import EventStream, PendingEvents
 from widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
@@ -92,7 +97,7 @@ if TYPE_CHECKING:
 
 #: The boards `tab` cycles through, in order.
 BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog", "#kpis")
-ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort"})
+ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort", "acknowledge", "silence"})
 #: Keys that act on the dashboard itself, off while another screen is open.
 DASHBOARD_KEYS = frozenset(
     {
@@ -106,6 +111,7 @@ DASHBOARD_KEYS = frozenset(
         "handover",
         "smoke",
         "done",
+        "detail",
     }
 )
 #: Dispatches, from the dashboard or the smoke screen.
@@ -126,6 +132,12 @@ class Panels:
     waves: WaveBoard
     rollouts: RolloutBoard
     events: EventStream
+
+
+def _chosen(trigger: str | None, kind: str) -> str:
+    if trigger is None:
+        raise ActionUnavailable(f"select {kind} trigger first (tab to the triggers)")
+    return trigger
 
 
 class SourceUpdates(Message):
@@ -208,6 +220,12 @@ class ControlRoomApp(App[None]):
         self._firing: set[str] = set()
         self._frozen: bool | None = None
         self._alerted: dict[str, float] = {}
+        #: Each trigger's events, kept for its detail whatever the stream lets go of.
+        self.pins = EventPins()
+        #: Incidents, beside the journal: none are recorded where nothing is journalled.
+        self.incident_log = IncidentLog(incident_log_path(journal.path)) if journal else None
+        if self.incident_log is not None:
+            self.room.seed_incidents(self.incident_log.read())
         self.theme = ui.theme
         if ui.keymap:
             self.set_keymap(ui.keymap)
@@ -353,6 +371,7 @@ class ControlRoomApp(App[None]):
             self.room.apply(update)
             if isinstance(update, EventsUpdate):
                 self._pending.extend(update.events)
+                self.pins.offer(update.events, self._alarming_triggers())
             elif isinstance(update, PeerActionUpdate):
                 for action in update.actions:
                     self.notify(action.text, title="Another operator", timeout=10)
@@ -406,7 +425,7 @@ class ControlRoomApp(App[None]):
             panels.failures.show(view.health, view.now)
             for tile, reading in zip(panels.tiles, view.kpis, strict=True):
                 tile.show(reading)
-            panels.triggers.show(view.triggers, view.now)
+            panels.triggers.show(view.triggers, view.now, response_notes(view))
             panels.waves.show(view.waves, view.clock.go_live, view.now)
             panels.rollouts.show(view.rollouts)
             panels.events.show_counts(self.room.events_by_source)
@@ -417,13 +436,38 @@ class ControlRoomApp(App[None]):
                     screen.show(view.verification)
                 elif isinstance(screen, DoneScreen):
                     screen.show(view.done)
+                elif isinstance(screen, TriggerDetailScreen):
+                    detail = self.trigger_detail(screen.trigger, view)
+                    if detail is not None:
+                        screen.show(detail, view.now)
         self._announce_firing(view)
+        self._record_incidents()
+
+    def _record_incidents(self) -> None:
+        """Write the incident events the room's evaluations made since the last time."""
+        events = self.room.unwritten_incident_events
+        self.room.unwritten_incident_events = []
+        if not events or self.incident_log is None:
+            return
+        try:
+            self.incident_log.append(events)
+        except OSError as error:
+            self.log.error(f"incident log: {error}")
+            self._alert("incident-log", f"cannot write the incident log: {error}", "Incidents")
+
+    def incident_line(self, now: datetime) -> str:
+        """The shift's MTTD, MTTA and MTTR (the handover's period back from now)."""
+        shift = in_period(fold(self.room.incident_events), now - self.handover.period, now)
+        return ("shift " + figures(shift).line()) if shift else ""
 
     def _announce_firing(self, view: RoomView) -> None:
         """A toast and the bell when a trigger starts firing or the freeze changes; each
         kind at most once per `notify_interval`, so a flapping signal rings once."""
         firing = {t.spec.id for t in view.triggers if t.state is TriggerState.FIRING}
         for status in view.triggers:
+            # Someone has it in hand: an acknowledged trigger rings no more.
+            if view.acknowledgements.of(status) is not None:
+                continue
             if status.spec.id in firing - self._firing:
                 self._alert(
                     f"trigger:{status.spec.id}",
@@ -443,6 +487,9 @@ class ControlRoomApp(App[None]):
         """The Go/No-Go verdict, who else is watching, and what this operator may not do on
         the cluster."""
         notes: list[str] = []
+        incidents = self.incident_line(view.now)
+        if incidents:
+            notes.append(incidents)
         if view.gates is not None:
             blocking = len(view.gates.blockers)
             notes.append(
@@ -658,6 +705,54 @@ class ControlRoomApp(App[None]):
         fetch = history_fetcher(self.room, self.sources, self.clock.now, self.call_from_thread)
         self.push_screen(KpiChartScreen(spec, fetch))
 
+    def _alarming_triggers(self) -> list[str]:
+        return [t.spec.id for t in self.room.triggers if t.status().alarming]
+
+    def trigger_detail(self, trigger: str, view: RoomView) -> TriggerDetail | None:
+        """What the room holds about one trigger, as of `view`."""
+        status = next((t for t in view.triggers if t.spec.id == trigger), None)
+        if status is None:
+            return None
+        stream = self._panels.events.events if self._panels is not None else ()
+        return trigger_detail(
+            status,
+            tuple(self.room.trigger_log),
+            self.room.history,
+            self.settings.history_interval,
+            view.alerts,
+            (*self.pins.of(trigger), *stream),
+            view.acknowledgements.of_last_firing(status),
+        )
+
+    def action_detail(self) -> None:
+        """Enter on a board row: the selected trigger in full."""
+        table = self.query_one("#trigger-table", KeyedTable)
+        if self.focused is not table:
+            return
+        key, view = table.selected_key, self.view
+        detail = None if key is None or view is None else self.trigger_detail(key, view)
+        if detail is not None and view is not None:
+            self.push_screen(TriggerDetailScreen(detail, view.now))
+
+    def selected_trigger(self) -> str | None:
+        """The trigger row selected, else the one firing trigger, if only one fires."""
+        table = self.query_one("#trigger-table", KeyedTable)
+        if self.focused is table and table.selected_key is not None:
+            return table.selected_key
+        firing = self.view.firing if self.view is not None else ()
+        return firing[0].spec.id if len(firing) == 1 else None
+
+    def action_acknowledge(self) -> None:
+        trigger = self.selected_trigger()
+        # Through _propose even without a selection, so read-only refuses first.
+        self._propose(
+            lambda view: plan_acknowledge(view, _chosen(trigger, "a firing"), self.operator)
+        )
+
+    def action_silence(self) -> None:
+        trigger = self.selected_trigger()
+        self._propose(lambda view: plan_silence(view, _chosen(trigger, "an alert"), self.operator))
+
     def action_gates(self) -> None:
         self.push_screen(GateScreen(self.view.gates if self.view is not None else None))
 
@@ -814,6 +909,12 @@ class ControlRoomApp(App[None]):
             ("Show every build event, or only failures", key("all_events"),
              self.action_all_events),
             ("Next board", key("next_board"), self.action_next_board),
+            ("Acknowledge the selected firing trigger", key("acknowledge"),
+             self.action_acknowledge),
+            ("Silence the selected alert trigger, or expire its silence", key("silence"),
+             self.action_silence),
+            ("Trigger detail: timeline, chart, alert, pinned events", key("detail"),
+             self.action_detail),
             ("Go/No-Go gates: the gate matrix and sign-offs", key("gates"), self.action_gates),
             ("Smoke suite, drills and deploys", key("smoke"), self.action_smoke),
             ("Definition of Done: Tier-0/1, rollback, SLO streaks, sign-offs", key("done"),
@@ -848,6 +949,18 @@ class ControlRoomApp(App[None]):
             yield SystemCommand(
                 f"Roll back wave {wave.wave}", state, self._offer(plan_roll_back_wave, wave.wave)
             )
+        for status in view.triggers:
+            yield SystemCommand(
+                f"Acknowledge trigger {status.spec.title}",
+                status.state.value,
+                self._offer(plan_acknowledge, status.spec.id),
+            )
+            if status.spec.alertname:
+                yield SystemCommand(
+                    f"Silence trigger {status.spec.title} (or expire its silence)",
+                    status.spec.alertname,
+                    self._offer(plan_silence, status.spec.id),
+                )
         if view.gates is not None:
             for role in view.gates.roles:
                 signed = view.gates.signoffs.of(role)

@@ -106,6 +106,12 @@ def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
     if isinstance(real_effector, RoutingEffector) and real_effector.default is None:
         real_effector = RoutingEffector(effector, real_effector.routes)
     effector = real_effector or effector
+    if effector is not None and config.sources.alertmanager.enabled:
+        from sources.alertmanager_silences import AlertmanagerSilencer, ResponseEffector
+
+        section = config.sources.alertmanager
+        silencer = AlertmanagerSilencer.for_url(section.url, section.timeout.total_seconds())
+        effector = ResponseEffector(effector, silencer)
     settings = room_settings(config, workbook)
     return RoomParts(settings, sources, clock, effector, after_action, workbook_path, workbook)
 

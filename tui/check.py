@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import datetime
 from typing import Any, TextIO
 
 from cutover.done import done_report
@@ -87,7 +88,20 @@ async def evaluate(loaded: LoadedConfig, args: argparse.Namespace) -> dict[str, 
     if view.done is not None:
         # Beside the verdict, not part of it: the Definition of Done is for after go-live.
         document["definition_of_done"] = done_report(view.done)
+    document["incidents"] = incident_figures(loaded, view.now)
     return document
+
+
+def incident_figures(loaded: LoadedConfig, now: datetime) -> dict[str, object]:
+    """MTTD, MTTA and MTTR of the shift (the handover's period back from now) and of the
+    whole cutover, from the incident log the control room keeps."""
+    from cutover.incidents import figures, fold, in_period
+    from sources.incident_log import IncidentLog, incident_log_path
+    from tui.handover import journal_file
+
+    incidents = fold(IncidentLog(incident_log_path(journal_file(loaded))).read())
+    shift = in_period(incidents, now - loaded.config.handover.period, now)
+    return {"shift": figures(shift).as_json(), "cutover": figures(incidents).as_json()}
 
 
 def run_check(

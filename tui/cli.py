@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cutover.config import MqttSection
-from tui import check, handover, serve
+from tui import check, handover, incidents, serve
 from tui.build import build_app
 from tui.configfile import ConfigError, find_config, load_config
 
@@ -87,6 +87,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_parser(commands)
     handover.add_parser(commands)
     check.add_parser(commands)
+    incidents.add_parser(commands)
     return cli
 
 
@@ -154,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handover.run_handover(args)
     if args.command == "check":
         return check.run_check(args)
+    if args.command == "incidents":
+        return incidents.run_incidents(args)
     if args.command == "replay":
         from tui.replay import run_replay
 

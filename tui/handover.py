@@ -15,7 +15,9 @@ from typing import Any, TextIO
 
 from cutover.config import HandoverSection
 from cutover.handover import handover_markdown, parse_since
+from cutover.incidents import Incident, fold
 from cutover.room import RoomView, TriggerTransition
+from sources.incident_log import IncidentLog, incident_log_path
 from sources.journal import JournalError, default_journal_path, journal_path, read_journal
 from tui.configfile import ConfigError, LoadedConfig, find_config, load_config
 
@@ -72,10 +74,14 @@ class ShiftRecord:
 def render(record: ShiftRecord, since: datetime, until: datetime) -> str:
     """The Markdown, with the journal read now."""
     entries: list[dict[str, Any]] = []
+    incidents: tuple[Incident, ...] = ()
     if record.journal is None:
         note = "none is configured"
     else:
         entries, note = journal_entries(record.journal)
+        # What fired is in the incident log even when this room (a headless command, a
+        # restarted room) never saw the trigger's transitions itself.
+        incidents = fold(IncidentLog(incident_log_path(record.journal)).read())
     return handover_markdown(
         record.view,
         record.trigger_log,
@@ -86,6 +92,7 @@ def render(record: ShiftRecord, since: datetime, until: datetime) -> str:
         name=record.name,
         trigger_log_from=record.trigger_log_from,
         journal=note,
+        incidents=incidents,
     )
 
 

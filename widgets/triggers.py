@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from rich.text import Text
@@ -33,9 +34,13 @@ def threshold_text(spec: TriggerSpec) -> str:
     return f"{spec.comparison.value} {level}{wait}"
 
 
-def trigger_row(status: TriggerStatus, now: datetime) -> tuple[Cell, ...]:
+def trigger_row(status: TriggerStatus, now: datetime, note: str = "") -> tuple[Cell, ...]:
+    """One trigger's row; `note` says what has been done about it (acknowledged, silenced)."""
     spec = status.spec
     mark, style = TRIGGER_MARK[status.state]
+    state = Text(mark, style=style)
+    if note:
+        state.append(f" · {note}")
     if spec.alertname:
         value = "—" if status.value is None else ("active" if status.value else "clear")
     else:
@@ -49,7 +54,7 @@ def trigger_row(status: TriggerStatus, now: datetime) -> tuple[Cell, ...]:
     precision = 2 if status.alarming else 1
     return (
         spec.title,
-        Text(mark, style=style),
+        state,
         value,
         threshold_text(spec),
         format_duration(held, parts=precision) if held is not None else "—",
@@ -76,9 +81,15 @@ class TriggerBoard(Vertical):
         yield KeyedTable(TRIGGER_COLUMNS, id="trigger-table")
         yield Static("", id="playbook")
 
-    def show(self, statuses: tuple[TriggerStatus, ...], now: datetime) -> None:
+    def show(
+        self,
+        statuses: tuple[TriggerStatus, ...],
+        now: datetime,
+        notes: Mapping[str, str] | None = None,
+    ) -> None:
         table = self.query_one(KeyedTable)
-        table.sync({s.spec.id: trigger_row(s, now) for s in statuses})
+        notes = notes or {}
+        table.sync({s.spec.id: trigger_row(s, now, notes.get(s.spec.id, "")) for s in statuses})
         firing = [s.spec.title for s in statuses if s.state is TriggerState.FIRING]
         self.set_class(bool(firing), "-firing")
         compact = self.app.screen.has_class("-compact")

@@ -292,7 +292,7 @@ class SimExporter:
         starts = self.wall_time(alert.since) if alert.since is not None else self.wall_start
         return {
             "labels": {"alertname": alert.alertname, **alert.labels},
-            "annotations": {"summary": alert.summary},
+            "annotations": {"summary": alert.summary, **alert.annotations},
             # Never after now: Alertmanager refuses an alert that ends before it starts.
             "startsAt": rfc3339(min(starts, now)),
             "endsAt": rfc3339(ends),

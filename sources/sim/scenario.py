@@ -74,6 +74,8 @@ class Incident(BaseModel):
     executors: Annotated[int, Field(ge=1)] = 6
     # cve.detected
     cve: str = ""
+    #: The image the CVE is in, carried as the alert's `image` label.
+    image: str = ""
     # backup.failed: the CronJob whose runs fail from `since` before `at` until `duration`
     # after it (a daily backup fails at its next run, so `since` can reach back a night).
     cronjob: str = ""

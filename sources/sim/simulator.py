@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cutover.acknowledgements import Acknowledgements, acknowledged_data
+from cutover.acknowledgements import acknowledgements as recorded_acknowledgements
 from cutover.actions import Change
 from cutover.config import SIGNAL_UNITS, QueriesSection
 from cutover.cutover_configmap import signed_data, withdrawn_data
@@ -35,6 +37,7 @@ from cutover.gates import (
 )
 from cutover.signals import Signal
 from cutover.updates import (
+    AcknowledgementsUpdate,
     Alert,
     AlertsUpdate,
     EventsUpdate,
@@ -74,6 +77,10 @@ WEEK_BEFORE_SUCCESS = 0.9875
 BY_LABEL = frozenset({"shadow_pass_by_wave", "repo_states"})
 CANNOT_EVALUATE = "the simulator cannot evaluate this expression"
 SBOM = "intelgraph.dev/sbom"
+
+
+#: Where the simulated CVE alert's runbook lives, as the plan's alert rules name it.
+CVE_RUNBOOK = "https://runbooks.maestro.example/critical-cve"
 
 
 @dataclass
@@ -182,6 +189,7 @@ class Simulator:
                 signed_data(self.cutover_data, signed.role, signed.by, at, signed.note)
             )
         self.signoffs_version = self._next_version()
+        self.acknowledged_version = self._next_version()
         for incident in scenario.incidents:
             if incident.event == "backup.failed":
                 at = start + incident.at
@@ -335,6 +343,7 @@ class Simulator:
             updates.append(AlertsUpdate("sim", self.active_alerts(), now))
         if self.keeps_signoffs:
             updates.append(SignoffsUpdate("sim", self.signoffs(), now))
+            updates.append(AcknowledgementsUpdate("sim", self.acknowledgements(), now))
         return updates
 
     def _results(self) -> list[Update]:
@@ -356,6 +365,11 @@ class Simulator:
     def active_alerts(self) -> tuple[Alert, ...]:
         """The scenario's alerts that are active, and the Watchdog, which always is."""
         return (self._watchdog, *(a.alert for a in self._alerts if a.until > self.t))
+
+    def acknowledgements(self) -> Acknowledgements:
+        """The acknowledged triggers, kept in its `maestro-cutover` ConfigMap with the
+        sign-offs (an acknowledgement is never a target that can change under a plan)."""
+        return recorded_acknowledgements(self.cutover_data, self.acknowledged_version)
 
     def signoffs(self) -> Signoffs:
         return recorded_signoffs(self.cutover_data, self.signoffs_version)
@@ -413,6 +427,7 @@ class Simulator:
     def versions(self) -> dict[str, str]:
         """The version of everything an action may target, by the keys plans use."""
         versions = {"freeze": self.freeze.version, "signoffs": self.signoffs_version}
+        versions["acknowledged"] = self.acknowledged_version
         versions.update({key: r.version for key, r in self.rollouts.items()})
         versions.update({wave: s.version for wave, s in self.ledger.statuses.items()})
         return versions
@@ -438,8 +453,16 @@ class Simulator:
                     finish()
         self._alerts = [a for a in self._alerts if a.until > self.t]
 
-    def _raise_alert(self, name: str, summary: str, duration: timedelta, **labels: str) -> None:
-        alert = Alert(name, summary, {"alertname": name, **labels}, self.now)
+    def _raise_alert(
+        self,
+        name: str,
+        summary: str,
+        duration: timedelta,
+        annotations: Mapping[str, str] | None = None,
+        **labels: str,
+    ) -> None:
+        notes = {"summary": summary, **(annotations or {})}
+        alert = Alert(name, summary, {"alertname": name, **labels}, self.now, notes)
         self._alerts.append(_ActiveAlert(alert, self.t + duration.total_seconds()))
 
     def _begin(self, incident: Incident) -> None:
@@ -468,8 +491,12 @@ class Simulator:
             pool = incident.pool
             self._endings.append((ends, lambda: self.platform.replace_runners(pool)))
         elif incident.event == "cve.detected":
+            # The CVE and the image are labels, as a scanner's alert rule sets them, so the
+            # trigger's detail names them long after the event line has scrolled away.
+            image = {"image": incident.image} if incident.image else {}
             self._raise_alert("MaestroCriticalCVE", message, incident.duration,
-                              severity="critical", cve=incident.cve)  # fmt: skip
+                              {"runbook_url": CVE_RUNBOOK}, severity="critical",
+                              cve=incident.cve, **image)  # fmt: skip
         elif incident.event == "audit.failed":
             self._raise_alert("MaestroAuditFailure", message, incident.duration,
                               severity="critical")  # fmt: skip
@@ -570,6 +597,13 @@ class Simulator:
         self.signoffs_version = self._next_version()
         self._changed("cutover.signoff", "info", f"{role} signed off by {by}")
         return [Change("sign-off", role, "unsigned", f"signed by {by}")]
+
+    def do_acknowledge(self, trigger: str, by: str) -> list[Change]:
+        """Record that `by` took the firing trigger in hand."""
+        self.cutover_data.update(acknowledged_data(self.cutover_data, trigger, by, self.now))
+        self.acknowledged_version = self._next_version()
+        self._changed("cutover.acknowledged", "info", f"{trigger} acknowledged by {by}")
+        return [Change(trigger, "acknowledged", "no", f"by {by}")]
 
     def do_withdraw_signoff(self, role: str, by: str) -> list[Change]:
         """Remove `role`'s sign-off from the cutover ConfigMap."""

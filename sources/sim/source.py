@@ -91,6 +91,8 @@ class SimEffector:
                 d = plan.dispatch
                 no_op = dict(d.inputs).get("no_op") == "true"
                 changes = sim.do_dispatch(d.workflow, d.ref, no_op, operator)
+            elif plan.kind is ActionKind.ACKNOWLEDGE:
+                changes = sim.do_acknowledge(plan.target, operator)
             else:
                 changes = sim.do_withdraw_signoff(plan.target, operator)
         except ValueError as error:

@@ -20,6 +20,7 @@ REASONED: dict[ActionKind, str] = {
     ActionKind.FREEZE: "why freeze",
     ActionKind.SIGN_OFF: "note for the sign-off (optional)",
     ActionKind.WITHDRAW_SIGNOFF: "why withdraw (optional)",
+    ActionKind.SILENCE: "comment for the silence",
 }
 
 

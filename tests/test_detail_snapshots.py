@@ -1,0 +1,58 @@
+"""Snapshots of the trigger detail (Enter on a trigger row) at 80x24 and 120x36: the
+acknowledged CVE trigger of the brownout, and the success-rate trigger's chart.
+
+Regenerate after an intended change of the screen with
+`pytest tests/test_detail_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.conftest import AppFactory
+from tests.test_app import actions_done, started, step
+from tui.app import ControlRoomApp
+from widgets.table import KeyedTable
+
+SIZES = [(80, 24), (120, 36)]
+IDS = ["80x24", "120x36"]
+
+
+def _detail_of(trigger: str, *, acknowledge: bool) -> Callable[[Pilot[None]], Any]:
+    async def run_before(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, ControlRoomApp)
+        await started(app, pilot)
+        await step(app, pilot, 300)  # the brownout: the CVE at 4 minutes
+        table = app.query_one("#trigger-table", KeyedTable)
+        table.focus()
+        while table.selected_key != trigger:
+            await pilot.press("down")
+        if acknowledge:
+            await pilot.press("A", "enter")
+            await actions_done(app, pilot)
+        await pilot.press("enter")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_cve_trigger_detail(
+    size: tuple[int, int], make_app: AppFactory, snap_compare: Callable[..., Any]
+) -> None:
+    run_before = _detail_of("critical-cve", acknowledge=True)
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_threshold_trigger_detail(
+    size: tuple[int, int], make_app: AppFactory, snap_compare: Callable[..., Any]
+) -> None:
+    run_before = _detail_of("success-rate", acknowledge=False)
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
