@@ -105,7 +105,6 @@ AT = datetime(2026, 12, 2, 11, 0, tzinfo=UTC)
 
 def test_every_update_type_is_registered() -> None:
     assert set(UPDATE_TYPES) == {cls.__name__ for cls in typing.get_args(Update)}
-    assert len(UPDATE_TYPES) == 17
 
 
 @settings(max_examples=300)
