@@ -45,7 +45,7 @@ bench: $(VENV)/.dev-installed
 
 # Regenerate the snapshot baselines after an intended change of the screen.
 snapshots: $(VENV)/.dev-installed
-	$(BIN)/pytest tests/test_snapshots.py --snapshot-update
+	$(BIN)/pytest tests/test_snapshots.py tests/test_detail_snapshots.py --snapshot-update
 	$(BIN)/python -m tests.readme_screen
 	$(BIN)/python -m tests.screen_pictures
 
