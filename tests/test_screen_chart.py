@@ -119,7 +119,7 @@ async def test_enter_on_a_tile_charts_the_rooms_history(make_app: AppFactory) ->
         await pilot.press("3")
         await until(pilot, lambda: "last 7 d" in screen_text(app), "the 7-day range")
         await until(pilot, lambda: screen.history is not history, "the 7-day history")
-        assert "Prometheus keeps more" in screen_text(app)
+        assert "simulator's model of the past" in screen_text(app)
         await pilot.press("escape")
         assert not isinstance(app.screen, KpiChartScreen)
 

@@ -67,7 +67,7 @@ from sources.base import Clock, Source
 from sources.incident_log import IncidentLog, incident_log_path
 from sources.journal import AuditJournal
 from sources.supervisor import supervise
-from tui.bindings import CONTROL_ROOM_BINDINGS
+from tui.bindings import CONTROL_ROOM_BINDINGS, SCREEN_KEYS
 from tui.handover import ShiftRecord, handover_dir, render, write_handover
 from tui.help_rows import help_rows
 from tui.lifecycle import install_signal_handlers, watch_server
@@ -134,9 +134,10 @@ class Panels:
     events: EventStream
 
 
-def _chosen(trigger: str | None, kind: str) -> str:
+def _chosen(trigger: str | None, kind: str, next_board: str) -> str:
+    """The trigger to act on; `next_board` is the key that moves to the trigger board."""
     if trigger is None:
-        raise ActionUnavailable(f"select {kind} trigger first (tab to the triggers)")
+        raise ActionUnavailable(f"select {kind} trigger first ({next_board} to the triggers)")
     return trigger
 
 
@@ -229,6 +230,10 @@ class ControlRoomApp(App[None]):
         self.theme = ui.theme
         if ui.keymap:
             self.set_keymap(ui.keymap)
+        if self.workbook_problems:  # named with the help key as mapped, hence here
+            problems = len(self.workbook_problems)
+            note = f"workbook: {problems} bad row(s), see {self.key_for('help')}"
+            self.notes = (note, *self.notes)
 
     def _mqtt_announcers(self, announce: AnnounceSection) -> list[Announce]:
         """Presence, and the freeze and audit announcements, on the MQTT source's connection."""
@@ -281,10 +286,10 @@ class ControlRoomApp(App[None]):
             with Vertical(id="rollout-panel", classes="panel"):
                 yield Static("Rollouts", classes="panel-title")
                 yield RolloutBoard(id="rollout-board")
-            yield EventStream(self.ui.event_lines, id="events")
-        yield HelpOverlay(id="help")
+            yield EventStream(self.ui.event_lines, all_key=self.key_for("all_events"), id="events")
+        yield HelpOverlay(help_key=self.keys_for("help"), id="help")
         yield KeyHints(id="keys")
-        yield TooSmall(id="too-small")
+        yield TooSmall(quit_key=self.key_for("quit"), id="too-small")
 
     def on_mount(self) -> None:
         # Looked up once: a refresh a second need not search the DOM for its panels.
@@ -552,11 +557,18 @@ class ControlRoomApp(App[None]):
     def key_for(self, binding_id: str) -> str:
         """The key a binding is on now, as a person types it: text that names a key asks
         here, so it follows a remap in `[ui.keymap]`."""
+        keys = self.keys_for(binding_id)
+        return key_label(keys) if keys else binding_id
+
+    def keys_for(self, binding_id: str) -> str:
+        """A binding's keys now, in Textual's names (`question_mark`); '' for no binding."""
+        if binding_id in self._keymap:
+            return self._keymap[binding_id]
         for binding in CONTROL_ROOM_BINDINGS:
             assert isinstance(binding, Binding)
             if binding.id == binding_id:
-                return key_label(self._keymap.get(binding_id, binding.key))
-        return binding_id
+                return binding.key
+        return SCREEN_KEYS.get(binding_id, "")
 
     # Actions ------------------------------------------------------------------------------
 
@@ -614,7 +626,7 @@ class ControlRoomApp(App[None]):
             self.notify(str(refusal), title="Not yours to sign", severity="error")
             return
         except FrozenRefusal as refusal:
-            unfreeze = self._keymap.get("unfreeze", "u")
+            unfreeze = self.key_for("unfreeze")
             self.notify(f"{refusal} Unfreeze: {unfreeze}.", title="Frozen", severity="error")
             return
         except ActionUnavailable as reason:
@@ -746,15 +758,19 @@ class ControlRoomApp(App[None]):
         trigger = self.selected_trigger()
         # Through _propose even without a selection, so read-only refuses first.
         self._propose(
-            lambda view: plan_acknowledge(view, _chosen(trigger, "a firing"), self.operator)
+            lambda view: plan_acknowledge(
+                view, _chosen(trigger, "a firing", self.key_for("next_board")), self.operator
+            )
         )
 
     def action_silence(self) -> None:
         trigger = self.selected_trigger()
-        self._propose(lambda view: plan_silence(view, _chosen(trigger, "an alert"), self.operator))
+        chosen = partial(_chosen, trigger, "an alert", self.key_for("next_board"))
+        self._propose(lambda view: plan_silence(view, chosen(), self.operator))
 
     def action_gates(self) -> None:
-        self.push_screen(GateScreen(self.view.gates if self.view is not None else None))
+        board = self.view.gates if self.view is not None else None
+        self.push_screen(GateScreen(board, sign_key=self.key_for("sign_off")))
 
     @on(GateScreen.SignOff)
     def propose_sign_off(self, message: GateScreen.SignOff) -> None:
@@ -781,7 +797,8 @@ class ControlRoomApp(App[None]):
 
     def action_smoke(self) -> None:
         view = self.view.verification if self.view is not None else None
-        self.push_screen(SmokeScreen(view))
+        keys = self.key_for("run_smoke"), self.key_for("cd_dry_run")
+        self.push_screen(SmokeScreen(view, *keys))
 
     def action_done(self) -> None:
         self.push_screen(DoneScreen(self.view.done if self.view is not None else None))
@@ -846,7 +863,7 @@ class ControlRoomApp(App[None]):
 
     def help_rows(self) -> list[HelpRow]:
         """Every key that works, by where it works, read from the bindings themselves."""
-        return help_rows(self.key_rows(), self.key_for("filter_events"))
+        return help_rows(self.key_rows(), self.key_for, self._keymap)
 
     def action_close_help(self) -> None:
         self.query_one(HelpOverlay).close()

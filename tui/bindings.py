@@ -24,7 +24,7 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
     Binding("v", "all_events", "All events", id="all_events", show=False,
             tooltip="List every build event, or only failures and platform events"),
     Binding("g", "gates", "Gates", id="gates",
-            tooltip="Go/No-Go: the gate matrix and sign-offs (s signs on that screen)"),
+            tooltip="Go/No-Go: the gate matrix and sign-offs"),
     Binding("enter", "detail", "Detail", id="detail", show=False,
             tooltip="The selected trigger in full: timeline, chart, alert, events"),
     Binding("A", "acknowledge", "Acknowledge", id="acknowledge", show=False,
@@ -76,6 +76,9 @@ REPLAY_BINDINGS: list[BindingType] = [
 ]  # fmt: skip
 
 
+#: The keymap's actions bound on a screen rather than the dashboard, with their default keys.
+SCREEN_KEYS: dict[str, str] = {"sign_off": "s"}
+
 #: Keys the control room keeps for itself, whatever the keymap says: the confirmation's
 #: Enter, Escape (close, cancel, clear the filter), a board's cursor keys, Textual's quit.
 RESERVED_KEYS: dict[str, str] = {
@@ -102,7 +105,8 @@ def keymap_problem(keymap: Mapping[str, str]) -> str:
         action = binding.id or binding.action
         keys[action] = _keys(keymap.get(action, binding.key))
     # The gate screen's sign-off key, remappable too (see cutover.config.KEYMAP_ACTIONS).
-    keys["sign_off"] = _keys(keymap.get("sign_off", "s"))
+    for action, default in SCREEN_KEYS.items():
+        keys[action] = _keys(keymap.get(action, default))
     owner: dict[str, str] = {}
     for action, bound in keys.items():
         where = f"ui.keymap.{action}" if action in keymap else f"{action} (by default)"

@@ -144,7 +144,6 @@ def build_app(
             read_only = True
     path = loaded.resolve(config.audit.path) if config.audit.path else journal_path("")
     workbook = parts.workbook
-    notes = [f"workbook: {len(workbook.problems)} bad row(s), see ?"] if workbook.problems else []
     return ControlRoomApp(
         settings=parts.settings,
         sources=parts.sources,
@@ -155,7 +154,6 @@ def build_app(
         actions=config.actions,
         read_only=read_only,
         after_action=parts.after_action,
-        notes=notes,
         workbook_problems=tuple(f"{parts.workbook_path}: {p}" for p in workbook.problems),
         journal=AuditJournal(path),
         audit_operator=local_operator(name),

@@ -109,9 +109,6 @@ class ReplayApp(ControlRoomApp):
         config = config_from_document(header.config)
         workbook = parse_workbook(header.workbook_csv)
         clock = ReplayClock(header.now)
-        notes = []
-        if workbook.problems:
-            notes.append(f"workbook: {len(workbook.problems)} bad row(s), see ?")
         super().__init__(
             settings=room_settings(config, workbook),
             sources=(),
@@ -121,7 +118,6 @@ class ReplayApp(ControlRoomApp):
             ui=config.ui,
             actions=config.actions,
             read_only=True,
-            notes=notes,
             workbook_problems=tuple(f"{header.workbook_path}: {p}" for p in workbook.problems),
         )
         self.recording = recording
@@ -178,7 +174,7 @@ class ReplayApp(ControlRoomApp):
         if self.problems:
             self.notify(
                 f"{len(self.problems)} problem(s) reading the recording; the first:"
-                f" {self.problems[0]}. ? lists them.",
+                f" {self.problems[0]}. {self.key_for('help')} lists them.",
                 title="Recording",
                 severity="warning",
                 timeout=15,
@@ -478,9 +474,9 @@ class ReplayApp(ControlRoomApp):
             ("space", "Pause"),
             ("←→", "Seek 1m"),
             ("[ ]", "Speed"),
-            ("slash", "Filter"),
-            ("question_mark", "Help"),
-            ("q", "Quit"),
+            (self.keys_for("filter_events"), "Filter"),
+            (self.keys_for("help"), "Help"),
+            (self.keys_for("quit"), "Quit"),
         ]
 
     def key_rows(self) -> list[tuple[str, str, str]]:

@@ -113,9 +113,11 @@ class EventStream(Vertical):
 
     BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
 
-    def __init__(self, capacity: int, *, id: str | None = None) -> None:
+    def __init__(self, capacity: int, *, all_key: str = "v", id: str | None = None) -> None:
+        """`all_key` is the all-events key as mapped, for the title to name."""
         super().__init__(id=id)
         self.capacity = capacity
+        self.all_key = all_key
         self.events: deque[StreamEvent] = deque(maxlen=capacity)
         #: The notable ones, bounded on their own: no burst of successes pushes them out.
         self.notable: deque[StreamEvent] = deque(maxlen=capacity)
@@ -193,7 +195,9 @@ class EventStream(Vertical):
     def _title(self) -> None:
         sources = " · ".join(f"{name} {count}" for name, count in sorted(self.received.items()))
         text = f" Events · {self.total} received ({sources or 'none yet'})"
-        text += " · all builds (v)" if self.everything else " · failures and platform (v: all)"
+        key = self.all_key
+        shown = f"all builds ({key})" if self.everything else f"failures and platform ({key}: all)"
+        text += f" · {shown}"
         if self.needle:
             text += f" · filter {self.needle!r}"
         if text != self._title_text:

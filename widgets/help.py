@@ -12,15 +12,14 @@ from dataclasses import dataclass
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from widgets.keys import key_words
+from widgets.keys import key_label, key_words
 
 
 @dataclass(frozen=True)
@@ -56,18 +55,21 @@ def help_table(rows: Sequence[HelpRow]) -> Table | Text:
 
 
 class HelpFilter(Input):
-    """Help's filter. `?` into an empty filter closes help, as `?` opened it; after a word
-    it is typed like any other character."""
-
-    BINDINGS = [Binding("question_mark", "question_mark", show=False, priority=True)]
+    """Help's filter. The help key (`?`, or as mapped) into an empty filter closes help, as
+    it opened it; after a word it is typed like any other character."""
 
     class Close(Message):
-        """`?` with nothing typed: close help."""
+        """The help key with nothing typed: close help."""
 
-    def action_question_mark(self) -> None:
-        if self.value:
-            self.insert_text_at_cursor("?")
-        else:
+    def __init__(self, close_key: str, *, placeholder: str, id: str) -> None:
+        super().__init__(placeholder=placeholder, id=id)
+        self.close_key = close_key
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Ahead of Input's own handler, which would type the key (it is a character).
+        if event.key == self.close_key and not self.value:
+            event.stop()
+            event.prevent_default()
             self.post_message(self.Close())
 
 
@@ -89,15 +91,19 @@ class HelpOverlay(VerticalScroll, can_focus=False):
     HelpOverlay > .help-note { color: $text-muted; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, help_key: str = "question_mark", id: str | None = None) -> None:
+        """`help_key` is the help key as mapped (Textual's name): it closes help too."""
         super().__init__(id=id)
+        self.help_key = help_key.split(",")[0].strip()
         self.rows: tuple[HelpRow, ...] = ()
         self.notes: tuple[str, ...] = ()
         self.needle = ""
         self._before: Widget | None = None
 
     def compose(self) -> ComposeResult:
-        yield HelpFilter(placeholder="type to narrow: a key, its name or a word", id="help-filter")
+        yield HelpFilter(
+            self.help_key, placeholder="type to narrow: a key, its name or a word", id="help-filter"
+        )
         yield Static("", id="help-keys")
         yield Static("", id="help-notes", classes="help-note")
 
@@ -133,7 +139,8 @@ class HelpOverlay(VerticalScroll, can_focus=False):
 
     def _fill(self) -> None:
         self.query_one("#help-keys", Static).update(help_table(self.shown))
-        footer = [*self.notes, "Esc (or ? with nothing typed) closes · remap keys in [ui.keymap]"]
+        closes = f"Esc (or {key_label(self.help_key)} with nothing typed) closes"
+        footer = [*self.notes, f"{closes} · remap keys in [ui.keymap]"]
         self.query_one("#help-notes", Static).update("\n".join(footer))
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from textual.widgets import Static
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 
 
-def too_small_text(width: int, height: int) -> Text:
+def too_small_text(width: int, height: int, quit_key: str = "q") -> Text:
     text = Text(justify="center")
     text.append("The control room needs at least ", style="bold")
     text.append(f"{MIN_WIDTH}×{MIN_HEIGHT}", style="bold reverse")
@@ -21,7 +21,7 @@ def too_small_text(width: int, height: int) -> Text:
     if height < MIN_HEIGHT:
         wants.append(f"{MIN_HEIGHT - height} more rows")
     text.append(" and ".join(wants) + ".\n")
-    text.append("Enlarge the window or make the font smaller; q quits.", style="dim")
+    text.append(f"Enlarge the window or make the font smaller; {quit_key} quits.", style="dim")
     return text
 
 
@@ -37,9 +37,13 @@ class TooSmall(Static):
     }
     """
 
+    def __init__(self, *, quit_key: str = "q", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.quit_key = quit_key
+
     def render(self) -> Text:
         width, height = self.app.size
-        return too_small_text(width, height)
+        return too_small_text(width, height, self.quit_key)
 
     def on_resize(self) -> None:
         self.refresh()

@@ -12,6 +12,7 @@ from cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckSpec
 from cutover.updates import Update
 from cutover.waves import Workbook
 from sources.base import Deliver
+from sources.sim.history import SimHistory
 from sources.sim.scenario import load_scenario
 from sources.sim.simulator import Simulator
 
@@ -33,6 +34,8 @@ class SimSource:
         self.simulator = simulator
         self.refresh = refresh
         self.time_scale = time_scale
+        #: The KPIs' past beyond what the simulation has run, for the history chart.
+        self.history: SimHistory | None = None
         self._deliver: Deliver | None = None
 
     def now(self) -> datetime:
@@ -137,4 +140,7 @@ def build_simulation(
         results=not (sources.mqtt.enabled or sources.prometheus.enabled or sources.github.enabled),
     )
     source = SimSource(simulator, section.refresh, section.time_scale)
+    pools = {name: pool.size for name, pool in simulator.platform.pools.items()}
+    started = go_live + start_offset(section.start)
+    source.history = SimHistory(simulator.scenario, started, section.seed, pools)
     return source, SimEffector(simulator)

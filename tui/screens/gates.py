@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from cutover.gates import GoNoGo
+from tui.bindings import SCREEN_KEYS
 from widgets.gates import GateBoard
 from widgets.table import KeyedTable
 
@@ -18,7 +19,7 @@ class GateScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape,q,g", "dismiss", "Close", id="close-gates"),
-        Binding("s", "sign_off", "Sign / withdraw", id="sign_off",
+        Binding(SCREEN_KEYS["sign_off"], "sign_off", "Sign / withdraw", id="sign_off",
                 tooltip="Sign off the selected role, or withdraw its sign-off"),
     ]  # fmt: skip
 
@@ -34,15 +35,18 @@ class GateScreen(Screen[None]):
     GateScreen > #gate-hint { height: 1; color: $text-muted; padding: 0 1; }
     """
 
-    def __init__(self, board: GoNoGo | None) -> None:
+    def __init__(self, board: GoNoGo | None, sign_key: str = "s") -> None:
+        """`sign_key` is the sign-off key as mapped now, for the hint to name."""
         super().__init__()
         self._first = board
+        self._sign_key = sign_key
 
     def compose(self) -> ComposeResult:
         yield Static("Go/No-Go gates", classes="panel-title")
         yield GateBoard(id="gates")
         yield Static(
-            "↑↓ select · s sign off / withdraw the selected role · Esc closes", id="gate-hint"
+            f"↑↓ select · {self._sign_key} sign off / withdraw the selected role · Esc closes",
+            id="gate-hint",
         )
 
     def on_mount(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,15 +16,28 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from cutover.durations import format_duration
-from cutover.kpi_history import RANGES, KpiHistory, firing_periods, range_step, room_points
+from cutover.kpi_history import (
+    RANGES,
+    KpiHistory,
+    Point,
+    firing_periods,
+    range_step,
+    room_points,
+)
 from cutover.kpis import KpiSpec
 from cutover.room import ControlRoom
 from sources.base import Source
+from sources.sim.history import joined
 from widgets.kpi_chart import KpiChart
+
+if TYPE_CHECKING:
+    from sources.sim.source import SimSource
 
 #: Fetches a KPI's history over a span; blocking (a range query), so run in a thread.
 FetchHistory = Callable[[KpiSpec, timedelta], KpiHistory]
 T = TypeVar("T")
+#: The simulator's model answers any step; this keeps a 30 m range to one point per 15 s.
+POINT_FLOOR = timedelta(seconds=15)
 
 
 class OnLoop(Protocol):
@@ -101,10 +114,12 @@ class KpiChartScreen(ModalScreen[None]):
 def history_fetcher(
     room: ControlRoom, sources: Sequence[Source], now: Callable[[], datetime], on_loop: OnLoop
 ) -> FetchHistory:
-    """Where a chart's points come from: Prometheus when it serves the KPI, else the room's
-    own memory (what the simulator or any source delivered since the room opened). The
-    room is read on the app's thread (`on_loop`): its deques change there."""
+    """Where a chart's points come from: Prometheus when it serves the KPI; else the room's
+    own memory (what the simulator or any source delivered since the room opened), and
+    before it, on the simulator, its model of the past. The room and the simulator are read
+    on the app's thread (`on_loop`): they change there."""
     from sources.prometheus import PrometheusSource
+    from sources.sim.source import SimSource
 
     def fetch(spec: KpiSpec, span: timedelta) -> KpiHistory:
         end = now()
@@ -133,9 +148,44 @@ def history_fetcher(
         )
         shown = tuple(p for p in points if p[0] >= start)
         held = points[-1][0] - points[0][0] + interval if points else timedelta(0)
+        for source in sources:
+            if held < span and isinstance(source, SimSource) and source.simulator.delivers_metrics:
+                history = simulated(source, spec.signal, start, end, span, points, on_loop)
+                if history:
+                    every = format_duration(range_step(span, POINT_FLOOR))
+                    origin = (
+                        "the simulator's model of the past (a working day's load, the"
+                        f" scenario's incidents), a point per {every}; the last"
+                        f" {format_duration(held)} from this room's memory"
+                    )
+                    return KpiHistory(
+                        spec, start, end, joined(history, shown), origin, firing=firing
+                    )
         if held < span:
             note += f"this room has kept {format_duration(held)}; Prometheus keeps more"
         origin = f"this room's memory, a point per {format_duration(interval)}"
         return KpiHistory(spec, start, end, shown, origin, note=note, firing=firing)
 
     return fetch
+
+
+def simulated(
+    source: SimSource,
+    signal: str,
+    start: datetime,
+    end: datetime,
+    span: timedelta,
+    kept: Sequence[Point],
+    on_loop: OnLoop,
+) -> tuple[Point, ...]:
+    """The simulator's model of `signal` over the range, meeting the room's first kept
+    point (or, with none, the simulator's present value)."""
+    history = source.history
+    if history is None:
+        return ()
+    anchor: Point | None = kept[0] if kept else None
+    if anchor is None:
+        simulator = source.simulator
+        now, value = on_loop(lambda: (simulator.now, simulator.signals().get(signal)))
+        anchor = (now, value) if value is not None else None
+    return history.points(signal, start, end, range_step(span, POINT_FLOOR), anchor)

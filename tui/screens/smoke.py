@@ -43,9 +43,13 @@ class SmokeScreen(Screen[None]):
             super().__init__()
             self.row = row
 
-    def __init__(self, view: VerificationView | None) -> None:
+    def __init__(
+        self, view: VerificationView | None, run_key: str = "r", dry_run_key: str = "n"
+    ) -> None:
+        """`run_key` and `dry_run_key`: the app's run_smoke and cd_dry_run keys as mapped."""
         super().__init__()
         self._first = view
+        self._keys = run_key, dry_run_key
         self.view: VerificationView | None = None
 
     def compose(self) -> ComposeResult:
@@ -60,8 +64,8 @@ class SmokeScreen(Screen[None]):
             )
             yield DeployBoard(id="deploy-board")
         yield Static(
-            "↑↓ select · Enter recent runs · r run the suite · n CD dry run · tab next board"
-            " · Esc closes",
+            f"↑↓ select · Enter recent runs · {self._keys[0]} run the suite"
+            f" · {self._keys[1]} CD dry run · Tab next board · Esc closes",
             id="smoke-hint",
         )
 
