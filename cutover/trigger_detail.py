@@ -18,6 +18,8 @@ from cutover.updates import Alert
 ALERT_FIELDS = ("cve", "image", "severity", "summary", "description", "runbook_url")
 #: Events pinned per trigger: a spell's platform events and failed builds, not every build.
 PINNED_PER_TRIGGER = 200
+#: Notable events kept for a spell noticed after they came.
+RECENT_NOTABLE = 2_000
 #: Events from before the spell that still belong to it (what led up to it).
 LEAD_IN = timedelta(minutes=1)
 
@@ -145,26 +147,55 @@ def alert_fields(alert: Alert) -> tuple[tuple[str, str], ...]:
 
 class EventPins:
     """The events of each trigger's spell, kept apart from the bounded, filterable stream,
-    so that the detail still has them when the stream has moved on."""
+    so that the detail still has them when the stream has moved on. Platform events and
+    failed builds are kept apart too: a brownout's hundreds of failures never push out the
+    one event that named the cause."""
 
-    def __init__(self, per_trigger: int = PINNED_PER_TRIGGER) -> None:
+    def __init__(self, per_trigger: int = PINNED_PER_TRIGGER, recent: int = RECENT_NOTABLE) -> None:
         self.per_trigger = per_trigger
-        self._pinned: dict[str, deque[StreamEvent]] = {}
+        self._pinned: dict[str, tuple[deque[StreamEvent], deque[StreamEvent]]] = {}
+        #: The notable events heard lately: the one that sets a trigger off comes before, or
+        #: in the same delivery as, the reading that makes it alarm.
+        self._recent: deque[StreamEvent] = deque(maxlen=recent)
+        #: Where each trigger's pinned spell began.
+        self._spells: dict[str, datetime] = {}
 
-    def offer(self, events: Iterable[StreamEvent], alarming: Iterable[str]) -> None:
-        """Pin the notable ones among `events` to each trigger now pending or firing."""
-        triggers = tuple(alarming)
-        if not triggers:
-            return
+    def offer(self, events: Iterable[StreamEvent], alarming: Mapping[str, datetime | None]) -> None:
+        """Pin the notable ones among `events` to each trigger now pending or firing, given
+        where its spell began. A spell seen for the first time also takes the notable events
+        heard since `LEAD_IN` before it began."""
         notable = [event for event in events if _pinnable(event)]
-        if not notable:
-            return
-        for trigger in triggers:
-            pins = self._pinned.setdefault(trigger, deque(maxlen=self.per_trigger))
-            pins.extend(notable)
+        self._recent.extend(notable)
+        for trigger, began in alarming.items():
+            if began is None or self._spells.get(trigger) == began:
+                self._pin(trigger, notable)
+                continue
+            self._spells[trigger] = began
+            known = {_identity(event) for event in self.of(trigger)}
+            self._pin(
+                trigger,
+                [
+                    event
+                    for event in self._recent
+                    if event.ts >= began - LEAD_IN and _identity(event) not in known
+                ],
+            )
+
+    def _pin(self, trigger: str, events: Iterable[StreamEvent]) -> None:
+        pins = self._pinned.get(trigger)
+        if pins is None:
+            pins = self._pinned[trigger] = (
+                deque(maxlen=self.per_trigger),
+                deque(maxlen=self.per_trigger),
+            )
+        platform, failures = pins
+        for event in events:
+            (platform if isinstance(event, PlatformEvent) else failures).append(event)
 
     def of(self, trigger: str) -> tuple[StreamEvent, ...]:
-        return tuple(self._pinned.get(trigger, ()))
+        """The trigger's pinned events, oldest first."""
+        platform, failures = self._pinned.get(trigger, ((), ()))
+        return tuple(sorted((*platform, *failures), key=lambda event: event.ts))
 
 
 def trigger_detail(

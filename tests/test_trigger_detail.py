@@ -115,10 +115,33 @@ def test_window_events_are_the_notable_ones_once_each() -> None:
 def test_pins_keep_a_spells_events_per_trigger_only_while_it_alarms() -> None:
     pins = EventPins(per_trigger=2)
     event = PlatformEvent("e", "warning", "m", T0)
-    pins.offer([event], [])
+    pins.offer([event], {})
     assert pins.of("t") == ()
-    pins.offer([event, event, event], ["t"])
+    pins.offer([event, event, event], {"t": None})
     assert pins.of("t") == (event, event) and pins.of("u") == ()
+
+
+def test_a_spell_noticed_late_takes_the_events_that_led_up_to_it() -> None:
+    pins = EventPins()
+    long_before = PlatformEvent("a", "info", "an hour before", T0 - timedelta(hours=1))
+    cve = PlatformEvent("cve.detected", "critical", "CVE in image", T0)
+    passed = BuildEvent("job.finished", "j2", "a/b", "Wave-1", T0, "success")
+    pins.offer([long_before, cve, passed], {})  # heard before the trigger alarms
+    pins.offer((), {"critical-cve": T0})
+    pins.offer((), {"critical-cve": T0})  # the same spell again: nothing twice
+    assert pins.of("critical-cve") == (cve,)
+
+
+def test_a_brownouts_failures_never_push_out_its_platform_events() -> None:
+    pins = EventPins(per_trigger=3)
+    cve = PlatformEvent("cve.detected", "critical", "CVE in image", T0)
+    pins.offer([cve], {"critical-cve": T0})
+    failures = [
+        BuildEvent("job.finished", f"j{n}", "a/b", "Wave-1", T0 + timedelta(seconds=n), "failure")
+        for n in range(1, 10)
+    ]
+    pins.offer(failures, {"critical-cve": T0})
+    assert pins.of("critical-cve") == (cve, *failures[-3:])
 
 
 def test_alert_fields_name_the_cve_and_image_first() -> None:

@@ -60,7 +60,7 @@ from cutover.presence import Presence
 from cutover.response_actions import plan_acknowledge, plan_silence, response_notes
 from cutover.room import ControlRoom, RoomSettings, RoomView
 from cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
-from cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail
+from cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail, trigger_window
 from cutover.triggers import TriggerState
 from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
 from sources.base import Clock, Source
@@ -419,6 +419,9 @@ class ControlRoomApp(App[None]):
         """Evaluate the room at the source clock's now and show it."""
         view = self.evaluate_room()
         self.view = view
+        if view.firing or any(t.state is TriggerState.PENDING for t in view.triggers):
+            # A spell that began with this evaluation takes the events that led up to it.
+            self.pins.offer((), self._alarming_triggers())
         panels = self._panels
         if panels is None or not self.is_running or not panels.triggers.is_attached:
             return  # before mount, or during the app's exit (its widgets going one by one)
@@ -717,8 +720,14 @@ class ControlRoomApp(App[None]):
         fetch = history_fetcher(self.room, self.sources, self.clock.now, self.call_from_thread)
         self.push_screen(KpiChartScreen(spec, fetch))
 
-    def _alarming_triggers(self) -> list[str]:
-        return [t.spec.id for t in self.room.triggers if t.status().alarming]
+    def _alarming_triggers(self) -> dict[str, datetime | None]:
+        """Each trigger now pending or firing, and where its spell began."""
+        log = tuple(self.room.trigger_log)
+        return {
+            t.spec.id: trigger_window(t.spec.id, log)[0]
+            for t in self.room.triggers
+            if t.status().alarming
+        }
 
     def trigger_detail(self, trigger: str, view: RoomView) -> TriggerDetail | None:
         """What the room holds about one trigger, as of `view`."""
