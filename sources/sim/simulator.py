@@ -62,7 +62,7 @@ from sources.sim.promql import (
     normalized,
     scrape,
 )
-from sources.sim.rollouts import SimRollout, maestro_rollouts
+from sources.sim.rollouts import SimRollout, fleet_rollouts, maestro_rollouts
 from sources.sim.scenario import CALM, Incident, Scenario
 
 #: Run this long before the warmup too, so that the one-hour windows are full at the start.
@@ -143,6 +143,7 @@ class Simulator:
         cluster: bool = True,
         gate_every: timedelta = timedelta(seconds=5),
         warm: bool = True,
+        fleet_size: int = 3,
     ) -> None:
         if start.tzinfo is None or go_live.tzinfo is None:
             raise ValueError("start and go_live need a timezone")
@@ -161,9 +162,11 @@ class Simulator:
             workbook, statuses, self.platform, self.rng, self._next_version, self._announce
         )
         self.freeze = FreezeState(False, version=self._next_version())
-        self.rollouts: dict[str, SimRollout] = {
-            r.key: r for r in maestro_rollouts(self._next_version, success_target)
-        }
+        rollouts = maestro_rollouts(self._next_version, success_target)
+        rollouts += fleet_rollouts(
+            max(0, fleet_size - len(rollouts)), self._next_version, success_target
+        )
+        self.rollouts: dict[str, SimRollout] = {r.key: r for r in rollouts}
         self.cluster = SimCluster(lambda: self.rollouts.values())
         self.gate_checks = tuple(c for c in gates if c.kind in PROBED_KINDS)
         known = {**QueriesSection().model_dump(), **(queries or {})}

@@ -158,6 +158,7 @@ def build_simulation(
         cluster=not config.sources.kubernetes.enabled,
         gate_every=gate_every,
         warm=False,
+        fleet_size=section.rollouts,
     )
     # A small platform warms at once; a large one (thousands of repositories) is warmed by
     # the source once it runs, after the first frame, with the panels saying so.
