@@ -207,7 +207,13 @@ class Run:
                 load.stop()
                 self._check_counters(pty, load)
         except ScreenTimeout as timeout:
-            figures.notes.append(str(timeout))
+            exited = pty.process.poll()
+            ended = "" if exited is None else f" (it exited with {exited})"
+            figures.notes.append(f"{timeout}{ended}")
+            results = ROOT / "bench" / "results"
+            results.mkdir(parents=True, exist_ok=True)
+            name = self.program.replace(" ", "-")
+            (results / f"last-screen-{name}-{self.scenario.name}.txt").write_text(pty.text())
         finally:
             if load is not None:
                 load.close()

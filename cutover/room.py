@@ -119,6 +119,8 @@ class HealthReading:
             return f"stale {int(self.age.total_seconds())}s"
         if self.state is HealthState.ERROR:
             return f"error: {self.reason}"
+        if self.state is HealthState.CONNECTING and self.reason:
+            return self.reason  # what it is doing meanwhile: "simulator warming up (40%)"
         return str(self.state.value)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from textual.app import App, ComposeResult
+from textual.containers import Vertical
 
 from bench.workbook import generate_workbook
 from cutover.config import ThresholdsSection, kpi_specs
@@ -77,9 +78,15 @@ def test_a_second_with_nothing_new_hands_the_boards_the_same_rows() -> None:
 
 
 class Boards(App[None]):
+    """The two boards in auto-height panels, as the main screen holds them."""
+
+    CSS = "Vertical { height: auto; }"
+
     def compose(self) -> ComposeResult:
-        yield WaveBoard(id="waves")
-        yield RolloutBoard(id="rollouts")
+        with Vertical(id="wave-panel"):
+            yield WaveBoard(id="waves")
+        with Vertical(id="rollout-panel"):
+            yield RolloutBoard(id="rollouts")
 
 
 def rollouts(count: int) -> tuple[RolloutStatus, ...]:
@@ -100,8 +107,11 @@ async def test_a_long_board_keeps_its_header_and_counts_the_rows_out_of_view() -
         waves.show(board, GO_LIVE, NOW)
         app.query_one(RolloutBoard).show(rollouts(200))
         await pilot.pause()
-        # A quarter of 36 lines: the header, seven waves, and the count.
+        # A quarter of 36 lines: the header, seven waves, and the count; the panels around
+        # the boards are as high as the boards, not as all their rows.
         assert waves.size.height == 9
+        assert app.query_one("#wave-panel").size.height == 9
+        assert app.query_one("#rollout-panel").size.height == 9
         lines = [waves.render_line(y).text for y in range(9)]
         assert lines[0].split()[:2] == ["Wave", "State"] and lines[1].split()[0] == "Wave-1"
         assert lines[-1].strip() == "43 of 50 waves out of view · ↓ 43"

@@ -113,7 +113,13 @@ class KeyedTable(ScrollView, can_focus=True):
         self.virtual_size = Size(width, len(self._order) + 1 + (1 if self.overflows else 0))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._order) + 1  # every row, unless the board's max-height caps it
+        height = len(self._order) + 1  # the header and every row...
+        cap = self.styles.max_height
+        if self.count_hidden and cap is not None and not cap.is_auto:
+            # ...up to the board's max-height, which an auto-height panel around it would
+            # otherwise not see: it would grow by every row hidden below the count.
+            height = min(height, int(cap.resolve(container, viewport)))
+        return height
 
     def on_resize(self) -> None:
         if self.count_hidden:

@@ -259,7 +259,7 @@ class Simulator:
         """While the warm-up runs: what is already as of the start (rollouts, waves, the
         freeze, sign-offs), and each KPI as not measured yet, saying how far it got."""
         start = self.start
-        reason = f"simulator warming up ({self.warmed:.0%})"
+        reason = f"warming up ({self.warmed:.0%})"
         signals: list[Update] = [
             SignalUpdate(
                 Signal(name, None, unit, start, SignalStatus.NO_DATA, reason, source="sim")
