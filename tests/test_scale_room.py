@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 
 from bench.workbook import generate_workbook
-from cutover.config import ThresholdsSection, kpi_specs
+from cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
 from cutover.rollouts import RolloutPhase, RolloutStatus
 from cutover.room import ControlRoom, RoomSettings
+from cutover.triggers import TriggerState, TriggerStatus
 from cutover.updates import RolloutsUpdate, WaveMetricsUpdate
 from cutover.waves import RepoState, WaveRepos, WaveState, WaveStatus, parse_workbook, wave_board
+from tests.conftest import config_document
 from widgets.rollouts import RolloutBoard
+from widgets.triggers import trigger_row
 from widgets.waves import WaveBoard
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -140,3 +144,22 @@ async def test_a_board_that_fits_shows_no_count() -> None:
         board = app.query_one(RolloutBoard)
         assert board.size.height == 4 and not board.overflows
         assert "out of view" not in board.render_line(3).text
+
+
+@pytest.mark.parametrize(
+    ("state", "held", "shown"),
+    [
+        (TriggerState.INACTIVE, 0, "<1m"),
+        (TriggerState.INACTIVE, 59, "<1m"),
+        (TriggerState.INACTIVE, 61, "1m"),
+        (TriggerState.RESOLVED, 3700, "1h"),
+        (TriggerState.PENDING, 35, "35s"),
+        (TriggerState.FIRING, 125, "2m 5s"),
+    ],
+)
+def test_a_quiet_trigger_row_changes_once_a_minute_an_alarming_one_every_second(
+    state: TriggerState, held: int, shown: str
+) -> None:
+    (spec, *_) = trigger_specs(Config.model_validate(config_document()))
+    status = TriggerStatus(spec, state, 0.99, NOW - timedelta(seconds=held))
+    assert trigger_row(status, NOW)[4] == shown
