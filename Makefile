@@ -37,9 +37,10 @@ pytest: $(VENV)/.dev-installed
 test: lint typecheck pytest
 
 # The benchmark: the real app in a pseudo-terminal against the simulator and an MQTT event
-# load (steady, burst, soak); prints a table and writes bench/results/latest.json.
-# BENCH_ARGS="--soak-minutes 2 --baseline" shortens the soak and runs the naive baseline.
-BENCH_ARGS ?=
+# load (steady, burst, soak, and scale: 5,000 repos / 50 waves / 200 rollouts, also through
+# Prometheus and a cluster), each beside the naive baseline of the same run; prints a table
+# and writes bench/results/latest.json. BENCH_ARGS="steady burst --baseline" narrows it.
+BENCH_ARGS ?= --baseline
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

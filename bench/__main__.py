@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.report import table
+from bench.scale import ScaleSize, run_scale
 from bench.scenarios import SCENARIOS, Figures, Scenario, run_scenario
 
 #: What `make bench` runs when no scenario is named.
-DEFAULT_SCENARIOS = ("steady", "burst", "soak")
+DEFAULT_SCENARIOS = ("steady", "burst", "soak", "scale")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,6 +39,10 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--baseline", action="store_true", help="also run the naive dashboard")
     cli.add_argument("--no-broker", action="store_true", help="no event load (no mosquitto)")
     cli.add_argument("--json", type=Path, default=Path("bench/results/latest.json"))
+    cli.add_argument("--scale-repos", type=int, default=ScaleSize.repos)
+    cli.add_argument("--scale-waves", type=int, default=ScaleSize.waves)
+    cli.add_argument("--scale-rollouts", type=int, default=ScaleSize.rollouts)
+    cli.add_argument("--no-real", action="store_true", help="scale: no Prometheus and cluster path")
     return cli
 
 
@@ -67,9 +72,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.warmup is not None:
             changes["warmup"] = args.warmup
         scenario = Scenario(**{**scenario.__dict__, **changes})
-        # Burst and soak are about load, not layout: one size (the first) is enough.
+        # Burst, soak and scale are about load, not layout: one size (the first) is enough.
         for size in sizes if name in ("steady", "smoke") else sizes[:1]:
             print(f"running {name} at {size[0]}x{size[1]} ...", file=sys.stderr, flush=True)
+            if name == "scale":
+                scale = ScaleSize(args.scale_repos, args.scale_waves, args.scale_rollouts)
+                results += run_scale(
+                    scenario, (size[0], size[1]), baseline=args.baseline,
+                    with_broker=not args.no_broker, scale=scale, real=not args.no_real,
+                )  # fmt: skip
+                continue
             results += run_scenario(
                 scenario, (size[0], size[1]), baseline=args.baseline, with_broker=not args.no_broker
             )

@@ -1,4 +1,4 @@
-"""The benchmark's scenarios: steady, burst, soak, and a smoke run of the harness."""
+"""The benchmark's scenarios: steady, burst, soak, scale, and a smoke run of the harness."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ SCENARIOS = {
     # take about four to fill, and the slope is the growth after that.
     "soak": Scenario("soak", 600.0, 50.0, keys_during=False, warmup=300.0),
     "smoke": Scenario("smoke", 4.0, 20.0, keys_during=False, warmup=1.0, key_presses=3),
+    # The steady load at an organisation's size (bench/scale.py), beside the 60-repo demo.
+    "scale": Scenario("scale", 40.0, 20.0, keys_during=False, warmup=5.0, key_presses=10),
 }
 
 #: Seconds allowed for the key phase after the measured window.
@@ -68,6 +70,8 @@ class Figures:
     events_published: int | None = None
     events_received: int | None = None
     counters_exact: bool | None = None
+    #: Until every panel is live (a large simulator's warm-up, a real source's answer).
+    ready_s: float | None = None
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -131,11 +135,24 @@ def baseline_argv() -> list[str]:
 class Run:
     """One program under one scenario: starts it, loads it, measures it."""
 
-    def __init__(self, program: str, argv: list[str], scenario: Scenario, size: tuple[int, int]):
+    def __init__(
+        self,
+        program: str,
+        argv: list[str],
+        scenario: Scenario,
+        size: tuple[int, int],
+        *,
+        first_frame: tuple[str, ...] = FIRST_FRAME,
+        ready: tuple[str, ...] = (),
+    ):
         self.program = program
         self.argv = argv
         self.scenario = scenario
         self.size = size
+        #: On screen for the first frame; then on screen before the measured window (a
+        #: simulator warmed up, a real source answering).
+        self.first_frame = first_frame
+        self.ready = ready
         self.figures = Figures(program, scenario.name, f"{size[0]}x{size[1]}", scenario.seconds)
         self._event_latencies: list[float] = []
         self._seen: set[str] = set()
@@ -164,13 +181,16 @@ class Run:
         pty = PtyProgram(self.argv, columns=columns, lines=lines, cwd=str(ROOT))
         load: EventLoad | None = None
         try:
-            if self.program == "app":
-                frame = pty.wait_for(lambda s: all(t in s for t in FIRST_FRAME), 30)
+            if self.program != "baseline":
+                frame = pty.wait_for(lambda s: all(t in s for t in self.first_frame), 30)
             else:
                 frame = pty.wait_for(lambda s: "metric 5" in s, 30)
             figures.first_frame_s = frame - pty.started
+            if self.ready:
+                live = pty.wait_for(lambda s: all(t in s for t in self.ready), 180)
+                figures.ready_s = live - pty.started
             figures.rss_start_mb = rss_bytes(pty.pid) / 1e6
-            if broker is not None and self.program == "app":
+            if broker is not None and self.program != "baseline":
                 # Publish only once the control room listens: earlier events are not its.
                 pty.wait_for(lambda s: "mqtt ok" in s, 30)
                 load = EventLoad("127.0.0.1", broker.port)
@@ -187,7 +207,13 @@ class Run:
                 load.stop()
                 self._check_counters(pty, load)
         except ScreenTimeout as timeout:
-            figures.notes.append(str(timeout))
+            exited = pty.process.poll()
+            ended = "" if exited is None else f" (it exited with {exited})"
+            figures.notes.append(f"{timeout}{ended}")
+            results = ROOT / "bench" / "results"
+            results.mkdir(parents=True, exist_ok=True)
+            name = self.program.replace(" ", "-")
+            (results / f"last-screen-{name}-{self.scenario.name}.txt").write_text(pty.text())
         finally:
             if load is not None:
                 load.close()

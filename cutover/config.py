@@ -276,6 +276,8 @@ class SimSection(Section):
     max_age: PositiveDuration = timedelta(seconds=10)
     start: str = "T+1d2h"
     warmup: Duration = timedelta(minutes=30)
+    #: Argo Rollouts in the simulated cluster: Maestro's three, then the runner fleet's.
+    rollouts: Annotated[int, Field(ge=3, le=10_000)] = 3
 
     @model_validator(mode="after")
     def _start(self) -> SimSection:

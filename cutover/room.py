@@ -65,6 +65,7 @@ from cutover.waves import (
     GreenPeriod,
     RepoState,
     WaveProgress,
+    WaveRepos,
     WaveStatus,
     Workbook,
     find_wave,
@@ -147,6 +148,8 @@ class HealthReading:
             return f"stale {int(self.age.total_seconds())}s"
         if self.state is HealthState.ERROR:
             return f"error: {self.reason}"
+        if self.state is HealthState.CONNECTING and self.reason:
+            return self.reason  # what it is doing meanwhile: "simulator warming up (40%)"
         return str(self.state.value)
 
 
@@ -226,7 +229,15 @@ class ControlRoom:
         self.alerts_source = ""
         self.alerts_at: datetime | None = None
         self.rollouts: dict[str, RolloutStatus] = {}
+        self._rollouts_shown: tuple[RolloutStatus, ...] = ()
         self.rollouts_source = ""
+        # The wave board is made again only when something it shows changed, and then
+        # counts again only the waves whose repositories moved: at 5,000 repositories the
+        # one-second tick walks none of them.
+        self._wave_repos = WaveRepos(settings.workbook)
+        self._board: tuple[WaveProgress, ...] | None = None
+        self._board_key: tuple[object, ...] = ()
+        self._board_inputs = 0
         self.wave_statuses: dict[str, WaveStatus] = {}
         self.repo_states: dict[str, RepoState] = {}
         self.shadow_pass: dict[str, float] = {}
@@ -281,14 +292,14 @@ class ControlRoom:
             self.alerts_source, self.alerts_at = update.source, update.at
             self._heard(update.source, update.at)
         elif isinstance(update, RolloutsUpdate):
-            self.rollouts = {r.key: r for r in update.rollouts}
+            self._rollouts(update)
             self.rollouts_source = update.source
             self._heard(update.source, update.at)
         elif isinstance(update, WavesUpdate):
             self._waves(update)
         elif isinstance(update, WaveMetricsUpdate):
-            self.repo_states = dict(update.repo_states)
-            self.shadow_pass = dict(update.shadow_pass)
+            self._repo_states(update.repo_states)
+            self._shadow_pass(update.shadow_pass)
             self._heard(update.source, update.at)
         elif isinstance(update, FreezeUpdate):
             # The freeze the effector acts on carries its version (the ConfigMap's, the
@@ -354,14 +365,37 @@ class ControlRoom:
         if signal.source:
             self._heard(signal.source, signal.at)
 
+    def _rollouts(self, update: RolloutsUpdate) -> None:
+        before = self.rollouts
+        # A rollout that did not change stays the same object, so a board can tell at once.
+        self.rollouts = {
+            r.key: previous if (previous := before.get(r.key)) == r else r for r in update.rollouts
+        }
+        shown = tuple(self.rollouts[key] for key in sorted(self.rollouts))
+        if shown != self._rollouts_shown:
+            self._rollouts_shown = shown
+
+    def _repo_states(self, states: Mapping[str, RepoState]) -> None:
+        if states != self.repo_states:
+            self.repo_states = dict(states)
+            self._wave_repos.update(self.repo_states)
+
+    def _shadow_pass(self, shadow_pass: Mapping[str, float]) -> None:
+        if shadow_pass != self.shadow_pass:
+            self.shadow_pass = dict(shadow_pass)
+            self._board_inputs += 1
+
     def _waves(self, update: WavesUpdate) -> None:
-        self.wave_statuses = {status.wave: status for status in update.statuses}
+        statuses = {status.wave: status for status in update.statuses}
+        if statuses != self.wave_statuses:
+            self.wave_statuses = statuses
+            self._board_inputs += 1
         # The ConfigMap carries wave states only; repo states and shadow pass rates come
         # from Prometheus (WaveMetricsUpdate) or with the states from the simulator.
         if update.repo_states:
-            self.repo_states = dict(update.repo_states)
+            self._repo_states(update.repo_states)
         if update.shadow_pass:
-            self.shadow_pass = dict(update.shadow_pass)
+            self._shadow_pass(update.shadow_pass)
         self.waves_source = update.source
         if update.green_since is not None and self.green.since is None:
             # The platform's record of how long it has been green, from before we watched.
@@ -466,21 +500,14 @@ class ControlRoom:
         statuses = self.advance(now)
         health = tuple(self.health_of(source, now) for source in sorted(self.health))
         stale = frozenset(h.source for h in health if h.state is not HealthState.CONNECTED)
-        board = wave_board(
-            self.settings.workbook,
-            self.wave_statuses,
-            self.repo_states,
-            self.shadow_pass,
-            self.green.since,
-            self.settings.green_period,
-        )
+        board = self._wave_board()
         view = RoomView(
             now=now,
             clock=read_clock(now, self.settings.go_live),
             kpis=kpis,
             triggers=statuses,
             waves=board,
-            rollouts=tuple(self.rollouts[key] for key in sorted(self.rollouts)),
+            rollouts=self._rollouts_shown,
             freeze=self.freeze,
             health=health,
             alerts=self.alerts,
@@ -526,6 +553,21 @@ class ControlRoom:
             signoffs_current=self._signoffs_current(now),
             roles=s.done_signoffs,
         )
+
+    def _wave_board(self) -> tuple[WaveProgress, ...]:
+        key = (self._wave_repos.version, self._board_inputs, self.green.since)
+        if self._board is None or key != self._board_key:
+            self._board_key = key
+            self._board = wave_board(
+                self.settings.workbook,
+                self.wave_statuses,
+                self.repo_states,
+                self.shadow_pass,
+                self.green.since,
+                self.settings.green_period,
+                self._wave_repos,
+            )
+        return self._board
 
     def _kpi(self, spec: KpiSpec, now: datetime) -> KpiReading:
         signal = self.signal(spec.signal, spec.unit, now)

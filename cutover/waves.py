@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import cached_property
 
 from cutover.clock import t_label
 from cutover.durations import format_duration
@@ -123,12 +124,20 @@ class Workbook:
     rows: tuple[WorkbookRow, ...]
     problems: tuple[WorkbookProblem, ...] = ()
 
-    @property
+    @cached_property
+    def _by_wave(self) -> dict[str, tuple[WorkbookRow, ...]]:
+        # Indexed once: with 5,000 repositories a scan per wave per second would add up.
+        by_wave: dict[str, list[WorkbookRow]] = {}
+        for row in self.rows:
+            by_wave.setdefault(row.wave, []).append(row)
+        return {wave: tuple(rows) for wave, rows in by_wave.items()}
+
+    @cached_property
     def waves(self) -> tuple[str, ...]:
-        return tuple(sorted({row.wave for row in self.rows}, key=wave_order))
+        return tuple(sorted(self._by_wave, key=wave_order))
 
     def repos(self, wave: str) -> tuple[WorkbookRow, ...]:
-        return tuple(row for row in self.rows if row.wave == wave)
+        return self._by_wave.get(wave, ())
 
 
 def _percent(text: str) -> float | None:
@@ -293,6 +302,51 @@ class GreenPeriod:
         return timedelta(0) if self.since is None else now - self.since
 
 
+class WaveRepos:
+    """Each wave's repositories and where they build, kept by difference: when repository
+    states arrive, only the waves of the repositories that moved are counted again."""
+
+    def __init__(self, workbook: Workbook) -> None:
+        self.workbook = workbook
+        self._wave_of = {row.repo: row.wave for row in workbook.rows}
+        self._seen: Mapping[str, RepoState] = {}
+        self.states: dict[str, Mapping[str, RepoState]] = {}
+        self.on_maestro: dict[str, int] = {}
+        self.blockers: dict[str, tuple[str, ...]] = {}
+        self.workbook_shadow: dict[str, float | None] = {}
+        #: Goes up whenever a wave's repositories changed state.
+        self.version = 0
+        for wave in workbook.waves:
+            rows = workbook.repos(wave)
+            fallback = [row.shadow_pass for row in rows if row.shadow_pass is not None]
+            self.workbook_shadow[wave] = sum(fallback) / len(fallback) if fallback else None
+            self.blockers[wave] = tuple(sorted({b for row in rows for b in row.blockers}))
+            self._count(wave)
+
+    def _count(self, wave: str) -> None:
+        seen = self._seen
+        states = {
+            row.repo: seen.get(row.repo, RepoState.LEGACY) for row in self.workbook.repos(wave)
+        }
+        self.states[wave] = states  # a new dict each time: a board's copy never changes
+        self.on_maestro[wave] = sum(1 for s in states.values() if s is RepoState.MAESTRO)
+
+    def update(self, repo_states: Mapping[str, RepoState]) -> frozenset[str]:
+        """Take the states as they are now; the waves whose repositories changed."""
+        seen = self._seen
+        if repo_states == seen:
+            return frozenset()
+        moved = {repo for repo, state in repo_states.items() if seen.get(repo) is not state}
+        moved.update(repo for repo in seen if repo not in repo_states)
+        self._seen = dict(repo_states)
+        waves = frozenset(self._wave_of[r] for r in moved if r in self._wave_of)
+        for wave in waves:
+            self._count(wave)
+        if waves:
+            self.version += 1
+        return waves
+
+
 def wave_board(
     workbook: Workbook,
     statuses: Mapping[str, WaveStatus],
@@ -300,12 +354,17 @@ def wave_board(
     shadow_pass: Mapping[str, float],
     green_since: datetime | None,
     green_period: timedelta,
+    repos: WaveRepos | None = None,
 ) -> tuple[WaveProgress, ...]:
     """The board: each wave's state, progress, blockers and when it becomes eligible.
 
     A planned or canary wave becomes eligible once the wave before it has been active and
     green for the green period; it is not eligible (None) while the platform is not green.
+    With `repos` (kept up to date with `repo_states`) no repository is walked here.
     """
+    if repos is None:
+        repos = WaveRepos(workbook)
+        repos.update(repo_states)
     waves = list(workbook.waves)
     for wave in statuses:
         if wave not in waves:
@@ -314,23 +373,20 @@ def wave_board(
     board: list[WaveProgress] = []
     previous: WaveStatus | None = None
     for wave in waves:
-        rows = workbook.repos(wave)
         status = statuses.get(wave, WaveStatus(wave, WaveState.PLANNED))
-        states = {row.repo: repo_states.get(row.repo, RepoState.LEGACY) for row in rows}
-        fallback = [row.shadow_pass for row in rows if row.shadow_pass is not None]
+        states = repos.states.get(wave, {})
         shadow = shadow_pass.get(wave)
-        if shadow is None and fallback:
-            shadow = sum(fallback) / len(fallback)
-        blockers = tuple(sorted({b for row in rows for b in row.blockers}))
+        if shadow is None:
+            shadow = repos.workbook_shadow.get(wave)
         board.append(
             WaveProgress(
                 wave=wave,
                 state=status.state,
                 since=status.since,
-                repos=len(rows),
-                on_maestro=sum(1 for s in states.values() if s is RepoState.MAESTRO),
+                repos=len(states),
+                on_maestro=repos.on_maestro.get(wave, 0),
                 shadow_pass=shadow,
-                blockers=blockers,
+                blockers=repos.blockers.get(wave, ()),
                 eligible_at=_eligible_at(status, previous, green_since, green_period),
                 waiting_for=_waiting_for(status, previous, green_since, green_period),
                 version=status.version,

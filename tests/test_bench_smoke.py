@@ -32,10 +32,34 @@ def test_a_smoke_run_measures_every_figure(tmp_path: Path) -> None:
     assert "CPU %" in run.stdout and "smoke" in run.stdout
 
 
-def test_a_bare_bench_runs_the_three_scenarios_and_refuses_an_unknown_one() -> None:
+def test_a_small_scale_run_measures_each_path_beside_the_demo(tmp_path: Path) -> None:
+    find_binary("mosquitto", "/usr/sbin/mosquitto")
+    find_binary("prometheus", "/usr/bin/prometheus")
+    output = tmp_path / "scale.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "scale", "--sizes", "80x24", "--seconds", "3",
+         "--warmup", "1", "--scale-repos", "120", "--scale-waves", "6", "--scale-rollouts",
+         "12", "--baseline", "--json", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = {f["program"]: f for f in json.loads(output.read_text())["results"]}
+    assert list(results) == ["sim", "app", "app scale", "app real", "baseline"]
+    for program, figures in results.items():
+        for name in ("first_frame_s", "cpu_percent", "rss_end_mb"):
+            assert isinstance(figures[name], float) and figures[name] > 0, (program, name)
+    for program in ("app", "app scale", "app real"):
+        figures = results[program]
+        assert figures["counters_exact"] is True, program
+        assert figures["ready_s"] >= figures["first_frame_s"] > 0, program
+        assert figures["bytes_per_second"] > 0 and figures["key_p95_ms"] > 0, program
+    assert "app real" in run.stdout and "scale" in run.stdout
+
+
+def test_a_bare_bench_runs_the_four_scenarios_and_refuses_an_unknown_one() -> None:
     from bench.__main__ import chosen, parser
 
-    assert chosen(parser().parse_args([]).scenarios) == ["steady", "burst", "soak"]
+    assert chosen(parser().parse_args([]).scenarios) == ["steady", "burst", "soak", "scale"]
     assert chosen(parser().parse_args(["burst"]).scenarios) == ["burst"]
     refused = subprocess.run(
         [sys.executable, "-m", "bench", "storm"], cwd=ROOT, capture_output=True, text=True

@@ -32,8 +32,28 @@ def rollout_row(rollout: RolloutStatus) -> tuple[Cell, ...]:
 class RolloutBoard(KeyedTable):
     """One row per rollout, keyed by namespace/name."""
 
+    # A quarter of the terminal at most: with 50 waves or 200 rollouts the other boards
+    # keep their place, and the last line counts the rows out of view.
+    DEFAULT_CSS = """
+    RolloutBoard { max-height: 25vh; overflow-y: hidden; }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(ROLLOUT_COLUMNS, id=id)
+        super().__init__(ROLLOUT_COLUMNS, id=id, noun="rollouts", count_hidden=True)
+        self._made: dict[str, tuple[RolloutStatus, tuple[Cell, ...]]] = {}
+        self._shown: tuple[RolloutStatus, ...] | None = None
 
     def show(self, rollouts: tuple[RolloutStatus, ...]) -> None:
-        self.sync({rollout.key: rollout_row(rollout) for rollout in rollouts})
+        # The room keeps a rollout that did not change as the same object, and the same
+        # tuple while none did: 200 rollouts cost nothing on a quiet second.
+        if rollouts is self._shown:
+            return
+        made = self._made
+        rows = {}
+        for rollout in rollouts:
+            cached = made.get(rollout.key)
+            if cached is None or cached[0] is not rollout:
+                cached = made[rollout.key] = (rollout, rollout_row(rollout))
+            rows[rollout.key] = cached[1]
+        self._shown = rollouts
+        self.sync(rows)

@@ -51,8 +51,19 @@ class KeyedTable(ScrollView, can_focus=True):
     KeyedTable > .board--cursor-blurred { background: $boost; text-style: underline; }
     """
 
-    def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        id: str | None = None,
+        noun: str = "rows",
+        count_hidden: bool = False,
+    ) -> None:
         super().__init__(id=id)
+        #: A board capped in height (50 waves, 200 rollouts) keeps its header in place and
+        #: gives its last line to how many rows are out of view, above and below.
+        self.count_hidden = count_hidden
+        self.noun = noun
         self._columns = tuple(columns)
         self._widths = [cell_len(label) for _, label in self._columns]
         self._rows: dict[str, tuple[Cell, ...]] = {}
@@ -88,8 +99,7 @@ class KeyedTable(ScrollView, can_focus=True):
             self._strips.clear()
             self._header = None
             self.cursor_row = min(self.cursor_row, max(0, len(order) - 1))
-            width = 1 + sum(self._widths) + GAP * len(self._widths)
-            self.virtual_size = Size(width, len(order) + 1)
+            self._resize_virtual()
             self.refresh()
             return
         for line, key in enumerate(order, start=1):
@@ -97,6 +107,40 @@ class KeyedTable(ScrollView, can_focus=True):
                 self._rows[key] = rows[key]
                 self._strips.pop(key, None)
                 self.refresh_line(line)
+
+    def _resize_virtual(self) -> None:
+        width = 1 + sum(self._widths) + GAP * len(self._widths)
+        # The count's line takes one line of the view: one more to scroll so the last row
+        # can come into view above it.
+        self.virtual_size = Size(width, len(self._order) + 1 + (1 if self.overflows else 0))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        height = len(self._order) + 1  # the header and every row...
+        cap = self.styles.max_height
+        if self.count_hidden and cap is not None and not cap.is_auto:
+            # ...up to the board's max-height, which an auto-height panel around it would
+            # otherwise not see: it would grow by every row hidden below the count.
+            height = min(height, int(cap.resolve(container, viewport)))
+        return height
+
+    def on_resize(self) -> None:
+        if self.count_hidden:
+            self._resize_virtual()
+
+    @property
+    def overflows(self) -> bool:
+        """True when rows are out of view and the count's line shows how many."""
+        height = self.size.height
+        return self.count_hidden and height > 1 and len(self._order) + 1 > height
+
+    @property
+    def out_of_view(self) -> tuple[int, int]:
+        """How many rows are above and below the view."""
+        if not self.overflows:
+            return 0, 0
+        above = min(self.scroll_offset.y, len(self._order))
+        shown = self.size.height - 2
+        return above, max(0, len(self._order) - above - shown)
 
     # Selection --------------------------------------------------------------------------------
 
@@ -113,6 +157,15 @@ class KeyedTable(ScrollView, can_focus=True):
         self.scroll_to_region_of(self.cursor_row + 1)
 
     def scroll_to_region_of(self, line: int) -> None:
+        if self.overflows:
+            # The header stays on the first line, the count on the last: rows between.
+            row, top, shown = line - 1, self.scroll_offset.y, self.size.height - 2
+            # Forced: the board hides its scrollbar (overflow-y: hidden), not its rows.
+            if row >= top + shown:
+                self.scroll_to(y=row - shown + 1, animate=False, force=True)
+            elif row < top:
+                self.scroll_to(y=row, animate=False, force=True)
+            return
         if line - self.scroll_offset.y >= self.size.height:
             self.scroll_to(y=line - self.size.height + 1, animate=False)
         elif line - 1 < self.scroll_offset.y:
@@ -140,6 +193,10 @@ class KeyedTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         line = y + self.scroll_offset.y
         width = self.size.width
+        if self.overflows:
+            if y == self.size.height - 1:
+                return self._count_strip(width)
+            line = 0 if y == 0 else line  # the header stays in place
         if line == 0:
             if self._header is None:
                 labels = [label for _, label in self._columns]
@@ -160,6 +217,18 @@ class KeyedTable(ScrollView, can_focus=True):
             cut = list(shown.crop(0, width - 1))
             return Strip([*cut, Segment("…", cut[-1].style if cut else None)], width)
         return shown
+
+    def _count_strip(self, width: int) -> Strip:
+        above, below = self.out_of_view
+        parts = [f"{above + below} of {len(self._order)} {self.noun} out of view"]
+        if above:
+            parts.append(f"↑ {above}")
+        if below:
+            parts.append(f"↓ {below}")
+        style = self.rich_style + Style(dim=True)
+        text = Text(" " + " · ".join(parts), style=style, end="", no_wrap=True)
+        segments = list(text.render(self.app.console))
+        return Strip(segments).adjust_cell_length(width, style)
 
     def _row_strip(self, key: str, index: int) -> Strip:
         style = self.rich_style

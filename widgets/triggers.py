@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -50,14 +50,19 @@ def trigger_row(status: TriggerStatus, now: datetime, note: str = "") -> tuple[C
         value = status.reason.removeprefix("input ").split(":", 1)[0]
     held = status.duration(now)
     # Seconds matter while a trigger is pending or firing; otherwise minutes will do, and
-    # the row is not repainted every second.
-    precision = 2 if status.alarming else 1
+    # the row is not repainted every second, its first minute included.
+    if held is None:
+        held_text = "—"
+    elif status.alarming:
+        held_text = format_duration(held, parts=2)
+    else:
+        held_text = "<1m" if held < timedelta(minutes=1) else format_duration(held, parts=1)
     return (
         spec.title,
         state,
         value,
         threshold_text(spec),
-        format_duration(held, parts=precision) if held is not None else "—",
+        held_text,
         f"{status.since:%H:%M}" if status.since else "—",
     )
 

@@ -42,8 +42,28 @@ def wave_row(wave: WaveProgress, go_live: datetime, now: datetime) -> tuple[Cell
 class WaveBoard(KeyedTable):
     """One row per wave of the migration workbook."""
 
+    # A quarter of the terminal at most: with 50 waves or 200 rollouts the other boards
+    # keep their place, and the last line counts the rows out of view.
+    DEFAULT_CSS = """
+    WaveBoard { max-height: 25vh; overflow-y: hidden; }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(WAVE_COLUMNS, id=id)
+        super().__init__(WAVE_COLUMNS, id=id, noun="waves", count_hidden=True)
+        self._made: dict[str, tuple[WaveProgress, bool, tuple[Cell, ...]]] = {}
+        self._shown: tuple[WaveProgress, ...] = ()
 
     def show(self, waves: tuple[WaveProgress, ...], go_live: datetime, now: datetime) -> None:
-        self.sync({wave.wave: wave_row(wave, go_live, now) for wave in waves})
+        # The room hands the same board until something on it changed; a row is made
+        # again only for its wave, or when its eligible time passes.
+        made, rows, changed = self._made, {}, waves is not self._shown
+        for wave in waves:
+            due = wave.eligible_at is not None and wave.eligible_at <= now
+            cached = made.get(wave.wave)
+            if cached is None or cached[0] is not wave or cached[1] is not due:
+                cached = made[wave.wave] = (wave, due, wave_row(wave, go_live, now))
+                changed = True
+            rows[wave.wave] = cached[2]
+        self._shown = waves
+        if changed:
+            self.sync(rows)

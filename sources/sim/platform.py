@@ -157,6 +157,8 @@ class Platform:
         self.states = {repo: repo_states.get(repo, RepoState.LEGACY) for repo in self.profiles}
         self.conditions = Conditions()
         self.events: list[BuildEvent] = []
+        #: Off while no one will read the build events (most of the warm-up).
+        self.record_events = True
         self._heap: list[tuple[float, int, int, Job]] = []
         self._seq = 0
         self._job_counter = 0
@@ -287,7 +289,10 @@ class Platform:
         job = Job(f"j{self._job_counter:07d}", profile, self.t)
         pool = self.pools[profile.pool]
         pool.queue.append(job)
-        self.events.append(BuildEvent("job.queued", job.id, profile.repo, profile.wave, self._ts()))
+        if self.record_events:
+            self.events.append(
+                BuildEvent("job.queued", job.id, profile.repo, profile.wave, self._ts())
+            )
         self._dispatch(pool)
 
     def _dispatch(self, pool: ExecutorPool) -> None:
@@ -308,17 +313,8 @@ class Platform:
         job.started_at = self.t
         wait = self.t - job.queued_at
         self.metrics.queue_wait.observe((profile.pool, str(profile.tier)), wait)
-        self.events.append(
-            BuildEvent(
-                "job.started",
-                job.id,
-                profile.repo,
-                profile.wave,
-                self._ts(),
-                queue_wait_s=round(wait, 1),
-                runner=job.runner,
-            )
-        )
+        if self.record_events:
+            self._started_event(job, wait)
         median = profile.duration_median_s
         roll = rng.random()
         conditions = self.conditions
@@ -338,6 +334,20 @@ class Platform:
                 duration *= 1.0 + rng.uniform(0.3, 0.8)
         job.duration = duration
         self._schedule(self.t + duration, _FINISH, job)
+
+    def _started_event(self, job: Job, wait: float) -> None:
+        profile = job.profile
+        self.events.append(
+            BuildEvent(
+                "job.started",
+                job.id,
+                profile.repo,
+                profile.wave,
+                self._ts(),
+                queue_wait_s=round(wait, 1),
+                runner=job.runner,
+            )
+        )
 
     def _finish(self, job: Job) -> None:
         job.done = True
@@ -362,6 +372,8 @@ class Platform:
             # The legacy build of the same commit ran too; did they agree?
             matched = self.rng.random() < profile.shadow_match_p
             metrics.shadow.inc((profile.repo, profile.wave, "match" if matched else "mismatch"))
+        if not self.record_events:
+            return
         event = "job.cancelled" if job.status == "cancelled" else "job.finished"
         self.events.append(
             BuildEvent(

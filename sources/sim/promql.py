@@ -59,8 +59,7 @@ def scrape(metrics: MaestroMetrics, t: float) -> Scrape:
     """Read the store as Prometheus would, summed as the queries sum it."""
     bounds = [*metrics.queue_wait.bounds, math.inf]
     shadow: dict[str, tuple[float, float]] = {}
-    family = metrics.shadow
-    for (_repo, wave, result), value in family.series.items():
+    for (wave, result), value in metrics.shadow.sums_by("wave", "result").items():
         match, total = shadow.get(wave, (0.0, 0.0))
         shadow[wave] = (match + (value if result == "match" else 0.0), total + value)
     duration_sum, duration_count = metrics.duration.sum_and_count()

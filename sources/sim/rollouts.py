@@ -252,3 +252,24 @@ def maestro_rollouts(next_version: Versions, success_target: float) -> list[SimR
                             success_target=success_target)  # fmt: skip
     controller.weight = 10
     return [api, scheduler, controller]
+
+
+#: Beyond the control plane, the runner fleet's rollouts spread over this many namespaces.
+FLEET_NAMESPACES = 18
+
+
+def fleet_rollouts(count: int, next_version: Versions, success_target: float) -> list[SimRollout]:
+    """`count` more rollouts of the runner fleet, one per region and pool, most of them done
+    and every seventh one on its way through the canary (deterministic, no draws)."""
+    steps = MAESTRO_CANARY
+    fleet: list[SimRollout] = []
+    for index in range(count):
+        namespace = f"maestro-fleet-{index % FLEET_NAMESPACES:02d}"
+        name = f"runner-{index // FLEET_NAMESPACES:03d}"
+        step = 1 if index % 7 == 3 else len(steps)
+        rollout = SimRollout(namespace, name, steps, step, next_version,
+                             success_target=success_target)  # fmt: skip
+        if step == 1:
+            rollout.weight = 10
+        fleet.append(rollout)
+    return fleet

@@ -35,7 +35,7 @@ from cutover.gates import (
     objects_reading,
     promql_reading,
 )
-from cutover.signals import Signal
+from cutover.signals import Signal, SignalStatus
 from cutover.updates import (
     AcknowledgementsUpdate,
     Alert,
@@ -43,10 +43,12 @@ from cutover.updates import (
     EventsUpdate,
     FreezeUpdate,
     GateReadingsUpdate,
+    HealthState,
     HistoryBackfill,
     RolloutsUpdate,
     SignalUpdate,
     SignoffsUpdate,
+    SourceHealth,
     Update,
     WaveMetricsUpdate,
     WavesUpdate,
@@ -63,7 +65,7 @@ from sources.sim.promql import (
     normalized,
     scrape,
 )
-from sources.sim.rollouts import SimRollout, maestro_rollouts
+from sources.sim.rollouts import SimRollout, fleet_rollouts, maestro_rollouts
 from sources.sim.scenario import CALM, Incident, Scenario
 from sources.sim.verification import SimVerification, Weather
 
@@ -71,6 +73,8 @@ from sources.sim.verification import SimVerification, Weather
 SPIN_UP = timedelta(hours=1)
 #: The stream events of the warmup kept for the first screen.
 RECENT_EVENTS = 200
+#: The last part of the warmup whose stream events are made at all, in seconds.
+RECENT_EVENTS_SPAN = 600.0
 #: Success rate of the week before the simulation, the 7-day figure's baseline.
 WEEK_BEFORE_SUCCESS = 0.9875
 #: Queries whose answer is one series per label value, not one number.
@@ -148,6 +152,8 @@ class Simulator:
         cluster: bool = True,
         gate_every: timedelta = timedelta(seconds=5),
         results: bool = True,
+        warm: bool = True,
+        fleet_size: int = 3,
     ) -> None:
         if start.tzinfo is None or go_live.tzinfo is None:
             raise ValueError("start and go_live need a timezone")
@@ -166,9 +172,11 @@ class Simulator:
             workbook, statuses, self.platform, self.rng, self._next_version, self._announce
         )
         self.freeze = FreezeState(False, version=self._next_version())
-        self.rollouts: dict[str, SimRollout] = {
-            r.key: r for r in maestro_rollouts(self._next_version, success_target)
-        }
+        rollouts = maestro_rollouts(self._next_version, success_target)
+        rollouts += fleet_rollouts(
+            max(0, fleet_size - len(rollouts)), self._next_version, success_target
+        )
+        self.rollouts: dict[str, SimRollout] = {r.key: r for r in rollouts}
         self.cluster = SimCluster(lambda: self.rollouts.values())
         self.gate_checks = tuple(c for c in gates if c.kind in PROBED_KINDS)
         known = {**QueriesSection().model_dump(), **(queries or {})}
@@ -216,12 +224,68 @@ class Simulator:
         self._carry = 0.0
         self._dirty = False
         self.t = 0.0
-        backfill_from = self.start_t - warmup.total_seconds()
-        while self.t < self.start_t:
+        self._backfill_from = self.start_t - warmup.total_seconds()
+        # Only the last few hundred stream events of the warm-up reach the first screen: the
+        # ones before are never made, which at thousands of repositories is most of its cost.
+        self._events_from = self.start_t - RECENT_EVENTS_SPAN
+        self.platform.record_events = False
+        if warm:
+            self.warm_up()
+
+    # --- the warm-up -----------------------------------------------------------------------
+
+    @property
+    def warming(self) -> bool:
+        """True until the model has run the whole warm-up up to the start."""
+        return self.t < self.start_t
+
+    @property
+    def warmed(self) -> float:
+        """How much of the warm-up has run, 0 to 1."""
+        return min(1.0, self.t / self.start_t) if self.start_t else 1.0
+
+    @property
+    def warm_up_jobs(self) -> float:
+        """About how many jobs the warm-up still has to simulate: what it costs."""
+        return self.platform.arrival_rate * max(0.0, self.start_t - self.t)
+
+    @property
+    def start(self) -> datetime:
+        return self.epoch + timedelta(seconds=self.start_t)
+
+    def warm_up(self, seconds: float = math.inf) -> bool:
+        """Run at most `seconds` more of the warm-up; True once it is done.
+
+        However the warm-up is cut into pieces, the model goes through the same steps with
+        the same draws, so the start is the same for a seed."""
+        budget = seconds
+        while self.t < self.start_t and budget > 0:
+            if self.t >= self._events_from:
+                self.platform.record_events = True
             self._step(live=False)
-            if self.t % SCRAPE_INTERVAL == 0 and self.t >= backfill_from:
+            budget -= 1
+            if self.t % SCRAPE_INTERVAL == 0 and self.t >= self._backfill_from:
                 self._record_backfill()
-            self._recent.extend(self.platform.drain_events())
+            if self.platform.events:
+                self._recent.extend(self.platform.drain_events())
+        if self.t >= self.start_t:
+            self.platform.record_events = True
+        return not self.warming
+
+    def warming_updates(self) -> list[Update]:
+        """While the warm-up runs: what is already as of the start (rollouts, waves, the
+        freeze, sign-offs), and each KPI as not measured yet, saying how far it got."""
+        start = self.start
+        reason = f"warming up ({self.warmed:.0%})"
+        signals: list[Update] = [
+            SignalUpdate(
+                Signal(name, None, unit, start, SignalStatus.NO_DATA, reason, source="sim")
+            )
+            for name, unit in SIGNAL_UNITS.items()
+            if self.delivers_metrics
+        ]
+        health = SourceHealth("sim", HealthState.CONNECTING, start, reason)
+        return [*signals, *self._state_updates(at=start), health]
 
     # --- the clock -------------------------------------------------------------------------
 
@@ -260,6 +324,7 @@ class Simulator:
 
     def advance(self, seconds: float) -> list[Update]:
         """Advance the model by `seconds` in one-second steps; the updates as of the new now."""
+        self.warm_up()
         self._carry += max(0.0, seconds)
         steps = int(self._carry)
         self._carry -= steps
@@ -282,6 +347,7 @@ class Simulator:
 
     def initial(self) -> list[Update]:
         """Everything as of now, with history for the sparklines and recent events."""
+        self.warm_up()
         backfill = [
             HistoryBackfill(name, tuple(points))
             for name, points in self._backfill.items()
@@ -317,8 +383,10 @@ class Simulator:
             for name, value in self.signals().items()
         ]
 
-    def _state_updates(self, green_since: datetime | None = None) -> list[Update]:
-        now = self.now
+    def _state_updates(
+        self, green_since: datetime | None = None, at: datetime | None = None
+    ) -> list[Update]:
+        now = at or self.now
         updates: list[Update] = []
         repo_states = dict(self.platform.states)
         shadow_pass = self.history.shadow_pass_by_wave()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,14 @@ from sources.sim.simulator import Simulator
 
 #: How often, in simulated time, the simulator evaluates the gate checks at most.
 GATE_INTERVAL = timedelta(seconds=15)
+#: The warm-up runs in slices of this many seconds of wall time, each of many small pieces
+#: of simulated seconds, between turns of the event loop.
+WARM_SLICE = 0.02
+WARM_STEPS = 10
+#: How often the panels are told how far the warm-up got, in seconds.
+WARM_PROGRESS_EVERY = 0.5
+#: A warm-up of up to this many jobs (about half a second here) runs before the first frame.
+FOREGROUND_WARMUP_JOBS = 20_000
 
 
 class SimSource:
@@ -39,17 +48,37 @@ class SimSource:
         self._deliver: Deliver | None = None
 
     def now(self) -> datetime:
-        return self.simulator.now
+        # The clock stands at the start until the warm-up has run up to it.
+        simulator = self.simulator
+        return simulator.start if simulator.warming else simulator.now
 
     async def run(self, deliver: Deliver) -> None:
         self._deliver = deliver
-        deliver(self.simulator.initial())
+        simulator = self.simulator
+        if simulator.warming:
+            await self._warm_up(deliver)
+        deliver(simulator.initial())
         seconds = self.refresh.total_seconds() * self.time_scale
         while True:
             await asyncio.sleep(self.refresh.total_seconds())
             # An action shows at the next refresh even when the clock stands still.
             if seconds > 0 or self.simulator.has_pending:
                 deliver(self.simulator.advance(seconds))
+
+    async def _warm_up(self, deliver: Deliver) -> None:
+        """Run the warm-up after the first frame, a few milliseconds per turn of the loop, so
+        that keys are answered meanwhile; the panels say how far it got."""
+        simulator = self.simulator
+        deliver(simulator.warming_updates())
+        shown = time.monotonic()
+        while simulator.warming:
+            until = time.monotonic() + WARM_SLICE
+            while time.monotonic() < until and not simulator.warm_up(WARM_STEPS):
+                pass
+            if time.monotonic() - shown >= WARM_PROGRESS_EVERY:
+                deliver(simulator.warming_updates())
+                shown = time.monotonic()
+            await asyncio.sleep(0)
 
     def step(self, seconds: float) -> list[Update]:
         """Advance by hand; the updates go to the running app too, if there is one."""
@@ -68,6 +97,7 @@ class SimEffector:
         self.simulator = simulator
 
     async def apply(self, plan: ActionPlan) -> ActionOutcome:
+        self.simulator.warm_up()  # an action is planned against the model as of the start
         current = self.simulator.versions()
         changed = [key for key, seen in plan.seen_versions.items() if current.get(key) != seen]
         if changed:
@@ -138,7 +168,13 @@ def build_simulation(
         cluster=not config.sources.kubernetes.enabled,
         gate_every=gate_every,
         results=not (sources.mqtt.enabled or sources.prometheus.enabled or sources.github.enabled),
+        warm=False,
+        fleet_size=section.rollouts,
     )
+    # A small platform warms at once; a large one (thousands of repositories) is warmed by
+    # the source once it runs, after the first frame, with the panels saying so.
+    if simulator.warm_up_jobs <= FOREGROUND_WARMUP_JOBS:
+        simulator.warm_up()
     source = SimSource(simulator, section.refresh, section.time_scale)
     pools = {name: pool.size for name, pool in simulator.platform.pools.items()}
     started = go_live + start_offset(section.start)

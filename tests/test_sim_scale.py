@@ -1,0 +1,114 @@
+"""The simulator at an organisation's size: a warm-up that need not hold up the first frame,
+and scrapes that cost the same whatever the number of repositories."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bench.workbook import generate_workbook
+from cutover.signals import SignalStatus
+from cutover.updates import (
+    EventsUpdate,
+    HealthState,
+    RolloutsUpdate,
+    SignalUpdate,
+    SourceHealth,
+    Update,
+    WavesUpdate,
+)
+from cutover.waves import WORKBOOK_COLUMNS, Workbook, parse_workbook
+from sources.sim import SimSource, Simulator
+from sources.sim.promql import scrape
+
+GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+START = GO_LIVE + timedelta(hours=26)
+
+
+@pytest.fixture(scope="module")
+def workbook() -> Workbook:
+    return parse_workbook(generate_workbook(200, 8, seed=3))
+
+
+def cold(workbook: Workbook) -> Simulator:
+    return Simulator(workbook, seed=7, start=START, go_live=GO_LIVE, warm=False)
+
+
+def test_the_generated_workbook_has_the_plans_columns_and_is_the_same_for_a_seed() -> None:
+    text = generate_workbook(500, 50, seed=1)
+    assert text == generate_workbook(500, 50, seed=1) != generate_workbook(500, 50, seed=2)
+    assert text.splitlines()[0].split(",") == list(WORKBOOK_COLUMNS)
+    book = parse_workbook(text)
+    assert not book.problems and len(book.rows) == 500
+    assert book.waves == tuple(f"Wave-{n}" for n in range(1, 51))
+    assert all(len(book.repos(wave)) == 10 for wave in book.waves)
+
+
+def test_a_warm_up_in_pieces_ends_where_one_in_a_go_does(workbook: Workbook) -> None:
+    whole = Simulator(workbook, seed=7, start=START, go_live=GO_LIVE)
+    pieces = cold(workbook)
+    assert pieces.warming and pieces.warmed == 0.0
+    while not pieces.warm_up(97):
+        assert pieces.warming
+    assert pieces.now == whole.now == START
+    assert pieces.initial() == whole.initial()
+    assert pieces.advance(60) == whole.advance(60)
+
+
+def test_scrapes_read_the_same_sums_as_a_walk_over_every_series(workbook: Workbook) -> None:
+    sim = Simulator(workbook, seed=7, start=START, go_live=GO_LIVE)
+    sim.advance(300)
+    metrics = sim.platform.metrics
+    sample = scrape(metrics, sim.t)
+    walked: dict[str, float] = {}
+    for (status, *_), value in metrics.jobs.series.items():
+        walked[status] = walked.get(status, 0.0) + value
+    assert sample.jobs == pytest.approx(walked)
+    assert sample.flaky == pytest.approx(sum(metrics.flaky.series.values()))
+    assert sample.busy == sum(metrics.busy.series.values())
+    histograms = metrics.duration.histograms.values()
+    assert sample.duration_count == sum(h.count for h in histograms)
+    assert sample.duration_sum == pytest.approx(sum(h.total for h in histograms))
+    cumulative = [h.cumulative() for h in metrics.queue_wait.histograms.values()]
+    totals = [sum(column) for column in zip(*cumulative, strict=True)]
+    assert [count for _, count in sample.queue_wait_buckets] == totals
+    by_wave: dict[str, float] = {}
+    for (_repo, wave, _result), value in metrics.shadow.series.items():
+        by_wave[wave] = by_wave.get(wave, 0.0) + value
+    assert {w: total for w, (_, total) in sample.shadow.items()} == by_wave
+
+
+async def test_a_large_warm_up_runs_after_the_first_delivery_saying_so(
+    workbook: Workbook,
+) -> None:
+    sim = cold(workbook)
+    source = SimSource(sim, timedelta(seconds=1), time_scale=0)
+    deliveries: list[Sequence[Update]] = []
+    warm = asyncio.Event()
+
+    def deliver(updates: Sequence[Update]) -> None:
+        deliveries.append(updates)
+        if not sim.warming:
+            warm.set()
+
+    assert source.now() == START  # the clock stands at the start meanwhile
+    task = asyncio.create_task(source.run(deliver))
+    await asyncio.wait_for(warm.wait(), 60)
+    task.cancel()
+    first = deliveries[0]
+    signals = [u.signal for u in first if isinstance(u, SignalUpdate)]
+    assert signals and all(s.status is SignalStatus.NO_DATA for s in signals)
+    assert all("warming up" in s.reason for s in signals)
+    (health,) = [u for u in first if isinstance(u, SourceHealth)]
+    assert health.state is HealthState.CONNECTING and "warming up" in health.reason
+    # What is already as of the start is on the first screen: the waves and the rollouts.
+    assert any(isinstance(u, RolloutsUpdate) and u.rollouts for u in first)
+    assert any(isinstance(u, WavesUpdate) and u.statuses for u in first)
+    last = deliveries[-1]
+    measured = [u.signal for u in last if isinstance(u, SignalUpdate)]
+    assert measured and all(s.status is SignalStatus.OK for s in measured)
+    assert any(isinstance(u, EventsUpdate) and u.events for u in last)
+    assert source.now() == START == sim.now
