@@ -617,7 +617,11 @@ class ControlRoomApp(App[None]):
             severity="information" if outcome.ok else "error",
         )
         # In the event stream too, among the incident's events: a toast goes, this stays.
-        said = f"{self.operator}: {plan.title}: {outcome.message}"
+        # Most outcomes start with the action's title already ("Freeze cutover: done").
+        message = outcome.message
+        said = f"{self.operator}: " + (
+            message if message.startswith(plan.title) else f"{plan.title}: {message}"
+        )
         severity = "info" if outcome.ok else "warning"
         self._pending.append(PlatformEvent("action", severity, said, self.clock.now()))
         if executed.journal_error:
