@@ -1,0 +1,60 @@
+"""What a payload says is shown as text: square brackets in a topic, a field or an excerpt
+are never read as Rich markup (a stray `[/]` would stop the screen)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from textual.app import App
+from textual.widgets import Static
+
+from cutover.updates import PayloadDiagnostics, RejectedPayload
+from tui.screens.diagnostics import DiagnosticsScreen
+
+AT = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
+
+
+async def test_the_diagnostics_show_a_rejected_payloads_brackets_as_text() -> None:
+    rejected = RejectedPayload(
+        topic="maestro/smoke/maestro/[bold]x",
+        reason="wrong field",
+        detail="run_id: [/] is not [red]a run",
+        excerpt='{"run_id": "[/]", "evidence": "[blink]e[/]"}',
+        at=AT,
+    )
+    diagnostics = PayloadDiagnostics("mqtt", 1, 0, {"wrong field": 1}, (rejected,), AT)
+    app: App[None] = App()
+    async with app.run_test(size=(160, 30)) as pilot:
+        await app.push_screen(DiagnosticsScreen({"mqtt": diagnostics}))
+        await pilot.pause()
+        shown = app.screen.query_one("#rejected-mqtt", Static)
+        text = "\n".join(strip.text for strip in shown.render_lines(shown.region.reset_offset))
+        assert "maestro/smoke/maestro/[bold]x" in text
+        assert "run_id: [/] is not [red]a run" in text
+
+
+async def test_the_audit_screen_shows_brackets_in_an_entry_and_a_damaged_line_as_text(
+    tmp_path: Path,
+) -> None:
+    from textual.widgets import DataTable
+
+    from sources.journal import AuditJournal
+    from tests.test_audit import record
+    from tui.screens.audit import AuditScreen
+
+    path = tmp_path / "[audit].jsonl"
+    with AuditJournal(path) as journal:
+        journal.write(record(1, target="[b]Wave-1", result={"ok": True, "message": "done [/]"}))
+    with path.open("a") as damaged:
+        damaged.write('{"half": "[/]')  # a crash while writing
+    app: App[None] = App()
+    async with app.run_test(size=(160, 30)) as pilot:
+        await app.push_screen(AuditScreen(path))
+        await pilot.pause()
+        table = app.screen.query_one("#audit-table", DataTable)
+        table.render_lines(table.region.reset_offset)  # what crashed on markup
+        cells = [str(cell) for row in range(table.row_count) for cell in table.get_row_at(row)]
+        assert "[b]Wave-1" in cells and any("done [/]" in cell for cell in cells), cells
+        path_shown = app.screen.query_one("#audit-path", Static)
+        assert "[audit].jsonl" in str(path_shown.render())
