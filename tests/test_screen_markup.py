@@ -10,6 +10,7 @@ from textual.app import App
 from textual.widgets import Static
 
 from cutover.updates import PayloadDiagnostics, RejectedPayload
+from tests.conftest import AppFactory
 from tui.screens.diagnostics import DiagnosticsScreen
 
 AT = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
@@ -58,3 +59,43 @@ async def test_the_audit_screen_shows_brackets_in_an_entry_and_a_damaged_line_as
         assert "[b]Wave-1" in cells and any("done [/]" in cell for cell in cells), cells
         path_shown = app.screen.query_one("#audit-path", Static)
         assert "[audit].jsonl" in str(path_shown.render())
+
+
+BRACKETS = "[/]x[b]"
+
+
+async def test_brackets_from_every_source_are_shown_on_every_screen(make_app: AppFactory) -> None:
+    """A freeze, smoke, drill and deploy whose words hold square brackets (as a retained MQTT
+    message or a ConfigMap may): the app shows them on each screen and keeps running."""
+    from cutover.freeze import FreezeState
+    from cutover.smoke import DeployRun, DrillRun, SmokeRun, VerificationUpdate
+    from cutover.updates import FreezeUpdate
+    from tests.test_app import actions_done, started
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        now = app.clock.now()
+        app.ingest([
+            FreezeUpdate("sim", FreezeState(True, BRACKETS, BRACKETS, now, version="q1"), now),
+            VerificationUpdate(
+                "sim", now,
+                smoke=(SmokeRun("maestro", BRACKETS, "failed", now, 1.0, BRACKETS, BRACKETS),),
+                drills=(DrillRun("rollback", "passed", now, BRACKETS, BRACKETS),),
+                deploys=(DeployRun(BRACKETS, "prod", BRACKETS, BRACKETS, "failure", now, "7"),),
+            ),
+        ])  # fmt: skip
+        app.refresh_view()
+        await pilot.pause()
+        assert BRACKETS in str(app.query_one("#freeze-banner", Static).render())
+        await pilot.press("p")  # refused: frozen, the reason quoted in the toast
+        await actions_done(app, pilot)
+        for key in ("g", "t", "enter", "escape", "o", "a", "d", "question_mark"):
+            await pilot.press(key)
+            await pilot.pause()
+            if key not in ("t", "enter"):
+                await pilot.press("escape")
+                await pilot.pause()
+        await pilot.press("escape", "slash", *BRACKETS)
+        await pilot.pause()
+        assert app.is_running

@@ -74,7 +74,7 @@ class TriggerBoard(Vertical):
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(TRIGGER_COLUMNS, id="trigger-table")
-        yield Static("", id="playbook")
+        yield Static("", id="playbook", markup=False)
 
     def show(self, statuses: tuple[TriggerStatus, ...], now: datetime) -> None:
         table = self.query_one(KeyedTable)

@@ -54,9 +54,7 @@ class DiagnosticsScreen(ModalScreen[None]):
                 yield Static("No source reports message counters (MQTT is not enabled).")
             for source in sorted(self.diagnostics):
                 diagnostics = self.diagnostics[source]
-                yield Static(
-                    counters_line(diagnostics), id=f"counters-{source}", markup=False
-                )
+                yield Static(counters_line(diagnostics), id=f"counters-{source}", markup=False)
                 table = Table(box=None, padding=(0, 1), show_edge=False, expand=True)
                 table.add_column("at", style="dim", no_wrap=True)
                 table.add_column("topic", no_wrap=True)

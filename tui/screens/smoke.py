@@ -50,9 +50,9 @@ class SmokeScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static("Smoke suite", id="smoke-title", classes="panel-title")
+            yield Static("Smoke suite", id="smoke-title", classes="panel-title", markup=False)
             yield SmokeBoard(id="smoke-board")
-            yield Static("Drills", id="drills-title", classes="panel-title")
+            yield Static("Drills", id="drills-title", classes="panel-title", markup=False)
             yield DrillBoard(id="drill-board")
             yield Static(
                 "Deploys (cd.yml, auto-pin-and-deploy.yml): shown here, started by CD",
@@ -123,7 +123,7 @@ class RecentRunsScreen(Screen[None]):
         self._first = row
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="runs-title", classes="panel-title")
+        yield Static("", id="runs-title", classes="panel-title", markup=False)
         yield RunBoard(id="run-board")
         yield Static("Esc closes", id="runs-hint")
 
