@@ -99,3 +99,20 @@ async def test_brackets_from_every_source_are_shown_on_every_screen(make_app: Ap
         await pilot.press("escape", "slash", *BRACKETS)
         await pilot.pause()
         assert app.is_running
+
+
+async def test_a_toast_quoting_a_source_shows_its_brackets(make_app: AppFactory) -> None:
+    from textual.widgets._toast import Toast
+
+    from tests.test_app import started
+
+    app = make_app()
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await started(app, pilot)
+        app.notify(f"promote refused: frozen by {BRACKETS}", title="Frozen")
+        for _ in range(50):
+            await pilot.pause()
+            toasts = list(app.screen.query(Toast))
+            if toasts:
+                break
+        assert toasts and any(BRACKETS in str(toast.render()) for toast in toasts)

@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -243,6 +244,19 @@ class ControlRoomApp(App[None]):
     @property
     def mode(self) -> str:
         return "READ-ONLY" if self.pipeline.read_only else "operator"
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast's words are text: they quote sources (a freeze reason, a test name), and
+        a square bracket in them must not be read as markup, which would stop the app."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def compose(self) -> ComposeResult:
         yield CutoverHeader(self.settings.name, f"{self.operator} · {self.mode}", id="header")
