@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -35,6 +36,7 @@ class Trickle(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def trickling() -> Iterator[str]:
+    Trickle.stop = threading.Event()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -55,3 +57,23 @@ def test_an_answer_that_trickles_is_a_timeout(trickling: str) -> None:
     assert result.error.startswith("timed out after 1 s"), result
     assert not result.reached
     assert took < 3.0, f"the 1 s timeout held the query {took:.1f} s"
+
+
+async def test_an_alertmanager_answer_that_trickles_is_a_timeout(trickling: str) -> None:
+    import asyncio
+
+    from cutover.config import AlertmanagerSection
+    from cutover.updates import HealthState, SourceHealth
+    from sources.alertmanager import AlertmanagerSource
+
+    section = AlertmanagerSection(enabled=True, url=trickling, timeout=timedelta(seconds=1))
+    source = AlertmanagerSource.from_config(section, ["MaestroCriticalCVE"])
+    started = time.monotonic()
+    try:
+        updates = await asyncio.wait_for(source.poll(), 10)
+    finally:
+        await source.client.aclose()
+    took = time.monotonic() - started
+    (health,) = [u for u in updates if isinstance(u, SourceHealth)]
+    assert health.state is HealthState.ERROR and "timed out" in health.reason, health
+    assert took < 3.0, f"the 1 s timeout held the poll {took:.1f} s"
