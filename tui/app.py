@@ -523,6 +523,8 @@ class ControlRoomApp(App[None]):
             assert isinstance(binding, Binding)
             if binding.id == binding_id:
                 return key_label(self._keymap.get(binding_id, binding.key))
+        if binding_id in self._keymap:  # a screen's own key, remapped (the gate's sign_off)
+            return key_label(self._keymap[binding_id])
         return binding_id
 
     # Actions ------------------------------------------------------------------------------

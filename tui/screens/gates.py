@@ -41,8 +41,14 @@ class GateScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Go/No-Go gates", classes="panel-title")
         yield GateBoard(id="gates")
+        # The sign-off key as mapped (`[ui.keymap]` sign_off); "sign_off" back means unmapped.
+        key_for = getattr(self.app, "key_for", None)
+        key = key_for("sign_off") if key_for is not None else "s"
+        key = "s" if key == "sign_off" else key
         yield Static(
-            "↑↓ select · s sign off / withdraw the selected role · Esc closes", id="gate-hint"
+            f"↑↓ select · {key} sign off / withdraw the selected role · Esc closes",
+            id="gate-hint",
+            markup=False,
         )
 
     def on_mount(self) -> None:

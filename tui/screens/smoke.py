@@ -18,6 +18,9 @@ from cutover.durations import format_duration
 from cutover.smoke import SmokeRow, VerificationView
 from widgets.smoke import DeployBoard, DrillBoard, RunBoard, SmokeBoard, smoke_row
 
+#: The hint's keys outside the control room's App (a test's bare App).
+DEFAULT_KEYS = {"run_smoke": "r", "cd_dry_run": "n"}
+
 
 class SmokeScreen(Screen[None]):
     """The smoke suite, drills and deploys; Enter opens a test's recent runs."""
@@ -59,10 +62,13 @@ class SmokeScreen(Screen[None]):
                 classes="panel-title",
             )
             yield DeployBoard(id="deploy-board")
+        # The keys as mapped: `[ui.keymap]` may move run_smoke and cd_dry_run.
+        key_for = getattr(self.app, "key_for", lambda binding_id: DEFAULT_KEYS[binding_id])
         yield Static(
-            "↑↓ select · Enter recent runs · r run the suite · n CD dry run · tab next board"
-            " · Esc closes",
+            f"↑↓ select · Enter recent runs · {key_for('run_smoke')} run the suite"
+            f" · {key_for('cd_dry_run')} CD dry run · tab next board · Esc closes",
             id="smoke-hint",
+            markup=False,
         )
 
     def on_mount(self) -> None:
