@@ -278,3 +278,19 @@ async def test_tab_cycles_the_boards_and_escape_clears_the_filter(make_app: AppF
         await pilot.press("escape")
         assert stream.needle == ""
         assert not stream.has_class("-filtering")
+
+
+async def test_a_key_typed_right_after_q_opens_nothing_while_the_room_quits(
+    make_app: AppFactory,
+) -> None:
+    """`q` then `t` in one read of the terminal: the smoke screen must not start mounting
+    into an app that is shutting down (its compose half done, a traceback at exit)."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        app.post_message(events.Key("q", "q"))
+        app.post_message(events.Key("t", "t"))
+        await pilot.pause()
+    assert app.return_code in (0, None)

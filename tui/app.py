@@ -206,6 +206,8 @@ class ControlRoomApp(App[None]):
         self._unheard: set[str] = {source.name for source in self.sources}
         self._panels: Panels | None = None
         self._help: HelpOverlay | None = None
+        #: Set by q: from then on no key opens a screen or starts an action.
+        self._quitting = False
         self._firing: set[str] = set()
         self._frozen: bool | None = None
         self._alerted: dict[str, float] = {}
@@ -530,6 +532,8 @@ class ControlRoomApp(App[None]):
     # Actions ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self._quitting and action != "quit":
+            return False  # a key typed right after q (one terminal read) opens nothing
         # Keys act on the dashboard only; a confirmation or help screen has its own keys.
         if action in ACTIONS | DASHBOARD_KEYS:
             if action == "next_board" and self._help is not None and self._help.is_open:
@@ -781,6 +785,7 @@ class ControlRoomApp(App[None]):
         if overlay.is_open:
             overlay.close()  # q closes help first, as it would a help screen
             return
+        self._quitting = True
         await super().action_quit()
 
     def footer_keys(self) -> list[tuple[str, str]]:
