@@ -156,14 +156,15 @@ def _rollback(view: VerificationView, drill: str) -> DoneItem:
     if row is None or row.last is None:
         return DoneItem("rollback", title, CheckState.FAIL, "rollback never drilled")
     ago = f"{format_duration(max(row.age or timedelta(0), timedelta(0)))} ago"
-    evidence = f", evidence {row.last.evidence}" if row.last.evidence else ""
+    # The evidence is the detail's own text, or follows the stale reason after a comma.
+    evidence = f"evidence {row.last.evidence}" if row.last.evidence else ""
     if row.state is RunState.PASSED:
         return DoneItem("rollback", title, CheckState.PASS, f"rollback drilled {ago}", evidence)
     if row.state is RunState.STALE:
         within = format_duration(view.drill_max_age)
         return DoneItem(
             "rollback", title, CheckState.FAIL, f"rollback drill stale ({ago})",
-            f"not within {within}{evidence}",
+            ", ".join(part for part in (f"not within {within}", evidence) if part),
         )  # fmt: skip
     return DoneItem("rollback", title, CheckState.FAIL, f"rollback drill failed {ago}", evidence)
 

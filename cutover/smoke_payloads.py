@@ -9,7 +9,6 @@ reasons, like every other payload, so the diagnostics view counts them alike. Pu
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -17,13 +16,16 @@ from datetime import datetime
 from typing import Any
 
 from cutover.payloads import (
-    MAX_PAYLOAD_BYTES,
+    EARLIEST,
+    FUTURE_SLACK,
+    MAX_TEXT_CHARS,
     MISSING_FIELD,
     NOT_AN_OBJECT,
-    NOT_JSON,
+    OUT_OF_RANGE,
     TOO_LARGE,
     WRONG_FIELD,
     PayloadRejected,
+    read_document,
     rfc3339,
 )
 from cutover.smoke import DEPLOY_RESULTS, ENVIRONMENTS, RESULTS, DeployRun, DrillRun, SmokeRun
@@ -35,14 +37,8 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 def _document(payload: bytes) -> dict[str, Any]:
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise PayloadRejected(TOO_LARGE, f"{len(payload)} bytes, at most {MAX_PAYLOAD_BYTES}")
-    try:
-        document = json.loads(payload.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise PayloadRejected(NOT_JSON, "not UTF-8") from None
-    except ValueError as error:
-        raise PayloadRejected(NOT_JSON, str(error)) from None
+    # Within the limits every payload is read with: size, nesting depth, digits.
+    document = read_document(payload)
     if not isinstance(document, dict):
         raise PayloadRejected(NOT_AN_OBJECT, f"a JSON {type(document).__name__}")
     return document
@@ -58,6 +54,12 @@ def _text(document: Mapping[str, Any], name: str, *, required: bool = True) -> s
         raise PayloadRejected(WRONG_FIELD, f"{name}: expected a string")
     if required and not value:
         raise PayloadRejected(WRONG_FIELD, f"{name}: empty")
+    if len(value) > MAX_TEXT_CHARS:
+        raise PayloadRejected(
+            TOO_LARGE, f"{name}: {len(value)} characters, at most {MAX_TEXT_CHARS}"
+        )
+    if not value.isprintable():  # a terminal escape, a newline: not one line of text
+        raise PayloadRejected(WRONG_FIELD, f"{name}: not printable text")
     return value
 
 
@@ -89,7 +91,9 @@ def _seconds(document: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
-def _time(document: Mapping[str, Any], name: str) -> datetime:
+def _time(document: Mapping[str, Any], name: str, now: datetime | None) -> datetime:
+    """An RFC 3339 time with its timezone; read at `now`, from EARLIEST to FUTURE_SLACK after
+    it (a drill "passed" in 2099 would count as drilled for ever)."""
     text = _text(document, name)
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -99,6 +103,15 @@ def _time(document: Mapping[str, Any], name: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         raise PayloadRejected(WRONG_FIELD, f"{name}: RFC 3339 needs a timezone")
+    if now is not None:
+        try:
+            in_window = EARLIEST <= value <= now + FUTURE_SLACK
+        except OverflowError:  # 0001-01-01 an offset east of UTC is before the first year
+            in_window = False
+        if not in_window:
+            raise PayloadRejected(
+                OUT_OF_RANGE, f"{name}: {text[:40]} is before 2000 or more than a day ahead"
+            )
     return value
 
 
@@ -106,14 +119,17 @@ def _levels(topic: str, prefix: str, count: int) -> list[str]:
     """The `count` topic levels after `prefix`; a topic of another shape is a wrong field."""
     rest = topic[len(prefix) :].strip("/") if topic.startswith(prefix) else ""
     levels = rest.split("/") if rest else []
-    if len(levels) != count or not all(_LEVEL.match(level) for level in levels):
+    names = all(_LEVEL.match(level) and level.isprintable() for level in levels)
+    if len(levels) != count or not names:
         raise PayloadRejected(
             WRONG_FIELD, f"topic {topic[:80]!r}: expected {prefix}/" + "/".join(["<name>"] * count)
         )
     return levels
 
 
-def parse_smoke(topic: str, payload: bytes, prefix: str = "maestro/smoke") -> SmokeRun:
+def parse_smoke(
+    topic: str, payload: bytes, prefix: str = "maestro/smoke", *, now: datetime | None = None
+) -> SmokeRun:
     """A `maestro/smoke/<suite>/<test>` payload: `result` and `ts` required."""
     suite, test = _levels(topic, prefix, 2)
     document = _document(payload)
@@ -121,7 +137,7 @@ def parse_smoke(topic: str, payload: bytes, prefix: str = "maestro/smoke") -> Sm
         suite=suite,
         test=test,
         result=_one_of(document, "result", RESULTS),
-        at=_time(document, "ts"),
+        at=_time(document, "ts", now),
         duration_s=_seconds(document, "duration_s"),
         pool=_text(document, "pool", required=False),
         run_id=_text(document, "run_id", required=False),
@@ -130,21 +146,25 @@ def parse_smoke(topic: str, payload: bytes, prefix: str = "maestro/smoke") -> Sm
     )
 
 
-def parse_drill(topic: str, payload: bytes, prefix: str = "maestro/drill") -> DrillRun:
+def parse_drill(
+    topic: str, payload: bytes, prefix: str = "maestro/drill", *, now: datetime | None = None
+) -> DrillRun:
     """A `maestro/drill/<name>` payload: `result`, `ts` and `evidence` required."""
     (drill,) = _levels(topic, prefix, 1)
     document = _document(payload)
     return DrillRun(
         drill=drill,
         result=_one_of(document, "result", RESULTS),
-        at=_time(document, "ts"),
+        at=_time(document, "ts", now),
         evidence=_text(document, "evidence"),
         message=_text(document, "message", required=False),
         source="mqtt",
     )
 
 
-def parse_deploy(topic: str, payload: bytes, prefix: str = "maestro/deploy") -> DeployRun:
+def parse_deploy(
+    topic: str, payload: bytes, prefix: str = "maestro/deploy", *, now: datetime | None = None
+) -> DeployRun:
     """A `maestro/deploy/<env>` payload: a CD workflow run and its evidence."""
     (env,) = _levels(topic, prefix, 1)
     if env not in ENVIRONMENTS:
@@ -160,7 +180,7 @@ def parse_deploy(topic: str, payload: bytes, prefix: str = "maestro/deploy") -> 
         ref=ref,
         actor=_text(document, "actor"),
         result=_one_of(document, "result", DEPLOY_RESULTS),
-        at=_time(document, "ts"),
+        at=_time(document, "ts", now),
         run_id=_text(document, "run_id"),
         url=_text(document, "url", required=False),
         no_op=bool(no_op),

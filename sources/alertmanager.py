@@ -24,6 +24,8 @@ from sources.base import Deliver, address_of
 
 SOURCE = "alertmanager"
 MAX_BACKOFF = 30.0
+#: The whole answer's deadline when the client has no read timeout (seconds).
+DEFAULT_TIMEOUT_S = 5.0
 
 
 def wall_now() -> datetime:
@@ -140,10 +142,17 @@ class AlertmanagerSource:
             "inhibited": "false",
             "filter": alertname_filter(self.alertnames),
         }
+        # httpx's timeout is per read: a server sending a byte at a time would hold the
+        # refresh for ever. The whole answer gets the read timeout.
+        deadline = self.client.timeout.read or DEFAULT_TIMEOUT_S
         try:
-            response = await self.client.get("/api/v2/alerts", params=params)
+            response = await asyncio.wait_for(
+                self.client.get("/api/v2/alerts", params=params), deadline
+            )
             response.raise_for_status()
             document = response.json()
+        except TimeoutError as error:
+            raise AlertmanagerError(f"timed out after {deadline:g} s") from error
         except (httpx.HTTPError, ValueError) as error:
             if isinstance(error, ValueError) and not isinstance(error, httpx.HTTPError):
                 raise AlertmanagerError("not an Alertmanager answer (not JSON)") from error

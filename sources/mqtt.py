@@ -293,11 +293,17 @@ class MqttSource:
             elif kind == "audit":
                 self._peer_action(payload)
             elif kind == "smoke":
-                self._smoke.append(parse_smoke(topic, payload, self.settings.smoke_topic))
+                self._smoke.append(
+                    parse_smoke(topic, payload, self.settings.smoke_topic, now=self.now())
+                )
             elif kind == "drill":
-                self._drills.append(parse_drill(topic, payload, self.settings.drill_topic))
+                self._drills.append(
+                    parse_drill(topic, payload, self.settings.drill_topic, now=self.now())
+                )
             elif kind == "deploy":
-                self._deploys.append(parse_deploy(topic, payload, self.settings.deploy_topic))
+                self._deploys.append(
+                    parse_deploy(topic, payload, self.settings.deploy_topic, now=self.now())
+                )
             else:
                 return  # a topic we did not ask for (a broker's bridge, say): not ours to judge
         except PayloadRejected as rejected:

@@ -20,6 +20,7 @@ import json
 import math
 import random
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -311,7 +312,13 @@ class PromQLClient(PrometheusConnect):  # type: ignore[misc]
     """
 
     def fetch(self, path: str, params: Mapping[str, str], timeout: float) -> QueryResult:
-        """GET `path` with `params`; never raises for what a server or network can do."""
+        """GET `path` with `params`; never raises for what a server or network can do.
+
+        `timeout` bounds the whole answer: requests' own timeout is per read, so a server
+        sending a byte at a time would hold the query (and the process's exit) for ever."""
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
+        deadline = time.monotonic() + timeout
         try:
             response = self._session.request(
                 method=self._method,
@@ -322,11 +329,23 @@ class PromQLClient(PrometheusConnect):  # type: ignore[misc]
                 auth=self.auth,
                 cert=self._session.cert,
                 timeout=timeout,
+                stream=True,
             )
         except requests.RequestException as error:
             return QueryResult(error=transport_reason(error, timeout), reached=False)
+        with response:
+            chunks: list[bytes] = []
+            try:
+                while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        reason = f"timed out after {timeout:g} s (the answer kept trickling)"
+                        return QueryResult(error=reason, reached=False)
+            except (Urllib3Error, OSError) as error:
+                return QueryResult(error=transport_reason(
+                    requests.ConnectionError(error), timeout), reached=False)  # fmt: skip
         content_type = response.headers.get("content-type", "")
-        return parse_answer(response.status_code, content_type, response.content)
+        return parse_answer(response.status_code, content_type, b"".join(chunks))
 
 
 def connect(section: PrometheusSection, environ: Mapping[str, str] | None = None) -> PromQLClient:

@@ -811,6 +811,33 @@ class FakeKube:
             "status": status,
         }
 
+    def _rules_review(self, subject: Subject, body: Obj) -> Obj:
+        spec = body.get("spec") or {}
+        rules = self.rbac.rules_of(subject, str(spec.get("namespace", "")))
+        resource_rules = []
+        for rule in rules:
+            entry: Obj = {
+                "verbs": list(rule.verbs),
+                "apiGroups": list(rule.api_groups),
+                "resources": list(rule.resources),
+            }
+            if rule.resource_names:
+                entry["resourceNames"] = list(rule.resource_names)
+            resource_rules.append(entry)
+        # Discovery, as system:discovery grants every authenticated user.
+        discovery_urls = ["/api", "/api/*", "/apis", "/apis/*", "/version"]
+        return {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": {
+                "resourceRules": resource_rules,
+                "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": discovery_urls}],
+                "incomplete": False,
+            },
+        }
+
 
 def _managed(obj: Obj, manager: str, subresource: str, served: Served) -> None:
     """Note in `metadata.managedFields` who wrote (per manager and subresource), as the
@@ -851,6 +878,7 @@ PATCH_TYPES = ("application/merge-patch+json",)
 JSON = "application/json"
 ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 SELF_REVIEWS = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+RULES_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 CONTINUE_EXPIRED = (
     "The provided continue parameter is too old to display a consistent list result."
     " You can start a new list without the continue parameter."
@@ -1001,6 +1029,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if method == "POST" and path == ACCESS_REVIEWS:
             self._send(201, kube._access_review(subject, body or {}))
+            return
+        if method == "POST" and path == RULES_REVIEWS:
+            self._send(201, kube._rules_review(subject, body or {}))
             return
         if method == "POST" and path == SELF_REVIEWS:
             user = {"username": subject.user, "groups": list(subject.all_groups)}

@@ -156,6 +156,17 @@ class Rbac:
                 )
         return False, ""
 
+    def rules_of(self, subject: Subject, namespace: str) -> list[Rule]:
+        """Every rule bound to `subject` in `namespace` (the cluster's bindings included),
+        as a SelfSubjectRulesReview lists them."""
+        found: list[Rule] = []
+        for binding in (BASIC_BINDING, *self.bindings):
+            if binding.kind == "RoleBinding" and binding.namespace != namespace:
+                continue
+            role = self._role_of(binding) if _matching_subject(binding, subject) else None
+            found += [rule for rule in (role.rules if role else ()) if rule not in found]
+        return found
+
     def _role_of(self, binding: Binding) -> Role | None:
         if binding.role_kind == "ClusterRole":
             if binding.role_name == BASIC_USER.name:

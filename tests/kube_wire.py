@@ -72,7 +72,8 @@ def _message(message: dict[int, list[bytes | int]], number: int) -> dict[int, li
 
 def decode(body: bytes) -> dict[str, Any]:
     """A protobuf body as the JSON object it stands for. Reads SelfSubjectAccessReview
-    (spec.resourceAttributes, spec.nonResourceAttributes) and SelfSubjectReview (no spec);
+    (spec.resourceAttributes, spec.nonResourceAttributes), SelfSubjectRulesReview
+    (spec.namespace) and SelfSubjectReview (no spec);
     any other kind raises `ProtobufError`."""
     if not body.startswith(MAGIC):
         raise ProtobufError("no k8s\\0 envelope")
@@ -83,6 +84,9 @@ def decode(body: bytes) -> dict[str, Any]:
     obj = fields(raw) if isinstance(raw, bytes) else {}
     out: dict[str, Any] = {"apiVersion": api_version, "kind": kind}
     if kind == "SelfSubjectReview":
+        return out
+    if kind == "SelfSubjectRulesReview":  # spec (2) holds only the namespace (1)
+        out["spec"] = {"namespace": _text(_message(obj, 2), 1)}
         return out
     if kind != "SelfSubjectAccessReview":
         raise ProtobufError(f"the fake reads no {kind or 'unnamed kind'} from protobuf")

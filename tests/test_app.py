@@ -97,6 +97,22 @@ async def test_freeze_names_the_rollouts_then_shows_the_banner(make_app: AppFact
             assert rollout is not None and rollout.paused
 
 
+async def test_an_action_is_named_once_in_the_event_stream(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        await pilot.press("f", "enter")
+        await actions_done(app, pilot)
+        app.drain_events()
+        await pilot.pause()
+        lines = [line.plain for line in app.query_one(EventStream).query_one(EventLog).lines]
+        said = [line for line in lines if "action tester:" in line]
+        assert said, lines
+        # The outcome already names the action: "tester: Freeze cutover: done", said once.
+        assert said[-1].endswith("tester: Freeze cutover: done"), said
+        assert said[-1].count("Freeze cutover") == 1, said
+
+
 async def test_promote_is_refused_while_frozen(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
@@ -262,3 +278,19 @@ async def test_tab_cycles_the_boards_and_escape_clears_the_filter(make_app: AppF
         await pilot.press("escape")
         assert stream.needle == ""
         assert not stream.has_class("-filtering")
+
+
+async def test_a_key_typed_right_after_q_opens_nothing_while_the_room_quits(
+    make_app: AppFactory,
+) -> None:
+    """`q` then `t` in one read of the terminal: the smoke screen must not start mounting
+    into an app that is shutting down (its compose half done, a traceback at exit)."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        app.post_message(events.Key("q", "q"))
+        app.post_message(events.Key("t", "t"))
+        await pilot.pause()
+    assert app.return_code in (0, None)

@@ -87,6 +87,10 @@ CASES: list[tuple[str, str, str, str]] = [
     ("keymap-cursor-key", edited(KEYMAP, KEYMAP + 'freeze = "j"\n'),
      "ui.keymap.freeze", "kept by the control room"),
     ("keymap-empty", edited(KEYMAP, KEYMAP + 'audit = ""\n'), "ui.keymap.audit", "expected a key"),
+    ("keymap-no-such-key", edited(KEYMAP, KEYMAP + 'freeze = "zz"\n'), "ui.keymap.freeze",
+     "not a key"),
+    ("keymap-no-such-modifier", edited(KEYMAP, KEYMAP + 'audit = "cmd+a"\n'), "ui.keymap.audit",
+     "not a key"),
     ("keymap-unknown-action", edited(KEYMAP, KEYMAP + 'launch = "l"\n'), "ui.keymap",
      "unknown action"),
     # An unknown scenario.
@@ -212,3 +216,11 @@ def test_the_other_commands_name_an_unknown_scenario_too(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert f"{path}: sources.sim.scenario:" in err
+
+
+def test_every_default_key_is_a_key_textual_delivers() -> None:
+    from tui.bindings import CONTROL_ROOM_BINDINGS, is_a_key
+
+    keys = [k.strip() for b in CONTROL_ROOM_BINDINGS for k in b.key.split(",")]  # type: ignore[union-attr]
+    assert keys and all(is_a_key(key) for key in keys), [k for k in keys if not is_a_key(k)]
+    assert not any(is_a_key(key) for key in ("zz", "F5", "cmd+a", "ctrl+", ""))

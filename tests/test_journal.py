@@ -284,7 +284,7 @@ async def test_audit_screen_lists_newest_first_under_the_chain_state(tmp_path: P
         assert str(screen.query_one("#audit-status", Static).render()) == "chain intact, 3 entries"
         table = screen.query_one(DataTable)
         assert table.row_count == 3
-        assert [table.get_row_at(row)[5] for row in range(3)] == ["Wave-2", "Wave-1", "Wave-0"]
+        assert [str(table.get_row_at(row)[5]) for row in range(3)] == ["Wave-2", "Wave-1", "Wave-0"]
         lines = path.read_bytes().splitlines(keepends=True)
         path.write_bytes(lines[0] + lines[2])
         await pilot.press("r")

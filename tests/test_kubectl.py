@@ -221,6 +221,21 @@ def test_whoami_names_the_user_and_groups(kubectl: Kubectl) -> None:
     }
 
 
+def test_can_i_list_shows_the_viewers_rules_in_a_namespace(kubectl: Kubectl) -> None:
+    # `auth can-i --list` sends a SelfSubjectRulesReview (as protobuf since client-go 1.31).
+    done = kubectl.run("auth", "can-i", "--list", "-n", "maestro-system", context="viewer")
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()[1:] if line.strip()}
+    assert "rollouts.argoproj.io" in rows, done.stdout
+    assert "patch" not in rows["rollouts.argoproj.io"] and "watch" in rows["rollouts.argoproj.io"]
+    assert "selfsubjectaccessreviews.authorization.k8s.io" in rows
+    operator = kubectl.ok("auth", "can-i", "--list", "-n", "maestro-system")
+    assert any(
+        line.startswith("rollouts.argoproj.io/status") and "patch" in line
+        for line in operator.splitlines()
+    ), operator
+
+
 # ---- the documented Roles, verb by verb -----------------------------------------------------
 
 #: Who is bound to what, as the docs' bindings say.

@@ -182,12 +182,15 @@ def test_the_definition_of_done_counts_tier_0_and_1_on_maestro_and_the_rollback_
     assert items["on-maestro"].state is CheckState.FAIL
     assert items["rollback"].state is CheckState.FAIL
     assert items["rollback"].value == "rollback drill stale (20d ago)"
+    assert items["rollback"].detail == "not within 14d, evidence witness-9"
     r.apply(VerificationUpdate("mqtt", NOW, drills=(
         DrillRun("rollback", "passed", NOW - timedelta(days=1), "witness-10"),
     )))  # fmt: skip
     done = r.evaluate(NOW).done
     assert done is not None
     assert {i.id: i.state for i in done.items}["rollback"] is CheckState.PASS
+    # The detail reads on its own, without a separator left over from the value.
+    assert {i.id: i.detail for i in done.items}["rollback"] == "evidence witness-10"
     assert "✔ rollback drilled 1d ago" in done.line
     # The sign-offs are not current (no source keeps them): unknown, never complete.
     assert {i.id: i.state for i in done.items}["signoffs"] is CheckState.UNKNOWN

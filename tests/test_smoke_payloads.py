@@ -163,3 +163,37 @@ def test_any_object_is_read_or_refused_with_a_known_reason(document: dict[str, o
             parse(topic, payload)  # type: ignore[operator]
         except PayloadRejected as refused:
             assert refused.reason in REASONS
+
+
+# Hostile smoke, drill and deploy payloads: read within the limits every other payload has.
+
+NOW = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("parse", "topic", "payload", "reason"),
+    [
+        (parse_drill, "maestro/drill/rollback",
+         body(result="passed", ts="2099-01-01T00:00:00Z", evidence="w"), "out of range"),
+        (parse_smoke, "maestro/smoke/maestro/e2e",
+         body(result="passed", ts="1970-01-01T00:00:00Z"), "out of range"),
+        (parse_deploy, "maestro/deploy/prod",
+         body(workflow="cd.yml", run_id="1", ref="v1", actor="a", result="success",
+              ts="9999-12-31T23:59:59Z"), "out of range"),
+        (parse_smoke, "maestro/smoke/maestro/e2e",
+         b'{"result": "passed", "ts": "2026-12-02T11:00:00Z", "x": ' + b"[" * 5000
+         + b"]" * 5000 + b"}", "too deep"),
+        (parse_drill, "maestro/drill/rollback",
+         body(result="passed", ts="2026-12-02T11:00:00Z", evidence="\x1b[2Jw"), "wrong field"),
+        (parse_drill, "maestro/drill/rollback",
+         body(result="passed", ts="2026-12-02T11:00:00Z", evidence="w" * 5000), "too large"),
+    ],
+    ids=["drill from 2099", "smoke from 1970", "deploy from 9999", "nested 5000 deep",
+         "a terminal escape", "5000 characters"],
+)  # fmt: skip
+def test_a_hostile_verification_payload_is_refused_like_any_other(
+    parse: object, topic: str, payload: bytes, reason: str
+) -> None:
+    with pytest.raises(PayloadRejected) as refused:
+        parse(topic, payload, now=NOW)  # type: ignore[operator]
+    assert refused.value.reason == reason, refused.value.detail

@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -218,6 +219,8 @@ class ControlRoomApp(App[None]):
         self._unheard: set[str] = {source.name for source in self.sources}
         self._panels: Panels | None = None
         self._help: HelpOverlay | None = None
+        #: Set by q: from then on no key opens a screen or starts an action.
+        self._quitting = False
         self._firing: set[str] = set()
         self._frozen: bool | None = None
         self._alerted: dict[str, float] = {}
@@ -266,6 +269,19 @@ class ControlRoomApp(App[None]):
     @property
     def mode(self) -> str:
         return "READ-ONLY" if self.pipeline.read_only else "operator"
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast's words are text: they quote sources (a freeze reason, a test name), and
+        a square bracket in them must not be read as markup, which would stop the app."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def compose(self) -> ComposeResult:
         yield CutoverHeader(self.settings.name, f"{self.operator} · {self.mode}", id="header")
@@ -576,6 +592,8 @@ class ControlRoomApp(App[None]):
     # Actions ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self._quitting and action != "quit":
+            return False  # a key typed right after q (one terminal read) opens nothing
         # Keys act on the dashboard only; a confirmation or help screen has its own keys.
         if action in ACTIONS | DASHBOARD_KEYS:
             if action == "next_board" and self._help is not None and self._help.is_open:
@@ -679,7 +697,11 @@ class ControlRoomApp(App[None]):
             severity="information" if outcome.ok else "error",
         )
         # In the event stream too, among the incident's events: a toast goes, this stays.
-        said = f"{self.operator}: {plan.title}: {outcome.message}"
+        # Most outcomes start with the action's title already ("Freeze cutover: done").
+        message = outcome.message
+        said = f"{self.operator}: " + (
+            message if message.startswith(plan.title) else f"{plan.title}: {message}"
+        )
         severity = "info" if outcome.ok else "warning"
         self._pending.append(PlatformEvent("action", severity, said, self.clock.now()))
         if executed.journal_error:
@@ -882,6 +904,7 @@ class ControlRoomApp(App[None]):
         if overlay.is_open:
             overlay.close()  # q closes help first, as it would a help screen
             return
+        self._quitting = True
         await super().action_quit()
 
     def footer_keys(self) -> list[tuple[str, str]]:

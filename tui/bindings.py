@@ -113,6 +113,11 @@ def keymap_problem(keymap: Mapping[str, str]) -> str:
         if not bound:
             return f"ui.keymap.{action}: expected a key such as 'f' or 'ctrl+f', got nothing"
         for key in bound:
+            if action in keymap and not is_a_key(key):
+                return (
+                    f"{where}: {key!r} is not a key; expected a key such as 'f', 'f5', 'space'"
+                    " or 'ctrl+f'"
+                )
             if key in RESERVED_KEYS and action in keymap:
                 return (
                     f"{where}: {key!r} is kept by the control room ({key} "
@@ -126,6 +131,24 @@ def keymap_problem(keymap: Mapping[str, str]) -> str:
                 )
             owner[key] = action
     return ""
+
+
+#: The modifiers a terminal can send with a key, as Textual names them.
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+
+
+def is_a_key(key: str) -> bool:
+    """Whether Textual can ever deliver `key`: a character, a named key (`f5`, `escape`), a
+    character's name (`question_mark`), after modifiers; `zz` would bind nothing."""
+    from textual.keys import REPLACED_KEYS, Keys, key_to_character
+
+    *modifiers, name = key.split("+")
+    if not name or any(modifier not in MODIFIERS for modifier in modifiers):
+        return False
+    named = {k.value for k in Keys if "+" not in k.value}
+    if len(name) == 1 or name in named or name in REPLACED_KEYS:  # REPLACED_KEYS: "slash"
+        return True
+    return key_to_character(name) is not None
 
 
 def _keys(spec: str) -> tuple[str, ...]:

@@ -127,7 +127,7 @@ class EventStream(Vertical):
         self._title_text = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="event-title")
+        yield Static("", id="event-title", markup=False)
         yield Input(placeholder="filter events (Enter to keep, Esc to clear)", id="event-filter")
         yield EventLog(self.capacity)
 

@@ -80,7 +80,7 @@ class GateBoard(Vertical):
         self.board: GoNoGo | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="verdict")
+        yield Static("", id="verdict", markup=False)
         yield KeyedTable(GATE_COLUMNS, id="gate-table")
 
     def show(self, board: GoNoGo | None) -> None:

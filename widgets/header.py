@@ -25,7 +25,7 @@ class CutoverHeader(Static):
     """
 
     def __init__(self, name: str, mode: str, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, markup=False)  # sources' words are text
         self._cutover = name
         self._mode = mode
         self._shown = ""
@@ -91,7 +91,7 @@ class FreezeBanner(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, markup=False)  # who froze and why are text
         self._state: FreezeState | None = None
 
     def show(self, state: FreezeState) -> None:
@@ -117,7 +117,7 @@ class HealthRow(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, markup=False)
         self._shown: tuple[tuple[str, str], ...] = ()
 
     def show(self, health: tuple[HealthReading, ...], notes: tuple[str, ...] = ()) -> None:
@@ -181,8 +181,8 @@ class SourceFailures(Vertical):
         self._retry = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="source-reasons")
-        yield Static("", id="source-retry")
+        yield Static("", id="source-reasons", markup=False)
+        yield Static("", id="source-retry", markup=False)
 
     def show(self, health: tuple[HealthReading, ...], now: datetime) -> None:
         reasons = failure_text(health)

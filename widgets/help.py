@@ -104,8 +104,8 @@ class HelpOverlay(VerticalScroll, can_focus=False):
         yield HelpFilter(
             self.help_key, placeholder="type to narrow: a key, its name or a word", id="help-filter"
         )
-        yield Static("", id="help-keys")
-        yield Static("", id="help-notes", classes="help-note")
+        yield Static("", id="help-keys", markup=False)
+        yield Static("", id="help-notes", classes="help-note", markup=False)
 
     @property
     def is_open(self) -> bool:

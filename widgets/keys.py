@@ -87,7 +87,7 @@ class KeyHints(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, markup=False)
         self._keys: tuple[tuple[str, str], ...] = ()
         self._more = "?"
 

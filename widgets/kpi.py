@@ -39,9 +39,9 @@ class KpiTile(Vertical):
         self.split = False
 
     def compose(self) -> ComposeResult:
-        yield Static(self._title, classes="kpi-title")
-        yield Static("", classes="kpi-value")
-        yield Static("", classes="kpi-limit")
+        yield Static(self._title, classes="kpi-title", markup=False)
+        yield Static("", classes="kpi-value", markup=False)
+        yield Static("", classes="kpi-limit", markup=False)
         yield Static("", classes="kpi-spark")
 
     def mark(self, picked: bool) -> None:

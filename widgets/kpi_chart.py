@@ -75,8 +75,8 @@ class KpiChart(Vertical):
 
     def compose(self) -> ComposeResult:
         yield PlotWidget(allow_pan_and_zoom=False)
-        yield Static("", classes="chart-legend")
-        yield Static("", classes="chart-origin")
+        yield Static("", classes="chart-legend", markup=False)
+        yield Static("", classes="chart-origin", markup=False)
 
     def draw(self, history: KpiHistory) -> None:
         plot = self.query_one(PlotWidget)

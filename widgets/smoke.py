@@ -70,8 +70,8 @@ class VerificationRow(Vertical):
         self._shown: tuple[str, str] = ("", "")
 
     def compose(self) -> ComposeResult:
-        yield Static(id="smoke-line")
-        yield Static(id="done-line")
+        yield Static(id="smoke-line", markup=False)
+        yield Static(id="done-line", markup=False)
 
     def show(self, view: VerificationView | None, done: DefinitionOfDone | None) -> None:
         smoke = view.line if view is not None else "Smoke: no results"

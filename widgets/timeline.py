@@ -67,7 +67,7 @@ class Timeline(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, markup=False)
         self.state: TimelineState | None = None
         self._shown = ""
 

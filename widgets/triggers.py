@@ -84,7 +84,7 @@ class TriggerBoard(Vertical):
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(TRIGGER_COLUMNS, id="trigger-table")
-        yield Static("", id="playbook")
+        yield Static("", id="playbook", markup=False)
 
     def show(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -46,9 +47,11 @@ class AuditScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="audit-dialog"):
-            yield Static("", id="audit-status")
-            yield Static(str(self.path), id="audit-path")
-            table: DataTable[str] = DataTable(id="audit-table", cursor_type="row")
+            # What the journal holds is text, never markup: a note or a damaged line may
+            # carry square brackets.
+            yield Static("", id="audit-status", markup=False)
+            yield Static(str(self.path), id="audit-path", markup=False)
+            table: DataTable[Text] = DataTable(id="audit-table", cursor_type="row")
             table.add_columns(*COLUMNS)
             yield table
             yield Static("Esc closes · r reloads", id="audit-hint")
@@ -60,7 +63,7 @@ class AuditScreen(ModalScreen[None]):
     def action_reload(self) -> None:
         """Read the journal again and show its state."""
         status = self.query_one("#audit-status", Static)
-        table: DataTable[str] = self.query_one("#audit-table", DataTable)
+        table: DataTable[Text] = self.query_one("#audit-table", DataTable)
         table.clear()
         if not self.path.exists():
             self.report = None
@@ -82,9 +85,10 @@ class AuditScreen(ModalScreen[None]):
             status.update(str(report.result))
         for number, entry in list(reversed(report.entries))[:RECENT]:
             if isinstance(entry, str):
-                table.add_row(str(number), "", "", "", "", "", "", f"line {number}: {entry}")
+                blank = [Text("")] * 6
+                table.add_row(Text(str(number)), *blank, Text(f"line {number}: {entry}"))
                 continue
-            table.add_row(
+            cells = (
                 str(entry.get("seq", "")),
                 str(entry.get("ts", "")),
                 entry_operator(entry),
@@ -94,6 +98,7 @@ class AuditScreen(ModalScreen[None]):
                 entry_changes(entry),
                 entry_outcome(entry),
             )
+            table.add_row(*(Text(cell) for cell in cells))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -100,11 +100,11 @@ class ConfirmScreen(ModalScreen[Confirmed | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(f"{self.plan.title}?", id="confirm-title")
+            yield Static(f"{self.plan.title}?", id="confirm-title", markup=False)
             yield Static("This will change:", classes="heading")
-            yield Static(plan_text(self.plan), id="confirm-plan")
+            yield Static(plan_text(self.plan), id="confirm-plan", markup=False)
             yield Static("Checks on live data:", classes="heading")
-            yield Static(checks_text(self.checks), id="confirm-checks")
+            yield Static(checks_text(self.checks), id="confirm-checks", markup=False)
             if self.takes_reason:
                 yield Input(
                     self.plan.reason, placeholder=REASONED[self.plan.kind], id="confirm-reason"
@@ -118,7 +118,7 @@ class ConfirmScreen(ModalScreen[Confirmed | None]):
                 yield Input(
                     placeholder=f"type {self.plan.confirm_name} to confirm", id="confirm-name"
                 )
-            yield Static("", id="confirm-error")
+            yield Static("", id="confirm-error", markup=False)
             yield Static("Enter confirm · Esc cancel", id="confirm-hint")
 
     def on_mount(self) -> None:

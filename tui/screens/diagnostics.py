@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -53,7 +54,7 @@ class DiagnosticsScreen(ModalScreen[None]):
                 yield Static("No source reports message counters (MQTT is not enabled).")
             for source in sorted(self.diagnostics):
                 diagnostics = self.diagnostics[source]
-                yield Static(counters_line(diagnostics), id=f"counters-{source}")
+                yield Static(counters_line(diagnostics), id=f"counters-{source}", markup=False)
                 table = Table(box=None, padding=(0, 1), show_edge=False, expand=True)
                 table.add_column("at", style="dim", no_wrap=True)
                 table.add_column("topic", no_wrap=True)
@@ -61,12 +62,13 @@ class DiagnosticsScreen(ModalScreen[None]):
                 table.add_column("detail")
                 table.add_column("payload", style="dim", overflow="ellipsis", no_wrap=True)
                 for rejected in reversed(diagnostics.recent):
+                    # Text, not str: a payload's brackets are never read as Rich markup.
                     table.add_row(
                         f"{rejected.at:%H:%M:%S}",
-                        rejected.topic,
-                        rejected.reason,
-                        rejected.detail,
-                        rejected.excerpt,
+                        Text(rejected.topic),
+                        Text(rejected.reason),
+                        Text(rejected.detail),
+                        Text(rejected.excerpt),
                     )
                 if diagnostics.recent:
                     yield Static(table, id=f"rejected-{source}")

@@ -26,7 +26,7 @@ class DoneScreen(Screen[None]):
         self._first = done
 
     def compose(self) -> ComposeResult:
-        yield Static("Definition of Done", id="done-title", classes="panel-title")
+        yield Static("Definition of Done", id="done-title", classes="panel-title", markup=False)
         yield DoneBoard(id="done-board")
         yield Static("A breach restarts a KPI's green streak · Esc closes", id="done-hint")
 

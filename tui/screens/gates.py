@@ -47,6 +47,7 @@ class GateScreen(Screen[None]):
         yield Static(
             f"↑↓ select · {self._sign_key} sign off / withdraw the selected role · Esc closes",
             id="gate-hint",
+            markup=False,
         )
 
     def on_mount(self) -> None:

@@ -74,7 +74,7 @@ class KpiChartScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="chart-dialog"):
-            yield Static("", id="chart-title")
+            yield Static("", id="chart-title", markup=False)
             yield KpiChart()
             yield Static("1 last 30 m · 2 last 6 h · 3 last 7 d · Esc closes", id="chart-hint")
 

@@ -54,9 +54,9 @@ class SmokeScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static("Smoke suite", id="smoke-title", classes="panel-title")
+            yield Static("Smoke suite", id="smoke-title", classes="panel-title", markup=False)
             yield SmokeBoard(id="smoke-board")
-            yield Static("Drills", id="drills-title", classes="panel-title")
+            yield Static("Drills", id="drills-title", classes="panel-title", markup=False)
             yield DrillBoard(id="drill-board")
             yield Static(
                 "Deploys (cd.yml, auto-pin-and-deploy.yml): shown here, started by CD",
@@ -67,6 +67,7 @@ class SmokeScreen(Screen[None]):
             f"↑↓ select · Enter recent runs · {self._keys[0]} run the suite"
             f" · {self._keys[1]} CD dry run · Tab next board · Esc closes",
             id="smoke-hint",
+            markup=False,
         )
 
     def on_mount(self) -> None:
@@ -127,7 +128,7 @@ class RecentRunsScreen(Screen[None]):
         self._first = row
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="runs-title", classes="panel-title")
+        yield Static("", id="runs-title", classes="panel-title", markup=False)
         yield RunBoard(id="run-board")
         yield Static("Esc closes", id="runs-hint")
 
