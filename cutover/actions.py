@@ -484,11 +484,16 @@ def _not_frozen(view: RoomView) -> Precondition:
 
 
 def _no_alarm(view: RoomView) -> Precondition:
+    title = "no rollback trigger pending or firing"
     alarming = view.alarming
     if alarming:
         names = ", ".join(f"{t.spec.title} {t.state.value}" for t in alarming)
-        return Precondition("no-trigger", "no rollback trigger pending or firing", False, names)
-    return Precondition("no-trigger", "no rollback trigger pending or firing", True)
+        return Precondition("no-trigger", title, False, names)
+    # A trigger whose input is missing may be firing for all anyone knows: never a pass.
+    unknown = [t.spec.title for t in view.triggers if t.state is TriggerState.UNKNOWN]
+    if unknown:
+        return Precondition("no-trigger", title, False, "not known: " + ", ".join(unknown))
+    return Precondition("no-trigger", title, True)
 
 
 def _inputs_current(view: RoomView) -> Precondition:

@@ -205,6 +205,15 @@ def test_unfreeze_while_a_trigger_fires_needs_an_override() -> None:
     assert failed_ids(checks) == ["no-trigger"]
 
 
+def test_a_trigger_nobody_can_read_is_never_a_quiet_one() -> None:
+    # Every input gone a minute past its age: the triggers are unknown, not quiet.
+    room = frozen(calm_room())
+    view = room.evaluate(NOW + max(MAX_AGE.values()) + timedelta(minutes=1))
+    checks = check_preconditions(plan_unfreeze(view, "alice"), view)
+    assert "no-trigger" in failed_ids(checks)
+    assert check(checks, "no-trigger").detail.startswith("not known: ")
+
+
 # -- waves --------------------------------------------------------------------------------
 
 
