@@ -105,6 +105,36 @@ async def test_a_forbidden_verb_is_shown_and_refused_before_confirmation(
         assert any("forbidden: patch rollouts/status" in text for text in texts), texts
 
 
+async def test_a_move_forbidden_while_frozen_is_refused_as_forbidden_not_as_frozen(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    """Who may not promote at all is told so, not sent to unfreeze, which they may not do."""
+    kube.forbid("patch", "rollouts/status", "maestro-system")
+    kube.forbid("patch", "configmaps", "maestro-system")
+
+    def frozen(obj: dict[str, Any]) -> None:
+        obj["data"].update(frozen="true", frozen_by="bob", freeze_reason="drill")
+
+    kube.modify(CONFIGMAPS, "maestro-system", "maestro-cutover", frozen)
+    app = on_cluster(kube, tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(
+            pilot,
+            lambda: app.view is not None and app.view.permissions is not None,
+            "who may do what",
+        )
+        await until(pilot, lambda: app.view is not None and app.view.freeze.frozen, "frozen")
+        board = app.query_one(RolloutBoard)
+        board.focus()
+        await until(pilot, lambda: board.row_count == 2, "the rollouts")
+        board.move_cursor(row=1)
+        await pilot.press("p")
+        assert not isinstance(app.screen, ConfirmScreen)
+        titles = [n.title for n in app._notifications]
+        assert "promote rollout: not permitted" in titles, titles
+        assert "Frozen" not in titles
+
+
 async def test_a_read_only_context_makes_the_room_read_only(kube: FakeKube, tmp_path: Path) -> None:
     app = on_cluster(kube, tmp_path, context="viewer", actions={"read_only_contexts": ["view*"]})
     async with app.run_test(size=(160, 48)) as pilot:

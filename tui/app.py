@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState
 from cutover.actions import (
     CD_DRY_RUN,
     SMOKE_SUITE,
+    ActionKind,
     ActionPlan,
     ActionUnavailable,
     Effector,
@@ -96,6 +97,8 @@ from widgets.waves import WaveBoard
 if TYPE_CHECKING:
     from sources.recorder import SessionRecorder
 
+#: Below this many lines the dashboard packs tighter (`-short` in app.tcss).
+SHORT_HEIGHT = 32
 #: The boards `tab` cycles through, in order.
 BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog", "#kpis")
 ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort", "acknowledge", "silence"})
@@ -157,7 +160,7 @@ class ControlRoomApp(App[None]):
     CSS_PATH = "app.tcss"
     BINDINGS = CONTROL_ROOM_BINDINGS
     HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-compact"), (110, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-tall-enough")]
+    VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-short"), (SHORT_HEIGHT, "-tall")]
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(
@@ -647,8 +650,18 @@ class ControlRoomApp(App[None]):
             self.notify(str(refusal), title="Not yours to sign", severity="error")
             return
         except FrozenRefusal as refusal:
-            unfreeze = self.key_for("unfreeze")
-            self.notify(f"{refusal} Unfreeze: {unfreeze}.", title="Frozen", severity="error")
+            # Who may not make the move at all is told so, not sent to unfreeze first.
+            permitted, why = action_permitted(refusal.kind, self.view.permissions)
+            if not permitted:
+                self.notify(why, title=f"{refusal.kind.value}: not permitted", severity="error")
+                return
+            may_unfreeze, _ = action_permitted(ActionKind.UNFREEZE, self.view.permissions)
+            way_on = (
+                f"Unfreeze: {self.key_for('unfreeze')}."
+                if may_unfreeze
+                else "You may not unfreeze: an operator who may lifts it."
+            )
+            self.notify(f"{refusal} {way_on}", title="Frozen", severity="error")
             return
         except ActionUnavailable as reason:
             self.notify(str(reason), severity="warning")
