@@ -24,7 +24,7 @@ from bench.scenarios import FIRST_FRAME, ROOT, Figures, Run, Scenario, app_argv,
 from bench.workbook import write_workbook
 
 #: The first frame at scale: the rollouts' own count line stands for the rollouts board.
-SCALE_FRAME = ("Freeze", "Wave-4", "rollouts out of view")
+SCALE_FRAME = ("Freeze", "Wave-1", "rollouts out of view")
 #: Beside Maestro's own two namespaces, the fleet's (sources/sim/rollouts.py names them).
 FLEET_NAMESPACES = 18
 

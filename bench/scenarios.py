@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"mk\d{6}")
 RECEIVED = re.compile(r"mqtt (\d+)")
 #: On screen once the dashboard is complete: the footer, a KPI verdict, waves and rollouts.
-FIRST_FRAME = ("Freeze", "Wave-4", "maestro-system/maestro-api")
+FIRST_FRAME = ("Freeze", "Wave-1", "maestro-system/maestro-api")
 HELP_OPEN = "keymap id"
 
 

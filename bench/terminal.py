@@ -113,7 +113,9 @@ class PtyProgram:
                     return time.monotonic()
                 left = deadline - time.monotonic()
                 if left <= 0 or self._closed:
-                    raise ScreenTimeout("the screen never showed what was awaited")
+                    raise ScreenTimeout(
+                        "the screen never showed what was awaited; it showed:\n" + self.text()
+                    )
                 self._changed.wait(left)
 
     def press(self, keys: bytes) -> float:

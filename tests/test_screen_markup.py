@@ -121,7 +121,7 @@ async def test_a_toast_quoting_a_source_shows_its_brackets(make_app: AppFactory)
 async def test_the_smoke_and_gate_hints_name_the_remapped_keys(make_app: AppFactory) -> None:
     from tests.test_app import started
 
-    app = make_app(ui__keymap={"run_smoke": "R", "cd_dry_run": "N", "sign_off": "S"})
+    app = make_app(ui__keymap={"run_smoke": "R", "cd_dry_run": "N", "sign_off": "I"})
     async with app.run_test(size=(160, 48)) as pilot:
         await started(app, pilot)
         await pilot.press("t")
@@ -131,4 +131,4 @@ async def test_the_smoke_and_gate_hints_name_the_remapped_keys(make_app: AppFact
         await pilot.press("escape", "g")
         await pilot.pause()
         hint = str(app.screen.query_one("#gate-hint", Static).render())
-        assert "S sign off" in hint, hint
+        assert "I sign off" in hint, hint
