@@ -119,6 +119,15 @@ async def test_the_read_only_key_line_offers_only_what_works(make_app: AppFactor
         assert rows["freeze"].endswith("(refused: read-only)")
 
 
+@pytest.mark.parametrize("width", [80, 100, 120, 160])
+async def test_the_key_line_names_the_help_key_once(make_app: AppFactory, width: int) -> None:
+    app = make_app()
+    async with app.run_test(size=(width, 36)) as pilot:
+        await started(app, pilot)
+        line = str(app.query_one(KeyHints).render())
+        assert line.count("? ") == 1, line
+
+
 async def test_the_operator_key_line_offers_the_actions(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:

@@ -104,14 +104,17 @@ class KeyHints(Static):
         width = self.size.width or 200
         line = Text(" ")
         pairs = [(key_label(key), description) for key, description in self._keys]
+        help_shown = False
         for index, (key, description) in enumerate(pairs):
             part = f"{key} {description}  "
             # Keep room for the help key: it lists whatever is left off.
-            rest = 0 if index == len(pairs) - 1 else cell_len(f"{self._more} more")
+            rest = 0 if index == len(pairs) - 1 or help_shown else cell_len(f"{self._more} more")
             if line.cell_len + cell_len(part) + rest > width:
-                line.append(f"{self._more} ", style="bold")
-                line.append("more", style="dim")
+                if not help_shown:  # once the help key is on the line, it says it already
+                    line.append(f"{self._more} ", style="bold")
+                    line.append("more", style="dim")
                 break
+            help_shown = help_shown or key == self._more
             line.append(key, style="bold")
             line.append(f" {description}  ", style="dim")
         self.update(line)
