@@ -8,10 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.servers import find_binary
 
 
+# Each runs the benchmark's real programs in a pty for a few seconds each, beside real servers:
+# the subprocess's own timeout bounds it, not the suite's per-test default.
+@pytest.mark.timeout(260)
 def test_a_smoke_run_measures_every_figure(tmp_path: Path) -> None:
     find_binary("mosquitto", "/usr/sbin/mosquitto")  # fails under CI (any truthy CI) when missing
     output = tmp_path / "smoke.json"
@@ -32,6 +37,7 @@ def test_a_smoke_run_measures_every_figure(tmp_path: Path) -> None:
     assert "CPU %" in run.stdout and "smoke" in run.stdout
 
 
+@pytest.mark.timeout(420)
 def test_a_small_scale_run_measures_each_path_beside_the_demo(tmp_path: Path) -> None:
     find_binary("mosquitto", "/usr/sbin/mosquitto")
     find_binary("prometheus", "/usr/bin/prometheus")
