@@ -224,8 +224,9 @@ def _seconds(document: Mapping[str, Any], name: str) -> float:
     return seconds
 
 
-def _time(document: Mapping[str, Any], name: str, now: datetime) -> datetime:
-    """An RFC 3339 time with its timezone, from EARLIEST to FUTURE_SLACK after `now`."""
+def read_time(document: Mapping[str, Any], name: str, now: datetime | None) -> datetime:
+    """An RFC 3339 time with its timezone, from EARLIEST to FUTURE_SLACK after `now` (no
+    window without a `now`)."""
     text = _text(document, name)
     if len(text) > 64:
         raise PayloadRejected(WRONG_FIELD, f"{name}: expected RFC 3339, got {len(text)} chars")
@@ -237,6 +238,8 @@ def _time(document: Mapping[str, Any], name: str, now: datetime) -> datetime:
         ) from None
     if value.tzinfo is None:
         raise PayloadRejected(WRONG_FIELD, f"{name}: RFC 3339 needs a timezone")
+    if now is None:
+        return value
     try:
         in_window = EARLIEST <= value <= now + FUTURE_SLACK
     except OverflowError:  # 0001-01-01 an offset east of UTC is before the first year
@@ -261,7 +264,7 @@ def parse_build_event(payload: bytes, *, now: datetime) -> BuildEvent:
         id=_text(document, "id", limit=MAX_NAME_CHARS),
         repo=_text(document, "repo", limit=MAX_NAME_CHARS),
         wave=_text(document, "wave", limit=MAX_NAME_CHARS),
-        ts=_time(document, "ts", now),
+        ts=read_time(document, "ts", now),
         status=status,
         queue_wait_s=_seconds(document, "queue_wait_s"),
         duration_s=_seconds(document, "duration_s"),
@@ -277,7 +280,7 @@ def parse_platform_event(payload: bytes, *, now: datetime) -> PlatformEvent:
         event=event,
         severity=_one_of(document, "severity", SEVERITIES),
         message=_text(document, "message"),
-        ts=_time(document, "ts", now),
+        ts=read_time(document, "ts", now),
         cve=_text(document, "cve", required=event == "cve.detected", limit=MAX_NAME_CHARS),
     )
 
@@ -298,7 +301,7 @@ def parse_freeze(payload: bytes, *, now: datetime) -> FreezeState:
         frozen=frozen,
         by=_text(document, "by"),
         reason=_text(document, "reason"),
-        at=_time(document, "at", now),
+        at=read_time(document, "at", now),
     )
 
 
@@ -307,8 +310,8 @@ def parse_presence(operator_id: str, payload: bytes, *, now: datetime) -> Presen
     `seen` (the latest heartbeat) and `client_id` are this project's additions; a control
     room that sends no `seen` is taken as last seen at its `since`."""
     document = _document(payload)
-    since = _time(document, "since", now)
-    seen = _time(document, "seen", now) if "seen" in document else since
+    since = read_time(document, "since", now)
+    seen = read_time(document, "seen", now) if "seen" in document else since
     return Presence(
         operator_id=operator_id,
         operator=_text(document, "operator", limit=MAX_NAME_CHARS),

@@ -16,16 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from cutover.payloads import (
-    EARLIEST,
-    FUTURE_SLACK,
     MAX_TEXT_CHARS,
     MISSING_FIELD,
     NOT_AN_OBJECT,
-    OUT_OF_RANGE,
     TOO_LARGE,
     WRONG_FIELD,
     PayloadRejected,
     read_document,
+    read_time,
     rfc3339,
 )
 from cutover.smoke import DEPLOY_RESULTS, ENVIRONMENTS, RESULTS, DeployRun, DrillRun, SmokeRun
@@ -91,30 +89,6 @@ def _seconds(document: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
-def _time(document: Mapping[str, Any], name: str, now: datetime | None) -> datetime:
-    """An RFC 3339 time with its timezone; read at `now`, from EARLIEST to FUTURE_SLACK after
-    it (a drill "passed" in 2099 would count as drilled for ever)."""
-    text = _text(document, name)
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise PayloadRejected(
-            WRONG_FIELD, f"{name}: expected RFC 3339, got {text[:40]!r}"
-        ) from None
-    if value.tzinfo is None:
-        raise PayloadRejected(WRONG_FIELD, f"{name}: RFC 3339 needs a timezone")
-    if now is not None:
-        try:
-            in_window = EARLIEST <= value <= now + FUTURE_SLACK
-        except OverflowError:  # 0001-01-01 an offset east of UTC is before the first year
-            in_window = False
-        if not in_window:
-            raise PayloadRejected(
-                OUT_OF_RANGE, f"{name}: {text[:40]} is before 2000 or more than a day ahead"
-            )
-    return value
-
-
 def _levels(topic: str, prefix: str, count: int) -> list[str]:
     """The `count` topic levels after `prefix`; a topic of another shape is a wrong field."""
     rest = topic[len(prefix) :].strip("/") if topic.startswith(prefix) else ""
@@ -137,7 +111,7 @@ def parse_smoke(
         suite=suite,
         test=test,
         result=_one_of(document, "result", RESULTS),
-        at=_time(document, "ts", now),
+        at=read_time(document, "ts", now),
         duration_s=_seconds(document, "duration_s"),
         pool=_text(document, "pool", required=False),
         run_id=_text(document, "run_id", required=False),
@@ -155,7 +129,7 @@ def parse_drill(
     return DrillRun(
         drill=drill,
         result=_one_of(document, "result", RESULTS),
-        at=_time(document, "ts", now),
+        at=read_time(document, "ts", now),
         evidence=_text(document, "evidence"),
         message=_text(document, "message", required=False),
         source="mqtt",
@@ -180,7 +154,7 @@ def parse_deploy(
         ref=ref,
         actor=_text(document, "actor"),
         result=_one_of(document, "result", DEPLOY_RESULTS),
-        at=_time(document, "ts", now),
+        at=read_time(document, "ts", now),
         run_id=_text(document, "run_id"),
         url=_text(document, "url", required=False),
         no_op=bool(no_op),
