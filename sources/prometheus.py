@@ -635,22 +635,33 @@ class PrometheusSource:
             return None
         return WaveMetricsUpdate(SOURCE, dict(known.repo_states), dict(known.shadow_pass), now)
 
-    async def _gap(self, pool: ThreadPoolExecutor, since: datetime, now: datetime) -> list[Update]:
-        """Each signal's readings between the last poll that was answered and this one, as
-        Prometheus recorded them while it could not be asked."""
+    def _step(self, span: float, points: int) -> float:
+        """A range query's step: `points` over `span`, never finer than the poll nor 1 s."""
+        return max(self.refresh.total_seconds(), span / points, 1.0)
+
+    async def _ranges(
+        self, pool: ThreadPoolExecutor, start: float, now: datetime, step: float
+    ) -> tuple[list[str], list[QueryResult]]:
+        """Each signal's readings from `start` (epoch seconds) to `now`, one range query
+        each; the signals and their answers, in order."""
         names = [n for n in self.queries if n not in BY_LABEL]
-        span = (now - since).total_seconds()
-        step = max(self.refresh.total_seconds(), span / GAP_POINTS, 1.0)
         params = [
             {
                 "query": self.queries[n],
-                "start": f"{since.timestamp() + step:.3f}",
+                "start": f"{start:.3f}",
                 "end": f"{now.timestamp():.3f}",
                 "step": f"{step:g}",
             }
             for n in names
         ]
-        results = await self._ask(pool, "/api/v1/query_range", params)
+        return names, await self._ask(pool, "/api/v1/query_range", params)
+
+    async def _gap(self, pool: ThreadPoolExecutor, since: datetime, now: datetime) -> list[Update]:
+        """Each signal's readings between the last poll that was answered and this one, as
+        Prometheus recorded them while it could not be asked."""
+        span = (now - since).total_seconds()
+        step = self._step(span, GAP_POINTS)
+        names, results = await self._ranges(pool, since.timestamp() + step, now, step)
         updates: list[Update] = []
         for name, result in zip(names, results, strict=True):
             points = history_of(result)
@@ -660,19 +671,9 @@ class PrometheusSource:
 
     async def _history(self, pool: ThreadPoolExecutor, now: datetime) -> list[Update]:
         """Each signal's recent past, from one range query each, so sparklines start full."""
-        names = [n for n in self.queries if n not in BY_LABEL]
         span = self.backfill.total_seconds()
-        step = max(self.refresh.total_seconds(), span / BACKFILL_POINTS, 1.0)
-        params = [
-            {
-                "query": self.queries[n],
-                "start": f"{now.timestamp() - span:.3f}",
-                "end": f"{now.timestamp():.3f}",
-                "step": f"{step:g}",
-            }
-            for n in names
-        ]
-        results = await self._ask(pool, "/api/v1/query_range", params)
+        step = self._step(span, BACKFILL_POINTS)
+        names, results = await self._ranges(pool, now.timestamp() - span, now, step)
         if not any(r.reached for r in results):
             return []  # asked again at the next poll
         self._backfilled = True
