@@ -95,7 +95,7 @@ def real_path(
     port = free_port()
     exporter = ServerProcess(
         "sim",
-        [sys.executable, "-m", "tui", "sim", f"--metrics-addr=127.0.0.1:{port}",
+        [sys.executable, "-m", "maestro_control_room", "sim", f"--metrics-addr=127.0.0.1:{port}",
          "--time-scale=1", "--scenario=calm", f"--config={exporter_config}"],
         # Listening is enough: one /metrics of 5,000 repositories takes a second or more.
         port, port_open(port), directory / "exporter",

@@ -125,7 +125,7 @@ def bench_config(directory: Path, broker_port: int | None) -> Path:
 
 
 def app_argv(config: Path) -> list[str]:
-    return [sys.executable, "-m", "tui", "--config", str(config)]
+    return [sys.executable, "-m", "maestro_control_room", "--config", str(config)]
 
 
 def baseline_argv() -> list[str]:

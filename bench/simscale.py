@@ -15,8 +15,8 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from bench.workbook import generate_workbook
-from cutover.waves import parse_workbook
-from sources.sim import Simulator
+from maestro_control_room.cutover.waves import parse_workbook
+from maestro_control_room.sources.sim import Simulator
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 #: Simulated seconds advanced, one at a time, for the steady figure.

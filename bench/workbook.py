@@ -13,7 +13,7 @@ import io
 import random
 from pathlib import Path
 
-from cutover.waves import WORKBOOK_COLUMNS
+from maestro_control_room.cutover.waves import WORKBOOK_COLUMNS
 
 TEAMS = (
     "payments", "identity", "checkout", "search", "catalog", "notifications", "mobile",

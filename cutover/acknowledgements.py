@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cutover.triggers import TriggerState, TriggerStatus
+from .triggers import TriggerState, TriggerStatus
 
 KEY = "acknowledged"
 

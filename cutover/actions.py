@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
-from cutover.durations import format_duration
-from cutover.rollouts import RolloutPhase, RolloutStatus
-from cutover.room import RoomView
-from cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
-from cutover.triggers import TriggerState
-from cutover.waves import (
+from .durations import format_duration
+from .rollouts import RolloutPhase, RolloutStatus
+from .room import RoomView
+from .signers import UNRESTRICTED, Signer, SignoffPolicy
+from .triggers import TriggerState
+from .waves import (
     WaveState,
     can_roll_back,
     eligibility,

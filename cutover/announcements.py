@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cutover.actions import ActionKind, Change
-from cutover.pipeline import Executed
+from .actions import ActionKind, Change
+from .pipeline import Executed
 
 _VERBS = {
     ActionKind.FREEZE: "froze",

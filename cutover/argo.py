@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cutover.rollouts import RolloutPhase, RolloutStatus
+from .rollouts import RolloutPhase, RolloutStatus
 
 Obj = Mapping[str, Any]
 

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from cutover.actions import ActionKind, ActionPlan, Change, Precondition
+from .actions import ActionKind, ActionPlan, Change, Precondition
 
 GENESIS = "0" * 64
 #: Fields every entry must have, with their JSON types, for the chain to be checked.

@@ -21,13 +21,13 @@ from pydantic import (
     model_validator,
 )
 
-from cutover.durations import parse_duration
-from cutover.gates import CheckKind, CheckSpec, GateSpec, ObjectRef
-from cutover.kpis import KpiSpec
-from cutover.room import RoomSettings
-from cutover.signers import SignoffPolicy, SignoffRule
-from cutover.triggers import Comparison, TriggerSpec
-from cutover.waves import Workbook
+from .durations import parse_duration
+from .gates import CheckKind, CheckSpec, GateSpec, ObjectRef
+from .kpis import KpiSpec
+from .room import RoomSettings
+from .signers import SignoffPolicy, SignoffRule
+from .triggers import Comparison, TriggerSpec
+from .waves import Workbook
 
 
 def _duration(value: object) -> timedelta:

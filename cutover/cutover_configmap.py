@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from cutover.freeze import FreezeState
-from cutover.gates import Signoff, Signoffs
-from cutover.waves import WaveState, WaveStatus, can_roll_back, promoted
+from .freeze import FreezeState
+from .gates import Signoff, Signoffs
+from .waves import WaveState, WaveStatus, can_roll_back, promoted
 
 
 def _time(text: str) -> datetime | None:

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cutover.durations import format_duration
-from cutover.gates import CheckState, Signoffs
-from cutover.kpis import KpiVerdict
-from cutover.smoke import RunState, VerificationView
-from cutover.waves import RepoState, Workbook
+from .durations import format_duration
+from .gates import CheckState, Signoffs
+from .kpis import KpiVerdict
+from .smoke import RunState, VerificationView
+from .waves import RepoState, Workbook
 
 GREEN = frozenset({KpiVerdict.OK, KpiVerdict.WARN})
 

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from cutover.gates import GoNoGo, Verdict, with_triggers
-from cutover.kpis import format_value
-from cutover.triggers import TriggerStatus
+from .gates import GoNoGo, Verdict, with_triggers
+from .kpis import format_value
+from .triggers import TriggerStatus
 
 FORMAT = "maestro-control-room/check/v1"
 

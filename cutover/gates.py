@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from cutover.durations import format_duration
+from .durations import format_duration
 
 
 class CheckKind(str, Enum):

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from cutover.audit import entry_changes, entry_operator, entry_outcome
-from cutover.clock import t_label
-from cutover.config import start_offset
-from cutover.durations import format_duration, parse_duration
-from cutover.gates import CheckKind, CheckResult, CheckState
-from cutover.incidents import Incident, Moment, figures, in_period
-from cutover.kpis import format_value
-from cutover.room import RoomView, TriggerTransition
-from cutover.triggers import TriggerState, TriggerStatus
-from cutover.updates import HealthState
-from cutover.waves import WaveState
+from .audit import entry_changes, entry_operator, entry_outcome
+from .clock import t_label
+from .config import start_offset
+from .durations import format_duration, parse_duration
+from .gates import CheckKind, CheckResult, CheckState
+from .incidents import Incident, Moment, figures, in_period
+from .kpis import format_value
+from .room import RoomView, TriggerTransition
+from .triggers import TriggerState, TriggerStatus
+from .updates import HealthState
+from .waves import WaveState
 
 #: How far back a handover looks unless told otherwise.
 DEFAULT_PERIOD = timedelta(hours=12)

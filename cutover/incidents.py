@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from statistics import mean
 from typing import TYPE_CHECKING, Any
 
-from cutover.durations import format_duration
-from cutover.triggers import TriggerState
+from .durations import format_duration
+from .triggers import TriggerState
 
 if TYPE_CHECKING:  # the room keeps a tracker: only its view's type is needed here
-    from cutover.room import RoomView
+    from .room import RoomView
 
 #: The kinds of incident event, in the order an incident lives through them.
 KINDS = ("onset", "fired", "acknowledged", "mitigated", "resolved")

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cutover.kpis import KpiSpec
-from cutover.room import TriggerTransition
-from cutover.triggers import TriggerSpec, TriggerState
+from .kpis import KpiSpec
+from .room import TriggerTransition
+from .triggers import TriggerSpec, TriggerState
 
 #: The chart's ranges, in the order `1`, `2`, `3` pick them.
 RANGES: tuple[tuple[str, timedelta], ...] = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from cutover.signals import Signal, SignalStatus
-from cutover.triggers import Comparison
+from .signals import Signal, SignalStatus
+from .triggers import Comparison
 
 
 class KpiVerdict(str, Enum):

@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from cutover.events import BuildEvent, PlatformEvent
-from cutover.freeze import UNFROZEN, FreezeState
-from cutover.presence import MODES, Presence
+from .events import BuildEvent, PlatformEvent
+from .freeze import UNFROZEN, FreezeState
+from .presence import MODES, Presence
 
 #: Anything larger is dropped unread.
 MAX_PAYLOAD_BYTES = 64 * 1024

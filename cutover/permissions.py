@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cutover.signers import Signer
+from .signers import Signer
 
 if TYPE_CHECKING:  # cutover.actions imports the room, which imports updates: no cycle here
-    from cutover.actions import ActionKind
+    from .actions import ActionKind
 
 
 class ActionForbidden(Exception):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from cutover.actions import (
+from .actions import (
     ActionKind,
     ActionOutcome,
     ActionPlan,
@@ -28,15 +28,15 @@ from cutover.actions import (
     blocking,
     check_preconditions,
 )
-from cutover.audit import (
+from .audit import (
     AuditEntry,
     AuditRecord,
     Operator,
     intent_record,
     result_record,
 )
-from cutover.room import RoomView
-from cutover.signers import UNRESTRICTED, SignoffPolicy
+from .room import RoomView
+from .signers import UNRESTRICTED, SignoffPolicy
 
 #: The actions `[signoffs]` decides who may take.
 SIGNING = frozenset({ActionKind.SIGN_OFF, ActionKind.WITHDRAW_SIGNOFF})

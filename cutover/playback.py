@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cutover.config import start_offset
-from cutover.durations import parse_duration
+from .config import start_offset
+from .durations import parse_duration
 
 #: The speeds `[` and `]` step through; `--speed` may give any other.
 SPEEDS: tuple[float, ...] = (

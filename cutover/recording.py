@@ -24,8 +24,8 @@ from enum import Enum
 from functools import cache
 from typing import Any, Union
 
-from cutover.config import Config
-from cutover.updates import Update
+from .config import Config
+from .updates import Update
 
 #: The version of the file format; a reader refuses a newer one.
 FORMAT = 1

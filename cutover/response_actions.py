@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cutover.actions import ActionKind, ActionPlan, ActionUnavailable, Change
-from cutover.durations import format_duration
-from cutover.room import RoomView
-from cutover.silences import silence_note
-from cutover.triggers import TriggerState, TriggerStatus
+from .actions import ActionKind, ActionPlan, ActionUnavailable, Change
+from .durations import format_duration
+from .room import RoomView
+from .silences import silence_note
+from .triggers import TriggerState, TriggerStatus
 
 #: How long a silence from the control room lasts.
 SILENCE_DURATION = timedelta(hours=2)

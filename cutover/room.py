@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cutover.acknowledgements import NONE as NO_ACKNOWLEDGEMENTS
-from cutover.acknowledgements import Acknowledgements
-from cutover.clock import ClockReading, read_clock
-from cutover.done import DefinitionOfDone, GreenStreaks, definition_of_done
-from cutover.events import BuildEvent, PlatformEvent
-from cutover.freeze import UNFROZEN, FreezeState
-from cutover.gates import (
+from .acknowledgements import NONE as NO_ACKNOWLEDGEMENTS
+from .acknowledgements import Acknowledgements
+from .clock import ClockReading, read_clock
+from .done import DefinitionOfDone, GreenStreaks, definition_of_done
+from .events import BuildEvent, PlatformEvent
+from .freeze import UNFROZEN, FreezeState
+from .gates import (
     CheckKind,
     CheckReading,
     CheckResult,
@@ -25,22 +25,22 @@ from cutover.gates import (
     Signoffs,
     evaluate_gates,
 )
-from cutover.incidents import IncidentEvent, IncidentTracker
-from cutover.kpis import KpiSpec, KpiVerdict
-from cutover.permissions import Permissions, PermissionsUpdate
-from cutover.presence import Presence
-from cutover.rollouts import RolloutStatus
-from cutover.signals import Signal, SignalStatus, missing
-from cutover.silences import Silences
-from cutover.smoke import (
+from .incidents import IncidentEvent, IncidentTracker
+from .kpis import KpiSpec, KpiVerdict
+from .permissions import Permissions, PermissionsUpdate
+from .presence import Presence
+from .rollouts import RolloutStatus
+from .signals import Signal, SignalStatus, missing
+from .silences import Silences
+from .smoke import (
     VerificationLedger,
     VerificationUpdate,
     VerificationView,
     judge_deploy_evidence,
     judge_smoke,
 )
-from cutover.triggers import RollbackTrigger, TriggerSpec, TriggerState, TriggerStatus
-from cutover.updates import (
+from .triggers import RollbackTrigger, TriggerSpec, TriggerState, TriggerStatus
+from .updates import (
     AcknowledgementsUpdate,
     Alert,
     AlertsUpdate,
@@ -61,7 +61,7 @@ from cutover.updates import (
     WaveMetricsUpdate,
     WavesUpdate,
 )
-from cutover.waves import (
+from .waves import (
     GreenPeriod,
     RepoState,
     WaveProgress,

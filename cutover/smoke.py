@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from cutover.durations import format_duration
-from cutover.gates import CheckResult, CheckSpec, CheckState
+from .durations import format_duration
+from .gates import CheckResult, CheckSpec, CheckState
 
 
 @dataclass(frozen=True)

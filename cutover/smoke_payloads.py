@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from cutover.payloads import (
+from .payloads import (
     MAX_TEXT_CHARS,
     MISSING_FIELD,
     NOT_AN_OBJECT,
@@ -26,7 +26,7 @@ from cutover.payloads import (
     read_time,
     rfc3339,
 )
-from cutover.smoke import DEPLOY_RESULTS, ENVIRONMENTS, RESULTS, DeployRun, DrillRun, SmokeRun
+from .smoke import DEPLOY_RESULTS, ENVIRONMENTS, RESULTS, DeployRun, DrillRun, SmokeRun
 
 #: A topic level: no wildcard, no empty name.
 _LEVEL = re.compile(r"^[^/#+]+$")

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cutover.acknowledgements import Acknowledgement
-from cutover.events import BuildEvent, PlatformEvent, StreamEvent
-from cutover.room import TriggerTransition
-from cutover.triggers import TriggerState, TriggerStatus
-from cutover.updates import Alert
+from .acknowledgements import Acknowledgement
+from .events import BuildEvent, PlatformEvent, StreamEvent
+from .room import TriggerTransition
+from .triggers import TriggerState, TriggerStatus
+from .updates import Alert
 
 #: The alert labels and annotations the detail names first, in this order.
 ALERT_FIELDS = ("cve", "image", "severity", "summary", "description", "runbook_url")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from cutover.signals import Signal
+from .signals import Signal
 
 
 class TriggerState(str, Enum):

@@ -7,17 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from cutover.acknowledgements import Acknowledgements
-from cutover.events import StreamEvent
-from cutover.freeze import FreezeState
-from cutover.gates import CheckReading, Signoffs
-from cutover.permissions import PermissionsUpdate
-from cutover.presence import PeerAction, Presence
-from cutover.rollouts import RolloutStatus
-from cutover.signals import Signal
-from cutover.silences import Silences
-from cutover.smoke import VerificationUpdate
-from cutover.waves import RepoState, WaveStatus
+from .acknowledgements import Acknowledgements
+from .events import StreamEvent
+from .freeze import FreezeState
+from .gates import CheckReading, Signoffs
+from .permissions import PermissionsUpdate
+from .presence import PeerAction, Presence
+from .rollouts import RolloutStatus
+from .signals import Signal
+from .silences import Silences
+from .smoke import VerificationUpdate
+from .waves import RepoState, WaveStatus
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
 
-from cutover.clock import t_label
-from cutover.durations import format_duration
+from .clock import t_label
+from .durations import format_duration
 
 #: The Migration Workbook's columns, as the plan names them.
 WORKBOOK_COLUMNS: tuple[str, ...] = (

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
-from cutover.config import AlertmanagerSection
-from cutover.updates import Alert, AlertsUpdate, HealthState, SourceHealth, Update
-from sources.base import Deliver, address_of
+from ..cutover.config import AlertmanagerSection
+from ..cutover.updates import Alert, AlertsUpdate, HealthState, SourceHealth, Update
+from .base import Deliver, address_of
 
 SOURCE = "alertmanager"
 MAX_BACKOFF = 30.0
@@ -168,7 +168,7 @@ class AlertmanagerSource:
             return [SourceHealth(SOURCE, HealthState.ERROR, now, str(error))]
         self.failures = 0
         updates: list[Update] = [AlertsUpdate(SOURCE, alerts, now)]
-        from sources.alertmanager_silences import silences_update  # builds on this module
+        from .alertmanager_silences import silences_update  # builds on this module
 
         updates += await silences_update(self.client, self.alertnames, now)
         return [*updates, SourceHealth(SOURCE, HealthState.CONNECTED, now)]

@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 
-from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, Effector
-from cutover.durations import format_duration
-from cutover.response_actions import SILENCE_DURATION
-from cutover.silences import Silence, Silences, parse_silences
-from cutover.updates import SilencesUpdate
-from sources.alertmanager import AlertmanagerError, _reason
+from ..cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, Effector
+from ..cutover.durations import format_duration
+from ..cutover.response_actions import SILENCE_DURATION
+from ..cutover.silences import Silence, Silences, parse_silences
+from ..cutover.updates import SilencesUpdate
+from .alertmanager import AlertmanagerError, _reason
 
 #: The actions Alertmanager carries out.
 SILENCE_KINDS = frozenset({ActionKind.SILENCE, ActionKind.EXPIRE_SILENCE})

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from cutover.updates import Update
+from ..cutover.updates import Update
 
 #: Hands a batch of updates to the app; safe to call from the source's own task.
 Deliver = Callable[[Sequence[Update]], None]

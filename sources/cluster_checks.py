@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from cutover.gates import (
+from ..cutover.gates import (
     CheckKind,
     CheckReading,
     CheckSpec,
@@ -30,7 +30,7 @@ from cutover.gates import (
     cronjob_reading,
     objects_reading,
 )
-from sources.kubeconfig import api_error
+from .kubeconfig import api_error
 
 Obj = dict[str, Any]
 

@@ -25,12 +25,12 @@ from typing import Any
 
 import httpx
 
-from cutover.actions import ActionKind, ActionOutcome, ActionPlan
-from cutover.config import GithubSection
-from cutover.smoke import ENVIRONMENTS, DeployRun, VerificationUpdate
-from cutover.updates import HealthState, SourceHealth, Update
-from sources.base import Deliver
-from sources.secrets import read_secret
+from ..cutover.actions import ActionKind, ActionOutcome, ActionPlan
+from ..cutover.config import GithubSection
+from ..cutover.smoke import ENVIRONMENTS, DeployRun, VerificationUpdate
+from ..cutover.updates import HealthState, SourceHealth, Update
+from .base import Deliver
+from .secrets import read_secret
 
 SOURCE = "github"
 API_VERSION = "2022-11-28"

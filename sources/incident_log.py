@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from cutover.incidents import IncidentEvent, parse_event
+from ..cutover.incidents import IncidentEvent, parse_event
 
 FILE_NAME = "incidents.jsonl"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from cutover.audit import (
+from ..cutover.audit import (
     AuditEntry,
     AuditRecord,
     Damage,

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from cutover.acknowledgements import acknowledged_data
-from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
-from cutover.argo import (
+from ..cutover.acknowledgements import acknowledged_data
+from ..cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
+from ..cutover.argo import (
     ABORT,
     PAUSE,
     RESUME,
@@ -28,7 +28,7 @@ from cutover.argo import (
     rollout_status,
     with_version,
 )
-from cutover.cutover_configmap import (
+from ..cutover.cutover_configmap import (
     SignoffError,
     WaveMoveError,
     freeze_data,
@@ -41,12 +41,12 @@ from cutover.cutover_configmap import (
     unfreeze_data,
     withdrawn_data,
 )
-from cutover.permissions import AccessCheck, ActionForbidden, Permissions, required_access
-from cutover.signers import FROM_CLUSTER, Signer
-from sources.kubeconfig import api_error
+from ..cutover.permissions import AccessCheck, ActionForbidden, Permissions, required_access
+from ..cutover.signers import FROM_CLUSTER, Signer
+from .kubeconfig import api_error
 
 if TYPE_CHECKING:
-    from cutover.config import KubernetesSection
+    from ..cutover.config import KubernetesSection
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "rollouts"
 MERGE_PATCH = "application/merge-patch+json"

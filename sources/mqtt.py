@@ -44,9 +44,9 @@ from typing import Any
 
 from paho.mqtt.client import topic_matches_sub
 
-from cutover.config import MqttSection
-from cutover.events import BuildEvent, StreamEvent
-from cutover.payloads import (
+from ..cutover.config import MqttSection
+from ..cutover.events import BuildEvent, StreamEvent
+from ..cutover.payloads import (
     TOO_LARGE,
     PayloadRejected,
     parse_audit_entry,
@@ -56,10 +56,10 @@ from cutover.payloads import (
     parse_presence,
     rfc3339,
 )
-from cutover.presence import HEARTBEAT, PeerAction, Presence
-from cutover.smoke import DeployRun, DrillRun, SmokeRun, VerificationUpdate
-from cutover.smoke_payloads import parse_deploy, parse_drill, parse_smoke
-from cutover.updates import (
+from ..cutover.presence import HEARTBEAT, PeerAction, Presence
+from ..cutover.smoke import DeployRun, DrillRun, SmokeRun, VerificationUpdate
+from ..cutover.smoke_payloads import parse_deploy, parse_drill, parse_smoke
+from ..cutover.updates import (
     EventsUpdate,
     FreezeUpdate,
     HealthState,
@@ -70,9 +70,9 @@ from cutover.updates import (
     SourceHealth,
     Update,
 )
-from sources.base import Deliver
-from sources.mqtt_connection import Endpoint, MqttConnection, MqttError, Will
-from sources.secrets import SecretError, read_secret
+from .base import Deliver
+from .mqtt_connection import Endpoint, MqttConnection, MqttError, Will
+from .secrets import SecretError, read_secret
 
 SOURCE = "mqtt"
 QOS = 1

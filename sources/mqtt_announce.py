@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from cutover.actions import ActionKind
-from cutover.freeze import FreezeState
-from cutover.payloads import freeze_payload
-from cutover.pipeline import Executed
-from sources.mqtt import MqttSource
+from ..cutover.actions import ActionKind
+from ..cutover.freeze import FreezeState
+from ..cutover.payloads import freeze_payload
+from ..cutover.pipeline import Executed
+from .mqtt import MqttSource
 
 
 class MqttAnnouncer:

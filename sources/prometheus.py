@@ -31,10 +31,10 @@ import requests
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from cutover.config import SIGNAL_UNITS, PrometheusSection, QueriesSection
-from cutover.gates import CheckKind, CheckReading, CheckSpec, CheckState, GateSpec, promql_reading
-from cutover.signals import Signal, SignalStatus
-from cutover.smoke import (
+from ..cutover.config import SIGNAL_UNITS, PrometheusSection, QueriesSection
+from ..cutover.gates import CheckKind, CheckReading, CheckSpec, CheckState, GateSpec, promql_reading
+from ..cutover.signals import Signal, SignalStatus
+from ..cutover.smoke import (
     FAILED,
     PASSED,
     SMOKE_LAST_RUN,
@@ -42,7 +42,7 @@ from cutover.smoke import (
     SmokeRun,
     VerificationUpdate,
 )
-from cutover.updates import (
+from ..cutover.updates import (
     GapBackfill,
     GateReadingsUpdate,
     HealthState,
@@ -52,9 +52,9 @@ from cutover.updates import (
     Update,
     WaveMetricsUpdate,
 )
-from cutover.waves import RepoState
-from sources.base import Deliver, address_of
-from sources.secrets import SecretError, read_secret
+from ..cutover.waves import RepoState
+from .base import Deliver, address_of
+from .secrets import SecretError, read_secret
 
 SOURCE = "prometheus"
 #: The health row's entry for the scrape targets behind the KPIs (`exporter_up`).

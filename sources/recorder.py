@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from cutover.audit import AuditEntry
-from cutover.recording import (
+from ..cutover.audit import AuditEntry
+from ..cutover.recording import (
     Audited,
     Batch,
     Header,
@@ -31,8 +31,8 @@ from cutover.recording import (
     part_line,
     record_line,
 )
-from cutover.updates import SignalUpdate, Update
-from sources.base import Clock
+from ..cutover.updates import SignalUpdate, Update
+from .base import Clock
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 FLUSH_EVERY = 1.0

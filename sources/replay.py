@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cutover.audit import entry_operator, entry_outcome
-from cutover.recording import (
+from ..cutover.audit import entry_operator, entry_outcome
+from ..cutover.recording import (
     Audited,
     Batch,
     Header,
@@ -29,8 +29,8 @@ from cutover.recording import (
     parse_line,
     stamp_of,
 )
-from cutover.updates import PeerActionUpdate
-from sources.recorder import part_path
+from ..cutover.updates import PeerActionUpdate
+from .recorder import part_path
 
 _KINDS = {"batch": ord("b"), "tick": ord("t"), "audit": ord("a")}
 _KIND_NAMES = {code: name for name, code in _KINDS.items()}

@@ -24,14 +24,14 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
-from cutover.acknowledgements import Acknowledgements, acknowledgements
-from cutover.argo import rollout_status
-from cutover.cutover_configmap import freeze_state, signoffs, wave_statuses
-from cutover.freeze import FreezeState
-from cutover.gates import CheckReading, GateSpec, Signoffs
-from cutover.permissions import Permissions, PermissionsUpdate
-from cutover.rollouts import RolloutPhase, RolloutStatus
-from cutover.updates import (
+from ..cutover.acknowledgements import Acknowledgements, acknowledgements
+from ..cutover.argo import rollout_status
+from ..cutover.cutover_configmap import freeze_state, signoffs, wave_statuses
+from ..cutover.freeze import FreezeState
+from ..cutover.gates import CheckReading, GateSpec, Signoffs
+from ..cutover.permissions import Permissions, PermissionsUpdate
+from ..cutover.rollouts import RolloutPhase, RolloutStatus
+from ..cutover.updates import (
     AcknowledgementsUpdate,
     FreezeUpdate,
     GateReadingsUpdate,
@@ -42,13 +42,13 @@ from cutover.updates import (
     Update,
     WavesUpdate,
 )
-from sources.base import Deliver
-from sources.cluster_checks import ClusterChecks
-from sources.kubeconfig import api_client, api_error
+from .base import Deliver
+from .cluster_checks import ClusterChecks
+from .kubeconfig import api_client, api_error
 
 if TYPE_CHECKING:
-    from cutover.config import Config, KubernetesSection
-    from sources.kubernetes_effector import KubernetesEffector
+    from ..cutover.config import Config, KubernetesSection
+    from .kubernetes_effector import KubernetesEffector
 
 GROUP, VERSION = "argoproj.io", "v1alpha1"
 ROLLOUTS, ANALYSISRUNS, CONFIGMAP = "rollouts", "analysisruns", "configmap"
@@ -531,8 +531,8 @@ def build_kubernetes(
     `context` (the `--context` flag) wins over `sources.kubernetes.context`. Raises
     `KubernetesConfigError` with a clear message when the cluster cannot be reached.
     """
-    from cutover.config import gate_specs
-    from sources.kubernetes_effector import KubernetesEffector
+    from ..cutover.config import gate_specs
+    from .kubernetes_effector import KubernetesEffector
 
     section = config.sources.kubernetes
     client = api_client(section.kubeconfig, context or section.context)

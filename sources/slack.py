@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cutover.announcements import announcement_text
-from cutover.config import SlackSection
-from cutover.pipeline import Executed
-from sources.secrets import SecretError, read_secret
-from sources.webhooks import post_json
+from ..cutover.announcements import announcement_text
+from ..cutover.config import SlackSection
+from ..cutover.pipeline import Executed
+from .secrets import SecretError, read_secret
+from .webhooks import post_json
 
 
 class SlackAnnouncer:

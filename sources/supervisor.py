@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from cutover.updates import HealthState, SourceHealth, Update
-from sources.base import Deliver, Source
+from ..cutover.updates import HealthState, SourceHealth, Update
+from .base import Deliver, Source
 
 log = logging.getLogger(__name__)
 

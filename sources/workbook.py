@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cutover.waves import Workbook, parse_workbook
+from ..cutover.waves import Workbook, parse_workbook
 
 
 class WorkbookError(Exception):

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from cutover.config import Config
-from tui.app import ControlRoomApp
-from tui.build import build_app
-from tui.configfile import LoadedConfig
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.build import build_app
+from maestro_control_room.tui.configfile import LoadedConfig
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cutover.config import Config
-from cutover.rollouts import RolloutStatus
-from cutover.updates import RolloutsUpdate, Update
-from sources.rollouts import KubernetesSource, WatchTuning
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.cutover.rollouts import RolloutStatus
+from maestro_control_room.cutover.updates import RolloutsUpdate, Update
+from maestro_control_room.sources.rollouts import KubernetesSource, WatchTuning
 from tests.conftest import config_document
 from tests.kube_fake import CONFIGMAPS, FakeKube, cutover_configmap
 

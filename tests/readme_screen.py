@@ -9,12 +9,12 @@ import re
 import tempfile
 from pathlib import Path
 
-from cutover.config import Config
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.build import build_app
+from maestro_control_room.tui.configfile import LoadedConfig
 from tests.conftest import CONFIG, ROOT, config_document
 from tests.screen_text import screen_text
-from tui.app import ControlRoomApp
-from tui.build import build_app
-from tui.configfile import LoadedConfig
 
 README = ROOT / "README.md"
 SIZE = (120, 36)

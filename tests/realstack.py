@@ -9,14 +9,14 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from cutover.config import Config
-from cutover.gates import CheckResult, CheckState
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.cutover.gates import CheckResult, CheckState
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.build import build_app
+from maestro_control_room.tui.configfile import LoadedConfig
+from maestro_control_room.widgets.header import HealthRow
+from maestro_control_room.widgets.kpi import KpiTile
 from tests.conftest import CONFIG, config_document
-from tui.app import ControlRoomApp
-from tui.build import build_app
-from tui.configfile import LoadedConfig
-from widgets.header import HealthRow
-from widgets.kpi import KpiTile
 
 
 def real_app(gates: list[dict[str, Any]] | None = None, **sections: Any) -> ControlRoomApp:

@@ -223,8 +223,8 @@ def sim_exporter(
     port = free_port()
     # This checkout's code, whichever checkout the virtualenv has installed.
     launcher = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from tui.cli import main;"
-        " sys.exit(main(sys.argv[1:]))"
+        f"import sys; sys.path.insert(0, {str(ROOT)!r});"
+        " from maestro_control_room.tui.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     argv = [sys.executable, "-c", launcher, "sim", f"--metrics-addr=127.0.0.1:{port}",
             f"--time-scale={time_scale}", "--seed=7", "--scenario=calm"]  # fmt: skip

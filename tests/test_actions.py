@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cutover.actions import (
+from maestro_control_room.cutover.actions import (
     ActionKind,
     ActionPlan,
     ActionUnavailable,
@@ -22,12 +22,12 @@ from cutover.actions import (
     plan_unfreeze,
     promotion_changes,
 )
-from cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
-from cutover.freeze import FreezeState
-from cutover.rollouts import RolloutPhase, RolloutStatus
-from cutover.room import ControlRoom, RoomSettings
-from cutover.signals import Signal
-from cutover.updates import (
+from maestro_control_room.cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
+from maestro_control_room.cutover.freeze import FreezeState
+from maestro_control_room.cutover.rollouts import RolloutPhase, RolloutStatus
+from maestro_control_room.cutover.room import ControlRoom, RoomSettings
+from maestro_control_room.cutover.signals import Signal
+from maestro_control_room.cutover.updates import (
     Alert,
     AlertsUpdate,
     FreezeUpdate,
@@ -35,7 +35,7 @@ from cutover.updates import (
     SignalUpdate,
     WavesUpdate,
 )
-from cutover.waves import RepoState, WaveState, WaveStatus, parse_workbook
+from maestro_control_room.cutover.waves import RepoState, WaveState, WaveStatus, parse_workbook
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW = GO_LIVE + timedelta(days=3)

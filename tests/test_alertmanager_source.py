@@ -9,20 +9,20 @@ from pathlib import Path
 
 import httpx
 
-from cutover.config import Config, gate_alertnames, gate_specs, room_settings
-from cutover.cutover_configmap import rfc3339
-from cutover.gates import CheckState, Verdict
-from cutover.room import ControlRoom
-from cutover.triggers import TriggerState
-from cutover.updates import AlertsUpdate
-from cutover.waves import parse_workbook
-from sources.alertmanager import AlertmanagerSource
-from sources.sim import EXAMPLE_WORKBOOK
-from sources.sim.exporter import ExporterOptions, SimExporter, build_simulator
+from maestro_control_room.cutover.config import Config, gate_alertnames, gate_specs, room_settings
+from maestro_control_room.cutover.cutover_configmap import rfc3339
+from maestro_control_room.cutover.gates import CheckState, Verdict
+from maestro_control_room.cutover.room import ControlRoom
+from maestro_control_room.cutover.triggers import TriggerState
+from maestro_control_room.cutover.updates import AlertsUpdate
+from maestro_control_room.cutover.waves import parse_workbook
+from maestro_control_room.sources.alertmanager import AlertmanagerSource
+from maestro_control_room.sources.sim import EXAMPLE_WORKBOOK
+from maestro_control_room.sources.sim.exporter import ExporterOptions, SimExporter, build_simulator
+from maestro_control_room.tui.app import ControlRoomApp
 from tests.conftest import config_document
 from tests.realstack import gate_check, gate_state, health_text, real_app, until
 from tests.servers import ServerProcess, alertmanager, sim_exporter
-from tui.app import ControlRoomApp
 
 __all__ = ["alertmanager"]  # the fixture, imported for pytest
 

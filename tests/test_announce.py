@@ -14,15 +14,21 @@ from typing import Any
 
 import pytest
 
-from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, plan_freeze
-from cutover.announcements import announcement_text
-from cutover.config import GrafanaSection, SlackSection
-from cutover.pipeline import ActionPipeline, Executed
-from sources.grafana import GrafanaAnnouncer
-from sources.journal import AuditJournal, read_journal
-from sources.secrets import SecretError
-from sources.slack import SlackAnnouncer
-from sources.webhooks import AnnounceError
+from maestro_control_room.cutover.actions import (
+    ActionKind,
+    ActionOutcome,
+    ActionPlan,
+    Change,
+    plan_freeze,
+)
+from maestro_control_room.cutover.announcements import announcement_text
+from maestro_control_room.cutover.config import GrafanaSection, SlackSection
+from maestro_control_room.cutover.pipeline import ActionPipeline, Executed
+from maestro_control_room.sources.grafana import GrafanaAnnouncer
+from maestro_control_room.sources.journal import AuditJournal, read_journal
+from maestro_control_room.sources.secrets import SecretError
+from maestro_control_room.sources.slack import SlackAnnouncer
+from maestro_control_room.sources.webhooks import AnnounceError
 from tests.test_pipeline import World, world  # noqa: F401 (the fixture)
 
 AT = datetime(2026, 12, 2, 3, 4, 5, 678000, tzinfo=UTC)

@@ -5,19 +5,19 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from cutover.triggers import TriggerState
-from cutover.waves import WaveState
+from maestro_control_room.cutover.triggers import TriggerState
+from maestro_control_room.cutover.waves import WaveState
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.widgets.eventlog import EventLog
+from maestro_control_room.widgets.events import EventStream
+from maestro_control_room.widgets.header import FreezeBanner, HealthRow
+from maestro_control_room.widgets.help import HelpOverlay
+from maestro_control_room.widgets.kpi import KpiTile
+from maestro_control_room.widgets.rollouts import RolloutBoard
+from maestro_control_room.widgets.triggers import TriggerBoard
+from maestro_control_room.widgets.waves import WaveBoard
 from tests.conftest import AppFactory
-from tui.app import ControlRoomApp
-from tui.screens.confirm import ConfirmScreen
-from widgets.eventlog import EventLog
-from widgets.events import EventStream
-from widgets.header import FreezeBanner, HealthRow
-from widgets.help import HelpOverlay
-from widgets.kpi import KpiTile
-from widgets.rollouts import RolloutBoard
-from widgets.triggers import TriggerBoard
-from widgets.waves import WaveBoard
 
 
 async def step(app: ControlRoomApp, pilot: Pilot[None], seconds: float) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from cutover.actions import ActionKind
-from cutover.argo import (
+from maestro_control_room.cutover.actions import ActionKind
+from maestro_control_room.cutover.argo import (
     ABORT,
     PAUSE,
     RETRY,
@@ -18,15 +18,15 @@ from cutover.argo import (
     set_weight,
     with_version,
 )
-from cutover.cutover_configmap import (
+from maestro_control_room.cutover.cutover_configmap import (
     WaveMoveError,
     freeze_state,
     moved_waves,
     wave_statuses,
 )
-from cutover.permissions import AccessCheck, Permissions, action_permitted
-from cutover.rollouts import RolloutPhase
-from cutover.waves import WaveState
+from maestro_control_room.cutover.permissions import AccessCheck, Permissions, action_permitted
+from maestro_control_room.cutover.rollouts import RolloutPhase
+from maestro_control_room.cutover.waves import WaveState
 
 STEPS = [
     {"setWeight": 10},

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cutover.actions import ActionKind, Change, Precondition
-from cutover.audit import (
+from maestro_control_room.cutover.actions import ActionKind, Change, Precondition
+from maestro_control_room.cutover.audit import (
     GENESIS,
     AuditEntry,
     AuditRecord,

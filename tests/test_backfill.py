@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cutover.config import Config
-from cutover.triggers import TriggerState, TriggerStatus
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.cutover.triggers import TriggerState, TriggerStatus
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.build import build_app
+from maestro_control_room.tui.configfile import LoadedConfig
 from tests.conftest import CONFIG, config_document
 from tests.realstack import until
 from tests.servers import ServerProcess, maestro_sim, prometheus
-from tui.app import ControlRoomApp
-from tui.build import build_app
-from tui.configfile import LoadedConfig
 
 __all__ = ["maestro_sim", "prometheus"]  # the fixtures, imported for pytest
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from maestro_control_room.tui import cli
+from maestro_control_room.tui.app import ControlRoomApp
 from tests.conftest import CONFIG
-from tui import cli
-from tui.app import ControlRoomApp
 
 WORKBOOK = CONFIG.parent / "sources" / "sim" / "data" / "workbook.csv"
 
@@ -182,7 +182,7 @@ def test_a_workbook_with_an_unterminated_quote_names_its_real_line(
 
 
 def test_the_rows_after_an_unterminated_quote_are_all_read(tmp_path: Path) -> None:
-    from cutover.waves import parse_workbook
+    from maestro_control_room.cutover.waves import parse_workbook
 
     rows = len([line for line in WORKBOOK.read_text().splitlines()[1:] if line.strip()])
     book = parse_workbook(broken_workbook(tmp_path, 20).read_text())
@@ -194,7 +194,7 @@ def test_an_unknown_scenario_is_a_message_in_a_real_process(tmp_path: Path) -> N
     path = tmp_path / "config.toml"
     path.write_text(edited('scenario = "brownout"', 'scenario = "meltdown"'))
     done = subprocess.run(
-        [sys.executable, "-m", "tui", "--config", str(path)],
+        [sys.executable, "-m", "maestro_control_room", "--config", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -219,7 +219,7 @@ def test_the_other_commands_name_an_unknown_scenario_too(
 
 
 def test_every_default_key_is_a_key_textual_delivers() -> None:
-    from tui.bindings import CONTROL_ROOM_BINDINGS, is_a_key
+    from maestro_control_room.tui.bindings import CONTROL_ROOM_BINDINGS, is_a_key
 
     keys = [k.strip() for b in CONTROL_ROOM_BINDINGS for k in b.key.split(",")]  # type: ignore[union-attr]
     assert keys and all(is_a_key(key) for key in keys), [k for k in keys if not is_a_key(k)]

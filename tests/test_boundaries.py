@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cutover.actions import check_preconditions, plan_promote_wave
-from cutover.gates import CheckState, cronjob_reading
-from cutover.room import HealthState
-from cutover.signals import Signal, SignalStatus
-from cutover.updates import SignalUpdate
+from maestro_control_room.cutover.actions import check_preconditions, plan_promote_wave
+from maestro_control_room.cutover.gates import CheckState, cronjob_reading
+from maestro_control_room.cutover.room import HealthState
+from maestro_control_room.cutover.signals import Signal, SignalStatus
+from maestro_control_room.cutover.updates import SignalUpdate
 from tests.test_actions import GREEN_PERIOD, MAX_AGE, NOW, calm_room, check
 from tests.test_gates import BACKUP
 from tests.test_gates import NOW as GATES_NOW

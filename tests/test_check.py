@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from maestro_control_room.tui.cli import main
 from tests.conftest import CONFIG
 from tests.servers import ServerProcess, free_port, maestro_sim, prometheus, wait_until
 from tests.test_prometheus_source import ask
-from tui.cli import main
 
 __all__ = ["maestro_sim", "prometheus"]  # the fixtures, imported for pytest
 

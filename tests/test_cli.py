@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from maestro_control_room.tui.cli import main
+from maestro_control_room.tui.configfile import ConfigError, find_config
 from tests.conftest import CONFIG
-from tui.cli import main
-from tui.configfile import ConfigError, find_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

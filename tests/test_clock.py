@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cutover.clock import read_clock, t_label
+from maestro_control_room.cutover.clock import read_clock, t_label
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

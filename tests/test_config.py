@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from cutover.config import (
+from maestro_control_room.cutover.config import (
     Config,
     ThresholdsSection,
     kpi_specs,
@@ -18,9 +18,9 @@ from cutover.config import (
     start_offset,
     trigger_specs,
 )
-from cutover.durations import format_duration, parse_duration
-from cutover.triggers import Comparison
-from cutover.waves import Workbook
+from maestro_control_room.cutover.durations import format_duration, parse_duration
+from maestro_control_room.cutover.triggers import Comparison
+from maestro_control_room.cutover.waves import Workbook
 
 GO_LIVE = "2026-12-01T09:00:00+00:00"
 

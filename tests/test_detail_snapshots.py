@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.widgets.table import KeyedTable
 from tests.conftest import AppFactory
 from tests.test_app import actions_done, started, step
-from tui.app import ControlRoomApp
-from widgets.table import KeyedTable
 
 SIZES = [(80, 24), (120, 36)]
 IDS = ["80x24", "120x36"]

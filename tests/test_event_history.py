@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from cutover.events import BuildEvent, PlatformEvent
-from cutover.updates import EventsUpdate
+from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
+from maestro_control_room.cutover.updates import EventsUpdate
+from maestro_control_room.widgets.eventlog import EventLog
+from maestro_control_room.widgets.events import EventStream
 from tests.conftest import AppFactory
 from tests.test_app import actions_done, started
-from widgets.eventlog import EventLog
-from widgets.events import EventStream
 
 AT = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
 

@@ -21,10 +21,10 @@ import pytest
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sources.replay import open_recording
+from maestro_control_room.sources.replay import open_recording
+from maestro_control_room.tui.cli import main
 from tests.servers import ServerProcess, mosquitto
 from tests.test_serve import served_config
-from tui.cli import main
 
 __all__ = ["mosquitto"]  # the fixture, imported for pytest
 
@@ -128,8 +128,8 @@ def started(tmp_path: Path, mosquitto: ServerProcess) -> Iterator[tuple[Terminal
     config = room_config(tmp_path, mosquitto.port)
     recording = tmp_path / "session.rec"
     launcher = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from tui.cli import main;"
-        " sys.exit(main(sys.argv[1:]))"
+        f"import sys; sys.path.insert(0, {str(ROOT)!r});"
+        " from maestro_control_room.tui.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     argv = [sys.executable, "-c", launcher, "--config", str(config), "--operator", "dana",
             "--record", str(recording)]  # fmt: skip

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cutover.gates import CheckKind, Verdict
+from maestro_control_room.cutover.gates import CheckKind, Verdict
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.tui.screens.gates import GateScreen
+from maestro_control_room.widgets.gates import GateBoard
+from maestro_control_room.widgets.table import KeyedTable
 from tests.conftest import AppFactory
 from tests.test_app import started
-from tui.app import ControlRoomApp
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.gates import GateScreen
-from widgets.gates import GateBoard
-from widgets.table import KeyedTable
 
 
 def board_keys(app: ControlRoomApp) -> list[str]:

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from cutover.actions import ActionKind, plan_sign_off
-from cutover.config import (
+from maestro_control_room.cutover.actions import ActionKind, plan_sign_off
+from maestro_control_room.cutover.config import (
     SIGNOFF_ROLES,
     Config,
     QueriesSection,
     gate_alertnames,
     gate_specs,
 )
-from cutover.gates import (
+from maestro_control_room.cutover.gates import (
     CheckKind,
     CheckSpec,
     CheckState,
@@ -34,8 +34,8 @@ from cutover.gates import (
     promql_reading,
     with_triggers,
 )
-from cutover.room import ControlRoom, RoomSettings, RoomView
-from cutover.updates import (
+from maestro_control_room.cutover.room import ControlRoom, RoomSettings, RoomView
+from maestro_control_room.cutover.updates import (
     Alert,
     AlertsUpdate,
     GateReadingsUpdate,
@@ -43,8 +43,8 @@ from cutover.updates import (
     SignoffsUpdate,
     SourceHealth,
 )
+from maestro_control_room.tui.configfile import ConfigError, load_config
 from tests.test_room import CONFIG, GO_LIVE, WORKBOOK
-from tui.configfile import ConfigError, load_config
 
 NOW = GO_LIVE + timedelta(days=3)
 BASE = {"cutover": {"go_live": GO_LIVE.isoformat()}, "waves": {"workbook": "workbook.csv"}}

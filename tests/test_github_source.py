@@ -12,14 +12,20 @@ from typing import Any
 
 import pytest
 
-from cutover.actions import CD_DRY_RUN, SMOKE_SUITE, ActionKind, RoutingEffector, plan_dispatch
-from cutover.audit import AuditEntry, AuditRecord
-from cutover.config import Config, GithubSection, room_settings
-from cutover.pipeline import ActionPipeline, ReadOnly
-from cutover.room import ControlRoom, RoomView
-from cutover.smoke import DeployRun, VerificationUpdate
-from cutover.updates import HealthState, SourceHealth
-from sources.github_actions import (
+from maestro_control_room.cutover.actions import (
+    CD_DRY_RUN,
+    SMOKE_SUITE,
+    ActionKind,
+    RoutingEffector,
+    plan_dispatch,
+)
+from maestro_control_room.cutover.audit import AuditEntry, AuditRecord
+from maestro_control_room.cutover.config import Config, GithubSection, room_settings
+from maestro_control_room.cutover.pipeline import ActionPipeline, ReadOnly
+from maestro_control_room.cutover.room import ControlRoom, RoomView
+from maestro_control_room.cutover.smoke import DeployRun, VerificationUpdate
+from maestro_control_room.cutover.updates import HealthState, SourceHealth
+from maestro_control_room.sources.github_actions import (
     GithubActionsSource,
     GithubSettings,
     WorkflowDispatcher,
@@ -27,13 +33,13 @@ from sources.github_actions import (
     rate_limit_wait,
     read_title,
 )
-from sources.journal import AuditJournal, read_journal
-from sources.secrets import SecretError
-from sources.workbook import load_workbook
+from maestro_control_room.sources.journal import AuditJournal, read_journal
+from maestro_control_room.sources.secrets import SecretError
+from maestro_control_room.sources.workbook import load_workbook
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
 from tests.conftest import CONFIG, AppFactory, config_document
 from tests.github_fake import FakeGithub, artifact, running, workflow_run
 from tests.realstack import until
-from tui.screens.confirm import ConfirmScreen
 
 REPO = "octo-org/octo-repo"
 DIGEST = "ghcr.io/brianclong/maestro-control-plane@sha256:" + "5e" * 32
@@ -275,7 +281,7 @@ async def test_a_read_only_room_dispatches_nothing(github: FakeGithub, tmp_path:
 
 
 def test_only_the_smoke_suite_and_the_cd_dry_run_are_dispatched() -> None:
-    from cutover.actions import ActionUnavailable
+    from maestro_control_room.cutover.actions import ActionUnavailable
 
     with pytest.raises(ActionUnavailable, match="only the smoke suite and the CD dry run"):
         plan_dispatch("prod deploy", REPO, "cd.yml", "main", "alice")

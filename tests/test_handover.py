@@ -12,17 +12,23 @@ from typing import Any
 
 import pytest
 
-from cutover.actions import ActionKind, Change
-from cutover.audit import AuditRecord, EntryKind, Operator, next_entry
-from cutover.config import Config, ThresholdsSection, gate_specs, kpi_specs, trigger_specs
-from cutover.freeze import FreezeState
-from cutover.gates import CheckReading, CheckState, Signoff, Signoffs
-from cutover.handover import handover_markdown, pair_actions, parse_since
-from cutover.rollouts import RolloutPhase, RolloutStatus
-from cutover.room import ControlRoom, RoomSettings, RoomView
-from cutover.signals import Signal
-from cutover.triggers import TriggerState
-from cutover.updates import (
+from maestro_control_room.cutover.actions import ActionKind, Change
+from maestro_control_room.cutover.audit import AuditRecord, EntryKind, Operator, next_entry
+from maestro_control_room.cutover.config import (
+    Config,
+    ThresholdsSection,
+    gate_specs,
+    kpi_specs,
+    trigger_specs,
+)
+from maestro_control_room.cutover.freeze import FreezeState
+from maestro_control_room.cutover.gates import CheckReading, CheckState, Signoff, Signoffs
+from maestro_control_room.cutover.handover import handover_markdown, pair_actions, parse_since
+from maestro_control_room.cutover.rollouts import RolloutPhase, RolloutStatus
+from maestro_control_room.cutover.room import ControlRoom, RoomSettings, RoomView
+from maestro_control_room.cutover.signals import Signal
+from maestro_control_room.cutover.triggers import TriggerState
+from maestro_control_room.cutover.updates import (
     Alert,
     AlertsUpdate,
     FreezeUpdate,
@@ -34,13 +40,13 @@ from cutover.updates import (
     SourceHealth,
     WavesUpdate,
 )
-from cutover.waves import RepoState, WaveState, WaveStatus, parse_workbook
-from sources.journal import AuditJournal
+from maestro_control_room.cutover.waves import RepoState, WaveState, WaveStatus, parse_workbook
+from maestro_control_room.sources.journal import AuditJournal
+from maestro_control_room.tui.cli import main
+from maestro_control_room.tui.configfile import LoadedConfig
+from maestro_control_room.tui.headless import gather_view
 from tests.conftest import CONFIG, AppFactory, config_document
 from tests.test_app import actions_done, started, step
-from tui.cli import main
-from tui.configfile import LoadedConfig
-from tui.headless import gather_view
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW = GO_LIVE + timedelta(days=3)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
-from cutover.actions import (
+from maestro_control_room.cutover.actions import (
     ActionKind,
     FrozenRefusal,
     blocking,
@@ -20,16 +20,16 @@ from cutover.actions import (
     plan_roll_back_wave,
     plan_unfreeze,
 )
-from cutover.pipeline import ActionPipeline, PreconditionsFailed
-from cutover.waves import WaveState
-from sources.journal import AuditJournal, read_journal
+from maestro_control_room.cutover.pipeline import ActionPipeline, PreconditionsFailed
+from maestro_control_room.cutover.waves import WaveState
+from maestro_control_room.sources.journal import AuditJournal, read_journal
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.widgets.rollouts import RolloutBoard
+from maestro_control_room.widgets.waves import WaveBoard
 from tests.conftest import AppFactory
 from tests.test_actions import NOW, calm_room, frozen
 from tests.test_app import actions_done, started, text_of
 from tests.test_pipeline import OPERATOR, World, world  # noqa: F401 - the fixture
-from tui.screens.confirm import ConfirmScreen
-from widgets.rollouts import RolloutBoard
-from widgets.waves import WaveBoard
 
 # -- the domain --------------------------------------------------------------------------
 
@@ -65,7 +65,7 @@ async def test_the_pipeline_refuses_an_overridden_promotion_while_frozen(
     world: World,  # noqa: F811 - the fixture
     tmp_path: Path,
 ) -> None:
-    from cutover.actions import plan_freeze
+    from maestro_control_room.cutover.actions import plan_freeze
 
     journal = AuditJournal(tmp_path / "audit.jsonl")
     pipeline = ActionPipeline(world.effector, read_only=False, journal=journal, operator=OPERATOR)
@@ -162,7 +162,7 @@ async def test_while_frozen_abort_is_allowed_and_unfreeze_is_the_way_on(
 
 
 async def test_promote_full_on_the_cluster_is_refused_while_frozen(tmp_path: Path) -> None:
-    from sources.rollouts import build_kubernetes
+    from maestro_control_room.sources.rollouts import build_kubernetes
     from tests.kube_fake import CONFIGMAPS, ROLLOUTS, canary_rollout, cutover_configmap
     from tests.kube_harness import kube_config, running_fake
 

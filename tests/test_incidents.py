@@ -11,23 +11,29 @@ from pathlib import Path
 
 import pytest
 
-from cutover.acknowledgements import Acknowledgement, Acknowledgements
-from cutover.clock import read_clock
-from cutover.freeze import UNFROZEN, FreezeState
-from cutover.incidents import IncidentEvent, IncidentTracker, figures, fold, in_period
-from cutover.room import RoomView
-from cutover.triggers import TriggerSpec, TriggerState, TriggerStatus
-from sources.incident_log import IncidentLog
+from maestro_control_room.cutover.acknowledgements import Acknowledgement, Acknowledgements
+from maestro_control_room.cutover.clock import read_clock
+from maestro_control_room.cutover.freeze import UNFROZEN, FreezeState
+from maestro_control_room.cutover.incidents import (
+    IncidentEvent,
+    IncidentTracker,
+    figures,
+    fold,
+    in_period,
+)
+from maestro_control_room.cutover.room import RoomView
+from maestro_control_room.cutover.triggers import TriggerSpec, TriggerState, TriggerStatus
+from maestro_control_room.sources.incident_log import IncidentLog
+from maestro_control_room.tui.check import incident_figures
+from maestro_control_room.tui.cli import main
+from maestro_control_room.tui.configfile import load_config
+from maestro_control_room.tui.handover import ShiftRecord, render
+from maestro_control_room.widgets.header import HealthRow
+from maestro_control_room.widgets.table import KeyedTable
 from tests.conftest import AppFactory
 from tests.test_app import actions_done, started, step
 from tests.test_handover import sim_config
 from tests.test_response import firing_success_rate
-from tui.check import incident_figures
-from tui.cli import main
-from tui.configfile import load_config
-from tui.handover import ShiftRecord, render
-from widgets.header import HealthRow
-from widgets.table import KeyedTable
 
 T0 = datetime(2026, 12, 1, 11, 0, tzinfo=timezone.utc)
 SPEC = TriggerSpec("sr", "Success rate", "success_rate")

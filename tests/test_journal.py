@@ -19,9 +19,9 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable, Static
 
-from cutover.actions import ActionKind, Change
-from cutover.audit import GENESIS, AuditRecord, EntryKind, Operator, verify
-from sources.journal import (
+from maestro_control_room.cutover.actions import ActionKind, Change
+from maestro_control_room.cutover.audit import GENESIS, AuditRecord, EntryKind, Operator, verify
+from maestro_control_room.sources.journal import (
     AuditJournal,
     JournalError,
     default_journal_path,
@@ -29,8 +29,8 @@ from sources.journal import (
     local_operator,
     read_journal,
 )
-from tui.audit_cli import audit_main
-from tui.screens.audit import AuditScreen
+from maestro_control_room.tui.audit_cli import audit_main
+from maestro_control_room.tui.screens.audit import AuditScreen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,7 +140,7 @@ def test_two_processes_appending_keep_one_chain(tmp_path: Path) -> None:
         import pathlib, sys, time
         sys.path.insert(0, {str(ROOT)!r})
         from tests.test_journal import record
-        from sources.journal import AuditJournal
+        from maestro_control_room.sources.journal import AuditJournal
         journal = AuditJournal({str(path)!r})
         journal.open()
         pathlib.Path({str(tmp_path)!r}, "ready-" + sys.argv[1]).touch()

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from cutover.audit import GENESIS, verify
-from sources.journal import AuditJournal, JournalError, journal_damage
+from maestro_control_room.cutover.audit import GENESIS, verify
+from maestro_control_room.sources.journal import AuditJournal, JournalError, journal_damage
+from maestro_control_room.tui.audit_cli import audit_main
+from maestro_control_room.widgets.eventlog import EventLog
+from maestro_control_room.widgets.header import HealthRow
 from tests.conftest import AppFactory
 from tests.test_app import actions_done, started, text_of
 from tests.test_journal import record
-from tui.audit_cli import audit_main
-from widgets.eventlog import EventLog
-from widgets.header import HealthRow
 
 
 def sha(data: bytes) -> str:

@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
-from cutover.config import SIGNOFF_ROLES, Config
+from maestro_control_room.cutover.config import SIGNOFF_ROLES, Config
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.build import build_app
+from maestro_control_room.tui.configfile import LoadedConfig
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.widgets.header import FreezeBanner, HealthRow
+from maestro_control_room.widgets.rollouts import RolloutBoard
+from maestro_control_room.widgets.table import KeyedTable
 from tests.conftest import CONFIG, config_document
 from tests.kube_fake import CONFIGMAPS, ROLLOUTS, FakeKube, canary_rollout
 from tests.kube_harness import running_fake, seed_configmap
 from tests.realstack import until
-from tui.app import ControlRoomApp
-from tui.build import build_app
-from tui.configfile import LoadedConfig
-from tui.screens.confirm import ConfirmScreen
-from widgets.header import FreezeBanner, HealthRow
-from widgets.rollouts import RolloutBoard
-from widgets.table import KeyedTable
 
 API = "maestro-system/maestro-api"
 

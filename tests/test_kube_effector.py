@@ -13,11 +13,17 @@ from typing import Any, cast
 
 import pytest
 
-from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
-from cutover.config import Config
-from cutover.permissions import ActionForbidden
-from cutover.rollouts import RolloutPhase
-from sources.rollouts import build_kubernetes
+from maestro_control_room.cutover.actions import (
+    ActionKind,
+    ActionOutcome,
+    ActionPlan,
+    Change,
+    TargetChanged,
+)
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.cutover.permissions import ActionForbidden
+from maestro_control_room.cutover.rollouts import RolloutPhase
+from maestro_control_room.sources.rollouts import build_kubernetes
 from tests.kube_fake import CONFIGMAPS, ROLLOUTS, FakeKube, Served, canary_rollout
 from tests.kube_harness import FAST, kube_config, running_fake, seed_configmap, until, watching
 

@@ -12,15 +12,26 @@ from typing import Any
 
 import pytest
 
-from cutover.actions import ActionKind, TargetChanged, plan_sign_off
-from cutover.config import Config, gate_specs, room_settings
-from cutover.gates import CheckKind, CheckReading, CheckResult, CheckState, Verdict
-from cutover.pipeline import ActionPipeline
-from cutover.room import ControlRoom, RoomView
-from cutover.updates import GateReadingsUpdate, HealthState, SignoffsUpdate, SourceHealth
-from cutover.waves import Workbook
-from sources.journal import AuditJournal, read_journal
-from sources.rollouts import build_kubernetes
+from maestro_control_room.cutover.actions import ActionKind, TargetChanged, plan_sign_off
+from maestro_control_room.cutover.config import Config, gate_specs, room_settings
+from maestro_control_room.cutover.gates import (
+    CheckKind,
+    CheckReading,
+    CheckResult,
+    CheckState,
+    Verdict,
+)
+from maestro_control_room.cutover.pipeline import ActionPipeline
+from maestro_control_room.cutover.room import ControlRoom, RoomView
+from maestro_control_room.cutover.updates import (
+    GateReadingsUpdate,
+    HealthState,
+    SignoffsUpdate,
+    SourceHealth,
+)
+from maestro_control_room.cutover.waves import Workbook
+from maestro_control_room.sources.journal import AuditJournal, read_journal
+from maestro_control_room.sources.rollouts import build_kubernetes
 from tests.kube_fake import (
     CONFIGMAPS,
     CRONJOBS,

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from sources.kubeconfig import api_client
+from maestro_control_room.sources.kubeconfig import api_client
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cutover.rollouts import RolloutPhase
-from cutover.updates import HealthState, SourceHealth
-from sources.rollouts import build_kubernetes
+from maestro_control_room.cutover.rollouts import RolloutPhase
+from maestro_control_room.cutover.updates import HealthState, SourceHealth
+from maestro_control_room.sources.rollouts import build_kubernetes
 from tests.kube_fake import ROLLOUTS, FakeKube, canary_rollout
 from tests.kube_harness import FAST, Delivered, kube_config, seed_configmap, until, watching
 
@@ -101,7 +101,7 @@ async def test_a_cluster_without_argo_rollouts_says_so(kube: FakeKube, tmp_path:
 async def test_an_action_on_a_cluster_without_argo_rollouts_says_so(
     kube: FakeKube, tmp_path: Path
 ) -> None:
-    from cutover.actions import ActionKind, ActionPlan
+    from maestro_control_room.cutover.actions import ActionKind, ActionPlan
 
     kube.uninstall(ROLLOUTS)
     _, effector = build_kubernetes(kube_config(kube, tmp_path))

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from sources.mqtt_connection import PROBE, Endpoint, MqttConnection, MqttError
+from maestro_control_room.sources.mqtt_connection import PROBE, Endpoint, MqttConnection, MqttError
 from tests.servers import (
     ServerProcess,
     _running,

@@ -8,12 +8,12 @@ import uuid
 
 from textual.widgets import Static
 
-from sources.mqtt import MqttSource, excerpt
+from maestro_control_room.sources.mqtt import MqttSource, excerpt
+from maestro_control_room.tui.screens.diagnostics import DiagnosticsScreen
+from maestro_control_room.widgets.events import EventStream
 from tests.realstack import health_text, real_app, until
 from tests.servers import ServerProcess, mosquitto
 from tests.test_mqtt_source import build_event, mqtt_section, publish, shown_ids
-from tui.screens.diagnostics import DiagnosticsScreen
-from widgets.events import EventStream
 
 __all__ = ["mosquitto"]  # the fixture, imported for pytest
 

@@ -12,15 +12,19 @@ import aiomqtt
 import pytest
 from textual.widgets import Static
 
-from cutover.payloads import MAX_PAYLOAD_BYTES, PayloadRejected, parse_build_event
-from cutover.updates import EventsUpdate
-from sources.mqtt import MqttSettings, MqttSource
+from maestro_control_room.cutover.payloads import (
+    MAX_PAYLOAD_BYTES,
+    PayloadRejected,
+    parse_build_event,
+)
+from maestro_control_room.cutover.updates import EventsUpdate
+from maestro_control_room.sources.mqtt import MqttSettings, MqttSource
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.screens.diagnostics import DiagnosticsScreen
+from maestro_control_room.widgets.events import EventStream
+from maestro_control_room.widgets.header import FreezeBanner
 from tests.realstack import health_text, real_app, until
 from tests.servers import ServerProcess, mosquitto, sim_exporter
-from tui.app import ControlRoomApp
-from tui.screens.diagnostics import DiagnosticsScreen
-from widgets.events import EventStream
-from widgets.header import FreezeBanner
 
 __all__ = ["mosquitto"]  # the fixture, imported for pytest
 

@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 import pytest
 
 from bench.terminal import PtyProgram
-from cutover.events import BuildEvent, PlatformEvent
+from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
+from maestro_control_room.widgets.eventlog import EventLog
+from maestro_control_room.widgets.events import EventStream
 from tests.conftest import CONFIG, AppFactory
-from widgets.eventlog import EventLog
-from widgets.events import EventStream
 
 
 async def test_the_event_log_renders_under_no_color(
@@ -43,7 +43,7 @@ async def test_the_event_log_renders_under_no_color(
 def test_the_app_keeps_running_under_no_color_in_a_terminal() -> None:
     """The default config's brownout scenario puts failures in the event log within
     seconds; under NO_COLOR the first of them used to end the app."""
-    argv = [sys.executable, "-m", "tui", "--config", str(CONFIG)]
+    argv = [sys.executable, "-m", "maestro_control_room", "--config", str(CONFIG)]
     pty = PtyProgram(argv, columns=140, lines=45, env={**_environ(), "NO_COLOR": "1"},
                      cwd=str(CONFIG.parent))  # fmt: skip
     try:

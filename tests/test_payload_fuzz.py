@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cutover.events import BuildEvent, PlatformEvent
-from cutover.payloads import (
+from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
+from maestro_control_room.cutover.payloads import (
     EARLIEST,
     FUTURE_SLACK,
     MAX_DURATION_S,
@@ -33,7 +33,7 @@ from cutover.payloads import (
     parse_platform_event,
     parse_presence,
 )
-from sources.mqtt import UNEXPECTED, MqttSettings, MqttSource
+from maestro_control_room.sources.mqtt import UNEXPECTED, MqttSettings, MqttSource
 
 NOW = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
 CASES = 100_000

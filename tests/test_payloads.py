@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from cutover.freeze import UNFROZEN
-from cutover.payloads import (
+from maestro_control_room.cutover.freeze import UNFROZEN
+from maestro_control_room.cutover.payloads import (
     MAX_DEPTH,
     MAX_DURATION_S,
     MAX_FIELDS,
@@ -24,7 +24,7 @@ from cutover.payloads import (
     parse_presence,
     rfc3339,
 )
-from cutover.presence import HEARTBEAT, MISSED_HEARTBEATS, Presence
+from maestro_control_room.cutover.presence import HEARTBEAT, MISSED_HEARTBEATS, Presence
 
 NOW = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
 

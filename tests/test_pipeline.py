@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from cutover.actions import (
+from maestro_control_room.cutover.actions import (
     ActionOutcome,
     ActionPlan,
     TargetChanged,
     plan_freeze,
     plan_promote_wave,
 )
-from cutover.audit import AuditEntry, AuditRecord, Operator
-from cutover.config import Config, room_settings
-from cutover.pipeline import (
+from maestro_control_room.cutover.audit import AuditEntry, AuditRecord, Operator
+from maestro_control_room.cutover.config import Config, room_settings
+from maestro_control_room.cutover.pipeline import (
     ActionPipeline,
     AnnounceFailure,
     Executed,
@@ -25,10 +25,10 @@ from cutover.pipeline import (
     PreconditionsFailed,
     ReadOnly,
 )
-from cutover.room import ControlRoom, RoomView
-from sources.journal import AuditJournal, read_journal
-from sources.sim import SimEffector, Simulator, build_simulation
-from sources.workbook import load_workbook
+from maestro_control_room.cutover.room import ControlRoom, RoomView
+from maestro_control_room.sources.journal import AuditJournal, read_journal
+from maestro_control_room.sources.sim import SimEffector, Simulator, build_simulation
+from maestro_control_room.sources.workbook import load_workbook
 from tests.conftest import CONFIG, AppFactory, config_document
 from tests.test_app import actions_done, started
 

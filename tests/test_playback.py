@@ -6,8 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cutover.playback import SPEEDS, Playhead, SeekTarget, clock_label, parse_when
-from widgets.timeline import timeline_bar
+from maestro_control_room.cutover.playback import (
+    SPEEDS,
+    Playhead,
+    SeekTarget,
+    clock_label,
+    parse_when,
+)
+from maestro_control_room.widgets.timeline import timeline_bar
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -9,14 +9,14 @@ import sys
 import uuid
 from pathlib import Path
 
-from cutover.config import Config
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.build import build_app
+from maestro_control_room.tui.configfile import LoadedConfig
+from maestro_control_room.widgets.header import FreezeBanner, HealthRow
 from tests.conftest import CONFIG, config_document
 from tests.realstack import until
 from tests.servers import ServerProcess, mosquitto  # noqa: F401 (a fixture)
-from tui.app import ControlRoomApp
-from tui.build import build_app
-from tui.configfile import LoadedConfig
-from widgets.header import FreezeBanner, HealthRow
 
 
 def room(server: ServerProcess, operator: str, tmp_path: Path, *, sim: bool) -> ControlRoomApp:
@@ -75,9 +75,9 @@ async def test_a_killed_control_room_is_cleared_by_its_will(
     script = f"""
 import asyncio
 from datetime import datetime, timezone
-from cutover.config import MqttSection
-from cutover.presence import Presence
-from sources.mqtt import MqttSource
+from maestro_control_room.cutover.config import MqttSection
+from maestro_control_room.cutover.presence import Presence
+from maestro_control_room.sources.mqtt import MqttSource
 source = MqttSource.from_config(MqttSection(enabled=True, port={mosquitto.port}, keepalive="1s"))
 me = Presence("carol-elsewhere-1", "carol", "elsewhere", datetime.now(timezone.utc), "operator")
 source.present_as(me, ("carol", "elsewhere"))

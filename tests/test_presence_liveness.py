@@ -9,14 +9,14 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from cutover.config import MqttSection
-from cutover.presence import Presence
-from cutover.updates import PresenceUpdate, Update
-from sources.mqtt import MqttSettings, MqttSource
+from maestro_control_room.cutover.config import MqttSection
+from maestro_control_room.cutover.presence import Presence
+from maestro_control_room.cutover.updates import PresenceUpdate, Update
+from maestro_control_room.sources.mqtt import MqttSettings, MqttSource
+from maestro_control_room.widgets.header import HealthRow
 from tests.conftest import AppFactory
 from tests.servers import ServerProcess, mosquitto
 from tests.test_mqtt_source import publish
-from widgets.header import HealthRow
 
 __all__ = ["mosquitto"]  # the fixture, imported for pytest
 

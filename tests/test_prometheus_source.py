@@ -8,12 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from cutover.config import Config, PrometheusSection, QueriesSection, gate_specs
-from cutover.gates import CheckKind, CheckResult, CheckState, Verdict
-from cutover.kpis import format_value
-from cutover.signals import SignalStatus
-from cutover.updates import GateReadingsUpdate, SignalUpdate
-from sources.prometheus import PrometheusSource
+from maestro_control_room.cutover.config import (
+    Config,
+    PrometheusSection,
+    QueriesSection,
+    gate_specs,
+)
+from maestro_control_room.cutover.gates import CheckKind, CheckResult, CheckState, Verdict
+from maestro_control_room.cutover.kpis import format_value
+from maestro_control_room.cutover.signals import SignalStatus
+from maestro_control_room.cutover.updates import GateReadingsUpdate, SignalUpdate
+from maestro_control_room.sources.prometheus import PrometheusSource
+from maestro_control_room.tui.app import ControlRoomApp
 from tests.conftest import config_document
 from tests.realstack import (
     gate_check,
@@ -25,7 +31,6 @@ from tests.realstack import (
     until,
 )
 from tests.servers import ServerProcess, maestro_sim, prometheus, wait_until
-from tui.app import ControlRoomApp
 
 __all__ = ["maestro_sim", "prometheus"]  # the fixtures, imported for pytest
 

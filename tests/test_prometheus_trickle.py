@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cutover.config import PrometheusSection
-from sources.prometheus import connect
+from maestro_control_room.cutover.config import PrometheusSection
+from maestro_control_room.sources.prometheus import connect
 
 
 class Trickle(BaseHTTPRequestHandler):
@@ -62,9 +62,9 @@ def test_an_answer_that_trickles_is_a_timeout(trickling: str) -> None:
 async def test_an_alertmanager_answer_that_trickles_is_a_timeout(trickling: str) -> None:
     import asyncio
 
-    from cutover.config import AlertmanagerSection
-    from cutover.updates import HealthState, SourceHealth
-    from sources.alertmanager import AlertmanagerSource
+    from maestro_control_room.cutover.config import AlertmanagerSection
+    from maestro_control_room.cutover.updates import HealthState, SourceHealth
+    from maestro_control_room.sources.alertmanager import AlertmanagerSource
 
     section = AlertmanagerSection(enabled=True, url=trickling, timeout=timedelta(seconds=1))
     source = AlertmanagerSource.from_config(section, ["MaestroCriticalCVE"])

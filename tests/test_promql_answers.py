@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cutover.gates import CheckKind, CheckSpec, CheckState
-from cutover.signals import SignalStatus
-from cutover.waves import RepoState
-from sources.prometheus import (
+from maestro_control_room.cutover.gates import CheckKind, CheckSpec, CheckState
+from maestro_control_room.cutover.signals import SignalStatus
+from maestro_control_room.cutover.waves import RepoState
+from maestro_control_room.sources.prometheus import (
     check_reading_of,
     history_of,
     parse_answer,
@@ -22,7 +22,7 @@ from sources.prometheus import (
     shadow_pass_of,
     signal_of,
 )
-from sources.secrets import SecretError, read_secret
+from maestro_control_room.sources.secrets import SecretError, read_secret
 
 AT = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
 JSON = "application/json"

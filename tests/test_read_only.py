@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from textual.binding import Binding
 
-from cutover.actions import plan_freeze
-from cutover.pipeline import ReadOnly
+from maestro_control_room.cutover.actions import plan_freeze
+from maestro_control_room.cutover.pipeline import ReadOnly
+from maestro_control_room.tui.app import ACTIONS, ControlRoomApp
+from maestro_control_room.tui.bindings import CONTROL_ROOM_BINDINGS
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.widgets.rollouts import RolloutBoard
+from maestro_control_room.widgets.waves import WaveBoard
 from tests.conftest import AppFactory
 from tests.test_app import started
-from tui.app import ACTIONS, ControlRoomApp
-from tui.bindings import CONTROL_ROOM_BINDINGS
-from tui.screens.confirm import ConfirmScreen
-from widgets.rollouts import RolloutBoard
-from widgets.waves import WaveBoard
 
 ACTING_WORDS = ("Freeze", "Unfreeze", "Promote", "Abort", "Roll back", "Sign off", "Withdraw",
                 "Acknowledge", "Silence")  # fmt: skip

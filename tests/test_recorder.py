@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from cutover.actions import ActionKind, Change
-from cutover.audit import AuditRecord, EntryKind, Operator
-from cutover.config import Config
-from cutover.recording import (
+from maestro_control_room.cutover.actions import ActionKind, Change
+from maestro_control_room.cutover.audit import AuditRecord, EntryKind, Operator
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.cutover.recording import (
     Batch,
     Header,
     Tick,
@@ -30,11 +30,11 @@ from cutover.recording import (
     part_line,
     record_line,
 )
-from cutover.recording import PartStart as Part
-from cutover.updates import HealthState, SourceHealth
-from sources.journal import AuditJournal
-from sources.recorder import RecorderError, SessionRecorder, part_path
-from sources.replay import RecordingError, open_recording
+from maestro_control_room.cutover.recording import PartStart as Part
+from maestro_control_room.cutover.updates import HealthState, SourceHealth
+from maestro_control_room.sources.journal import AuditJournal
+from maestro_control_room.sources.recorder import RecorderError, SessionRecorder, part_path
+from maestro_control_room.sources.replay import RecordingError, open_recording
 from tests.conftest import CONFIG, ROOT
 from tests.conftest import config_document as toml_document
 
@@ -260,7 +260,7 @@ KILLED = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from tests.test_recorder import StepClock, health, make_header, lines_of
-    from sources.recorder import SessionRecorder
+    from maestro_control_room.sources.recorder import SessionRecorder
 
     path = Path(sys.argv[1])
     recorder = SessionRecorder(path, make_header(), StepClock(), flush_every=0.02)

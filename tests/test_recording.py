@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cutover.config import Config
-from cutover.events import BuildEvent, PlatformEvent
-from cutover.recording import (
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
+from maestro_control_room.cutover.recording import (
     FORMAT,
     UPDATE_TYPES,
     Audited,
@@ -36,8 +36,8 @@ from cutover.recording import (
     record_line,
     stamp_of,
 )
-from cutover.signals import Signal, SignalStatus
-from cutover.updates import (
+from maestro_control_room.cutover.signals import Signal, SignalStatus
+from maestro_control_room.cutover.updates import (
     EventsUpdate,
     HealthState,
     SignalUpdate,
@@ -45,7 +45,7 @@ from cutover.updates import (
     Update,
     WavesUpdate,
 )
-from cutover.waves import RepoState, WaveState, WaveStatus
+from maestro_control_room.cutover.waves import RepoState, WaveState, WaveStatus
 from tests.conftest import config_document as toml_document
 
 ZONES = st.sampled_from(
@@ -313,7 +313,7 @@ def test_a_config_that_no_longer_validates_is_a_record_error() -> None:
 
 
 def test_a_recorded_config_keeps_its_durations_with_their_unit() -> None:
-    from cutover.recording import config_document, config_from_document
+    from maestro_control_room.cutover.recording import config_document, config_from_document
     from tests.conftest import config_document as project_document
 
     config = Config.model_validate(project_document())

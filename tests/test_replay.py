@@ -18,29 +18,29 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from cutover.actions import plan_unfreeze
-from cutover.config import Config
-from cutover.pipeline import ReadOnly
-from cutover.playback import SeekTarget, parse_when
-from cutover.recording import config_from_document
-from sources.replay import Recording, open_recording
+from maestro_control_room.cutover.actions import plan_unfreeze
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.cutover.pipeline import ReadOnly
+from maestro_control_room.cutover.playback import SeekTarget, parse_when
+from maestro_control_room.cutover.recording import config_from_document
+from maestro_control_room.sources.replay import Recording, open_recording
+from maestro_control_room.tui.app import ACTIONS, ControlRoomApp
+from maestro_control_room.tui.build import build_app
+from maestro_control_room.tui.cli import main
+from maestro_control_room.tui.configfile import LoadedConfig
+from maestro_control_room.tui.record import start_recording
+from maestro_control_room.tui.replay import ReplayApp
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.widgets.eventlog import EventLog
+from maestro_control_room.widgets.events import EventStream
+from maestro_control_room.widgets.header import FreezeBanner, HealthRow
+from maestro_control_room.widgets.kpi import KpiTile
+from maestro_control_room.widgets.rollouts import RolloutBoard
+from maestro_control_room.widgets.table import KeyedTable
+from maestro_control_room.widgets.timeline import Timeline
+from maestro_control_room.widgets.waves import WaveBoard
 from tests.conftest import CONFIG, ROOT, config_document
 from tests.test_app import actions_done, started, step
-from tui.app import ACTIONS, ControlRoomApp
-from tui.build import build_app
-from tui.cli import main
-from tui.configfile import LoadedConfig
-from tui.record import start_recording
-from tui.replay import ReplayApp
-from tui.screens.confirm import ConfirmScreen
-from widgets.eventlog import EventLog
-from widgets.events import EventStream
-from widgets.header import FreezeBanner, HealthRow
-from widgets.kpi import KpiTile
-from widgets.rollouts import RolloutBoard
-from widgets.table import KeyedTable
-from widgets.timeline import Timeline
-from widgets.waves import WaveBoard
 
 SIZE = (160, 48)
 MINUTES = 24
@@ -165,7 +165,7 @@ async def test_seeking_shows_the_same_panels_at_the_same_clock_times(
 ) -> None:
     shown = session[1]
     if checkpoints:  # seeking back starts again from a copy of the room, not from the start
-        monkeypatch.setattr("tui.replay.CHECKPOINT_EVERY", 5)
+        monkeypatch.setattr("maestro_control_room.tui.replay.CHECKPOINT_EVERY", 5)
     app = ReplayApp(recording, paused=True)
     async with app.run_test(size=SIZE) as pilot:
         times = sorted(shown)

@@ -10,15 +10,29 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cutover.acknowledgements import Acknowledgement, Acknowledgements, acknowledged_data
-from cutover.acknowledgements import acknowledgements as read_acknowledgements
-from cutover.actions import ActionKind, ActionPlan, ActionUnavailable, check_preconditions
-from cutover.config import Config
-from cutover.silences import parse_silences
-from cutover.triggers import TriggerSpec, TriggerState, TriggerStatus
-from cutover.updates import AcknowledgementsUpdate
-from sources.alertmanager_silences import AlertmanagerSilencer, fetch_silences
-from sources.rollouts import build_kubernetes
+from maestro_control_room.cutover.acknowledgements import (
+    Acknowledgement,
+    Acknowledgements,
+    acknowledged_data,
+)
+from maestro_control_room.cutover.acknowledgements import acknowledgements as read_acknowledgements
+from maestro_control_room.cutover.actions import (
+    ActionKind,
+    ActionPlan,
+    ActionUnavailable,
+    check_preconditions,
+)
+from maestro_control_room.cutover.config import Config
+from maestro_control_room.cutover.silences import parse_silences
+from maestro_control_room.cutover.triggers import TriggerSpec, TriggerState, TriggerStatus
+from maestro_control_room.cutover.updates import AcknowledgementsUpdate
+from maestro_control_room.sources.alertmanager_silences import AlertmanagerSilencer, fetch_silences
+from maestro_control_room.sources.rollouts import build_kubernetes
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.build import build_app
+from maestro_control_room.tui.configfile import LoadedConfig
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.widgets.table import KeyedTable
 from tests.conftest import CONFIG, AppFactory, config_document
 from tests.kube_fake import CONFIGMAPS
 from tests.kube_harness import FAST, kube_config, running_fake, seed_configmap, watching
@@ -27,11 +41,6 @@ from tests.realstack import until
 from tests.servers import ServerProcess, alertmanager
 from tests.test_alertmanager_source import post_alert
 from tests.test_app import actions_done, started, step
-from tui.app import ControlRoomApp
-from tui.build import build_app
-from tui.configfile import LoadedConfig
-from tui.screens.confirm import ConfirmScreen
-from widgets.table import KeyedTable
 
 __all__ = ["alertmanager"]
 
@@ -151,7 +160,7 @@ async def test_acknowledge_refuses_a_trigger_that_stopped_firing(make_app: AppFa
     async with app.run_test(size=(160, 48)) as pilot:
         await started(app, pilot)
         assert app.view is not None
-        from cutover.response_actions import plan_acknowledge
+        from maestro_control_room.cutover.response_actions import plan_acknowledge
 
         with pytest.raises(ActionUnavailable):
             plan_acknowledge(app.view, "success-rate", "tester")

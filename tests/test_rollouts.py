@@ -7,13 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from cutover.actions import ActionKind
-from cutover.permissions import PermissionsUpdate, action_permitted
-from cutover.rollouts import RolloutPhase
-from cutover.updates import FreezeUpdate, HealthState, SourceHealth, WavesUpdate
-from cutover.waves import WaveState
-from sources.kubeconfig import KubernetesConfigError, api_client
-from sources.rollouts import build_kubernetes
+from maestro_control_room.cutover.actions import ActionKind
+from maestro_control_room.cutover.permissions import PermissionsUpdate, action_permitted
+from maestro_control_room.cutover.rollouts import RolloutPhase
+from maestro_control_room.cutover.updates import (
+    FreezeUpdate,
+    HealthState,
+    SourceHealth,
+    WavesUpdate,
+)
+from maestro_control_room.cutover.waves import WaveState
+from maestro_control_room.sources.kubeconfig import KubernetesConfigError, api_client
+from maestro_control_room.sources.rollouts import build_kubernetes
 from tests.kube_fake import ROLLOUTS, FakeKube, canary_rollout
 from tests.kube_harness import FAST, kube_config, running_fake, seed_configmap, until, watching
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
-from cutover.freeze import FreezeState
-from cutover.kpis import KpiVerdict
-from cutover.room import ControlRoom, RoomSettings, RoomView
-from cutover.signals import Signal
-from cutover.triggers import TriggerState
-from cutover.updates import (
+from maestro_control_room.cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
+from maestro_control_room.cutover.freeze import FreezeState
+from maestro_control_room.cutover.kpis import KpiVerdict
+from maestro_control_room.cutover.room import ControlRoom, RoomSettings, RoomView
+from maestro_control_room.cutover.signals import Signal
+from maestro_control_room.cutover.triggers import TriggerState
+from maestro_control_room.cutover.updates import (
     Alert,
     AlertsUpdate,
     FreezeUpdate,
@@ -22,7 +22,7 @@ from cutover.updates import (
     SourceHealth,
     WavesUpdate,
 )
-from cutover.waves import RepoState, WaveState, WaveStatus, parse_workbook
+from maestro_control_room.cutover.waves import RepoState, WaveState, WaveStatus, parse_workbook
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW = GO_LIVE + timedelta(days=3)

@@ -11,16 +11,23 @@ from textual.app import App, ComposeResult
 from textual.containers import Vertical
 
 from bench.workbook import generate_workbook
-from cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
-from cutover.rollouts import RolloutPhase, RolloutStatus
-from cutover.room import ControlRoom, RoomSettings
-from cutover.triggers import TriggerState, TriggerStatus
-from cutover.updates import RolloutsUpdate, WaveMetricsUpdate
-from cutover.waves import RepoState, WaveRepos, WaveState, WaveStatus, parse_workbook, wave_board
+from maestro_control_room.cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
+from maestro_control_room.cutover.rollouts import RolloutPhase, RolloutStatus
+from maestro_control_room.cutover.room import ControlRoom, RoomSettings
+from maestro_control_room.cutover.triggers import TriggerState, TriggerStatus
+from maestro_control_room.cutover.updates import RolloutsUpdate, WaveMetricsUpdate
+from maestro_control_room.cutover.waves import (
+    RepoState,
+    WaveRepos,
+    WaveState,
+    WaveStatus,
+    parse_workbook,
+    wave_board,
+)
+from maestro_control_room.widgets.rollouts import RolloutBoard
+from maestro_control_room.widgets.triggers import trigger_row
+from maestro_control_room.widgets.waves import WaveBoard
 from tests.conftest import config_document
-from widgets.rollouts import RolloutBoard
-from widgets.triggers import trigger_row
-from widgets.waves import WaveBoard
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW = GO_LIVE + timedelta(hours=26)

@@ -7,23 +7,29 @@ from datetime import datetime, timedelta, timezone
 
 from textual.widgets import Static
 
-from cutover.config import Config, QueriesSection, ThresholdsSection, kpi_specs, trigger_specs
-from cutover.kpi_history import firing_periods, range_step, room_points
-from cutover.kpis import KpiVerdict
-from cutover.room import KpiReading, TriggerTransition
-from cutover.signals import Signal
-from cutover.triggers import TriggerState
-from sources.prometheus import PrometheusSource
+from maestro_control_room.cutover.config import (
+    Config,
+    QueriesSection,
+    ThresholdsSection,
+    kpi_specs,
+    trigger_specs,
+)
+from maestro_control_room.cutover.kpi_history import firing_periods, range_step, room_points
+from maestro_control_room.cutover.kpis import KpiVerdict
+from maestro_control_room.cutover.room import KpiReading, TriggerTransition
+from maestro_control_room.cutover.signals import Signal
+from maestro_control_room.cutover.triggers import TriggerState
+from maestro_control_room.sources.prometheus import PrometheusSource
+from maestro_control_room.tui.screens.kpi_chart import KpiChartScreen
+from maestro_control_room.widgets.kpi import KpiRow, spark_line
+from maestro_control_room.widgets.kpi_chart import TimeAxis
+from maestro_control_room.widgets.status import KPI_STYLE
 from tests.conftest import AppFactory, config_document
 from tests.realstack import real_app, until
 from tests.screen_text import screen_text
 from tests.servers import ServerProcess, maestro_sim, prometheus, wait_until
 from tests.test_app import started
 from tests.test_prometheus_source import prometheus_section, seconds_of_history
-from tui.screens.kpi_chart import KpiChartScreen
-from widgets.kpi import KpiRow, spark_line
-from widgets.kpi_chart import TimeAxis
-from widgets.status import KPI_STYLE
 
 __all__ = ["maestro_sim", "prometheus"]  # the fixtures, imported for pytest
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.widgets.rollouts import RolloutBoard
+from maestro_control_room.widgets.waves import WaveBoard
 from tests.conftest import AppFactory
 from tests.test_app import started, text_of
-from tui.screens.confirm import ConfirmScreen
-from widgets.rollouts import RolloutBoard
-from widgets.waves import WaveBoard
 
 
 async def test_promoting_a_paused_rollout_names_its_step_and_weight(make_app: AppFactory) -> None:

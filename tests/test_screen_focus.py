@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.widgets.eventlog import EventLog
+from maestro_control_room.widgets.rollouts import RolloutBoard
+from maestro_control_room.widgets.table import FOCUS_MARKER, KeyedTable
+from maestro_control_room.widgets.waves import WaveBoard
 from tests.conftest import AppFactory
 from tests.screen_text import screen_text
 from tests.test_app import started
-from tui.screens.confirm import ConfirmScreen
-from widgets.eventlog import EventLog
-from widgets.rollouts import RolloutBoard
-from widgets.table import FOCUS_MARKER, KeyedTable
-from widgets.waves import WaveBoard
 
 
 def cursor_line(board: KeyedTable) -> str:

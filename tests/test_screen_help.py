@@ -9,11 +9,11 @@ import pytest
 from textual.fuzzy import Matcher
 from textual.widgets import Static
 
+from maestro_control_room.widgets.header import HealthRow
+from maestro_control_room.widgets.help import HelpOverlay, HelpRow
+from maestro_control_room.widgets.keys import KEY_WORDS, KeyHints, keys_label
 from tests.conftest import AppFactory
 from tests.test_app import started
-from widgets.header import HealthRow
-from widgets.help import HelpOverlay, HelpRow
-from widgets.keys import KEY_WORDS, KeyHints, keys_label
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from textual.widgets import Static
 
+from maestro_control_room.widgets.header import HealthRow
+from maestro_control_room.widgets.help import HelpOverlay
+from maestro_control_room.widgets.too_small import TooSmall
 from tests.conftest import CONFIG, AppFactory
 from tests.test_app import started
-from widgets.header import HealthRow
-from widgets.help import HelpOverlay
-from widgets.too_small import TooSmall
 
 REMAP = {
     "all_events": "V",

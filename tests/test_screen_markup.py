@@ -9,9 +9,9 @@ from pathlib import Path
 from textual.app import App
 from textual.widgets import Static
 
-from cutover.updates import PayloadDiagnostics, RejectedPayload
+from maestro_control_room.cutover.updates import PayloadDiagnostics, RejectedPayload
+from maestro_control_room.tui.screens.diagnostics import DiagnosticsScreen
 from tests.conftest import AppFactory
-from tui.screens.diagnostics import DiagnosticsScreen
 
 AT = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
 
@@ -40,9 +40,9 @@ async def test_the_audit_screen_shows_brackets_in_an_entry_and_a_damaged_line_as
 ) -> None:
     from textual.widgets import DataTable
 
-    from sources.journal import AuditJournal
+    from maestro_control_room.sources.journal import AuditJournal
+    from maestro_control_room.tui.screens.audit import AuditScreen
     from tests.test_audit import record
-    from tui.screens.audit import AuditScreen
 
     path = tmp_path / "[audit].jsonl"
     with AuditJournal(path) as journal:
@@ -67,9 +67,9 @@ BRACKETS = "[/]x[b]"
 async def test_brackets_from_every_source_are_shown_on_every_screen(make_app: AppFactory) -> None:
     """A freeze, smoke, drill and deploy whose words hold square brackets (as a retained MQTT
     message or a ConfigMap may): the app shows them on each screen and keeps running."""
-    from cutover.freeze import FreezeState
-    from cutover.smoke import DeployRun, DrillRun, SmokeRun, VerificationUpdate
-    from cutover.updates import FreezeUpdate
+    from maestro_control_room.cutover.freeze import FreezeState
+    from maestro_control_room.cutover.smoke import DeployRun, DrillRun, SmokeRun, VerificationUpdate
+    from maestro_control_room.cutover.updates import FreezeUpdate
     from tests.test_app import actions_done, started
 
     app = make_app()

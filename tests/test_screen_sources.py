@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 from textual.widgets import Static
 
-from cutover.room import HealthReading
-from cutover.updates import HealthState
-from sources.base import address_of
+from maestro_control_room.cutover.room import HealthReading
+from maestro_control_room.cutover.updates import HealthState
+from maestro_control_room.sources.base import address_of
+from maestro_control_room.widgets.header import SourceFailures, failure_text, retry_text
 from tests.realstack import real_app, until
 from tests.servers import free_port
-from widgets.header import SourceFailures, failure_text, retry_text
 
 NOW = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
 REASON = (

@@ -20,12 +20,12 @@ import pyte
 import pytest
 from textual.binding import Binding
 
+from maestro_control_room.tui.app import ACTIONS
+from maestro_control_room.tui.bindings import CONTROL_ROOM_BINDINGS
+from maestro_control_room.tui.cli import main
+from maestro_control_room.tui.serve import is_loopback, served_command
 from tests.conftest import CONFIG
 from tests.servers import ServerProcess, free_port, http_ready
-from tui.app import ACTIONS
-from tui.bindings import CONTROL_ROOM_BINDINGS
-from tui.cli import main
-from tui.serve import is_loopback, served_command
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT = 160, 48
@@ -53,8 +53,8 @@ def served_config(tmp_path: Path) -> Path:
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     port = free_port()
     launcher = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from tui.cli import main;"
-        " sys.exit(main(sys.argv[1:]))"
+        f"import sys; sys.path.insert(0, {str(ROOT)!r});"
+        " from maestro_control_room.tui.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     argv = [sys.executable, "-c", launcher, "serve", "--config", str(served_config(tmp_path)),
             "--port", str(port)]  # fmt: skip
@@ -116,7 +116,7 @@ def served_pids(config: Path) -> list[int]:
         except OSError:
             continue
         words = [word.decode(errors="replace") for word in argv]
-        if str(config) in words and "tui" in words and "serve" not in words:
+        if str(config) in words and "maestro_control_room" in words and "serve" not in words:
             found.append(int(proc.name))
     return found
 
@@ -175,7 +175,13 @@ async def test_serve_answers_on_loopback_and_refuses_every_action(
 def test_the_sessions_command_is_read_only_on_the_same_config(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     command = served_command(config, operator="night shift")
-    assert command.split()[1:6] == ["-m", "tui", "--read-only", "--config", str(config)]
+    assert command.split()[1:6] == [
+        "-m",
+        "maestro_control_room",
+        "--read-only",
+        "--config",
+        str(config),
+    ]
     assert command.endswith("--operator 'night shift'")
 
 

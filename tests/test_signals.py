@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cutover.signals import Signal, SignalStatus, missing
+from maestro_control_room.cutover.signals import Signal, SignalStatus, missing
 
 AT = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 MAX_AGE = timedelta(seconds=60)

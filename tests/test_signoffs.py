@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from cutover.actions import ActionKind, SignoffRefused, plan_sign_off
-from cutover.config import SIGNOFF_ROLES, Config, signoff_policy
-from cutover.pipeline import ActionPipeline, NotTheSigner
-from cutover.signers import FROM_CLUSTER, Signer, SignoffPolicy, SignoffRule
+from maestro_control_room.cutover.actions import ActionKind, SignoffRefused, plan_sign_off
+from maestro_control_room.cutover.config import SIGNOFF_ROLES, Config, signoff_policy
+from maestro_control_room.cutover.pipeline import ActionPipeline, NotTheSigner
+from maestro_control_room.cutover.signers import FROM_CLUSTER, Signer, SignoffPolicy, SignoffRule
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
 from tests.conftest import AppFactory, config_document
 from tests.test_app import actions_done, started
 from tests.test_gate_board import select
 from tests.test_pipeline import OPERATOR, World, world  # noqa: F401 - the fixture
-from tui.screens.confirm import ConfirmScreen
 
 POLICY = SignoffPolicy(
     {
@@ -106,7 +106,7 @@ async def test_the_pipeline_refuses_a_plan_made_for_someone_else(
     world: World,  # noqa: F811 - the fixture
     tmp_path: Path,
 ) -> None:
-    from sources.journal import AuditJournal
+    from maestro_control_room.sources.journal import AuditJournal
 
     journal = AuditJournal(tmp_path / "audit.jsonl")
     pipeline = ActionPipeline(

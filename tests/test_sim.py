@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from cutover.actions import ActionKind, ActionPlan, Effector, TargetChanged
-from cutover.config import SIGNAL_UNITS, Config
-from cutover.events import BuildEvent, PlatformEvent
-from cutover.rollouts import RolloutPhase
-from cutover.signals import SignalStatus
-from cutover.updates import (
+from maestro_control_room.cutover.actions import ActionKind, ActionPlan, Effector, TargetChanged
+from maestro_control_room.cutover.config import SIGNAL_UNITS, Config
+from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
+from maestro_control_room.cutover.rollouts import RolloutPhase
+from maestro_control_room.cutover.signals import SignalStatus
+from maestro_control_room.cutover.updates import (
     AlertsUpdate,
     EventsUpdate,
     FreezeUpdate,
@@ -28,9 +28,9 @@ from cutover.updates import (
     Update,
     WavesUpdate,
 )
-from cutover.waves import RepoState, WaveState, Workbook, parse_workbook
-from sources.base import Clock, Source
-from sources.sim import (
+from maestro_control_room.cutover.waves import RepoState, WaveState, Workbook, parse_workbook
+from maestro_control_room.sources.base import Clock, Source
+from maestro_control_room.sources.sim import (
     EXAMPLE_WORKBOOK,
     ScenarioError,
     SimEffector,
@@ -39,8 +39,8 @@ from sources.sim import (
     build_simulation,
     load_scenario,
 )
-from sources.sim.promql import PromHistory, histogram_quantile
-from sources.sim.rollouts import MAESTRO_CANARY, SimRollout
+from maestro_control_room.sources.sim.promql import PromHistory, histogram_quantile
+from maestro_control_room.sources.sim.rollouts import MAESTRO_CANARY, SimRollout
 from tests.conftest import CONFIG, config_document
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

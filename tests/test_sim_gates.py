@@ -10,13 +10,25 @@ from typing import Any
 
 import pytest
 
-from cutover.actions import ActionKind, ActionPlan, TargetChanged, plan_sign_off
-from cutover.config import Config, QueriesSection, room_settings
-from cutover.gates import CheckKind, CheckReading, CheckSpec, CheckState, ObjectRef, Verdict
-from cutover.room import ControlRoom, RoomView
-from cutover.updates import GateReadingsUpdate, SignoffsUpdate, Update
-from cutover.waves import Workbook, parse_workbook
-from sources.sim import (
+from maestro_control_room.cutover.actions import (
+    ActionKind,
+    ActionPlan,
+    TargetChanged,
+    plan_sign_off,
+)
+from maestro_control_room.cutover.config import Config, QueriesSection, room_settings
+from maestro_control_room.cutover.gates import (
+    CheckKind,
+    CheckReading,
+    CheckSpec,
+    CheckState,
+    ObjectRef,
+    Verdict,
+)
+from maestro_control_room.cutover.room import ControlRoom, RoomView
+from maestro_control_room.cutover.updates import GateReadingsUpdate, SignoffsUpdate, Update
+from maestro_control_room.cutover.waves import Workbook, parse_workbook
+from maestro_control_room.sources.sim import (
     EXAMPLE_WORKBOOK,
     ScenarioError,
     SimEffector,
@@ -24,10 +36,10 @@ from sources.sim import (
     build_simulation,
     load_scenario,
 )
-from sources.sim.cluster import selector_matches
-from sources.sim.promql import PromHistory
-from sources.sim.scenario import parse_scenario
-from sources.sim.source import stand_in_checks
+from maestro_control_room.sources.sim.cluster import selector_matches
+from maestro_control_room.sources.sim.promql import PromHistory
+from maestro_control_room.sources.sim.scenario import parse_scenario
+from maestro_control_room.sources.sim.source import stand_in_checks
 from tests.conftest import AppFactory
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

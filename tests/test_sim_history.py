@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from cutover.kpi_history import KpiHistory
-from cutover.kpis import KpiSpec
-from cutover.triggers import Comparison
+from maestro_control_room.cutover.kpi_history import KpiHistory
+from maestro_control_room.cutover.kpis import KpiSpec
+from maestro_control_room.cutover.triggers import Comparison
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.screens.kpi_chart import KpiChartScreen
 from tests.conftest import AppFactory
 from tests.realstack import until
 from tests.test_app import started
 from tests.test_screen_chart import _open_chart
-from tui.app import ControlRoomApp
-from tui.screens.kpi_chart import KpiChartScreen
 
 DAY = timedelta(days=1)
 
@@ -94,8 +94,8 @@ async def test_the_brownout_breaches_in_the_6h_view(make_app: AppFactory) -> Non
 
 
 def test_the_model_is_cheap_and_never_steps_the_simulation() -> None:
-    from sources.sim.history import SimHistory
-    from sources.sim.scenario import load_scenario
+    from maestro_control_room.sources.sim.history import SimHistory
+    from maestro_control_room.sources.sim.scenario import load_scenario
 
     history = SimHistory(load_scenario("brownout"), datetime.fromisoformat("2026-12-02T11:00Z"), 7)
     end = datetime.fromisoformat("2026-12-02T12:00Z")

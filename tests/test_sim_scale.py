@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.workbook import generate_workbook
-from cutover.signals import SignalStatus
-from cutover.updates import (
+from maestro_control_room.cutover.signals import SignalStatus
+from maestro_control_room.cutover.updates import (
     EventsUpdate,
     HealthState,
     RolloutsUpdate,
@@ -20,9 +20,9 @@ from cutover.updates import (
     Update,
     WavesUpdate,
 )
-from cutover.waves import WORKBOOK_COLUMNS, Workbook, parse_workbook
-from sources.sim import SimSource, Simulator
-from sources.sim.promql import scrape
+from maestro_control_room.cutover.waves import WORKBOOK_COLUMNS, Workbook, parse_workbook
+from maestro_control_room.sources.sim import SimSource, Simulator
+from maestro_control_room.sources.sim.promql import scrape
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 START = GO_LIVE + timedelta(hours=26)

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cutover.config import Config, room_settings
-from cutover.done import GreenStreaks
-from cutover.gates import CheckState, Verdict
-from cutover.kpis import KpiVerdict
-from cutover.room import ControlRoom, RoomView
-from cutover.signals import Signal
-from cutover.smoke import (
+from maestro_control_room.cutover.config import Config, room_settings
+from maestro_control_room.cutover.done import GreenStreaks
+from maestro_control_room.cutover.gates import CheckState, Verdict
+from maestro_control_room.cutover.kpis import KpiVerdict
+from maestro_control_room.cutover.room import ControlRoom, RoomView
+from maestro_control_room.cutover.signals import Signal
+from maestro_control_room.cutover.smoke import (
     SMOKE_TESTS,
     DeployRun,
     DrillRun,
@@ -22,8 +22,8 @@ from cutover.smoke import (
     VerificationLedger,
     VerificationUpdate,
 )
-from cutover.updates import HealthState, SignalUpdate, SourceHealth
-from sources.workbook import load_workbook
+from maestro_control_room.cutover.updates import HealthState, SignalUpdate, SourceHealth
+from maestro_control_room.sources.workbook import load_workbook
 from tests.conftest import CONFIG, config_document
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
@@ -164,8 +164,8 @@ def test_a_breach_restarts_a_kpis_green_streak() -> None:
 
 
 def test_the_definition_of_done_counts_tier_0_and_1_on_maestro_and_the_rollback_drill() -> None:
-    from cutover.updates import WaveMetricsUpdate
-    from cutover.waves import RepoState
+    from maestro_control_room.cutover.updates import WaveMetricsUpdate
+    from maestro_control_room.cutover.waves import RepoState
 
     r = room()
     rows = [row for row in r.settings.workbook.rows if row.tier in (0, 1)]
@@ -224,7 +224,7 @@ def test_the_done_line_shows_the_shortest_green_streak_restarted_at_a_breach(
 
 
 def test_the_smoke_metrics_give_each_tests_last_run_and_nothing_guessed() -> None:
-    from sources.prometheus import QueryResult, Series, smoke_runs_of
+    from maestro_control_room.sources.prometheus import QueryResult, Series, smoke_runs_of
 
     stamp = (NOW - HOUR).timestamp()
 
@@ -253,7 +253,7 @@ def test_a_source_that_answered_with_no_results_fails_the_smoke_check_as_never_r
 
 
 def test_beside_cis_own_results_the_simulator_delivers_none() -> None:
-    from sources.sim import build_simulation
+    from maestro_control_room.sources.sim import build_simulation
 
     def results(**sources: object) -> int:
         config = Config.model_validate(config_document(**sources))

@@ -8,16 +8,16 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from cutover.gates import CheckState
-from cutover.smoke import RunState
+from maestro_control_room.cutover.gates import CheckState
+from maestro_control_room.cutover.smoke import RunState
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.screens.confirm import ConfirmScreen
+from maestro_control_room.tui.screens.done import DoneScreen
+from maestro_control_room.tui.screens.smoke import RecentRunsScreen, SmokeScreen
+from maestro_control_room.widgets.smoke import RunBoard, SmokeBoard
 from tests.conftest import AppFactory
 from tests.realstack import gate_state, until
 from tests.test_app import started, step
-from tui.app import ControlRoomApp
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.done import DoneScreen
-from tui.screens.smoke import RecentRunsScreen, SmokeScreen
-from widgets.smoke import RunBoard, SmokeBoard
 
 
 def smoke_line(app: ControlRoomApp) -> str:
@@ -131,7 +131,7 @@ async def test_r_on_the_simulator_runs_the_suite_now_after_its_intent(
 async def test_the_handover_carries_the_definition_of_done_and_the_suite(
     make_app: AppFactory,
 ) -> None:
-    from tui.handover import ShiftRecord, render
+    from maestro_control_room.tui.handover import ShiftRecord, render
 
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cutover.payloads import MAX_PAYLOAD_BYTES, REASONS, PayloadRejected
-from cutover.smoke import DeployRun, DrillRun, SmokeRun
-from cutover.smoke_payloads import (
+from maestro_control_room.cutover.payloads import MAX_PAYLOAD_BYTES, REASONS, PayloadRejected
+from maestro_control_room.cutover.smoke import DeployRun, DrillRun, SmokeRun
+from maestro_control_room.cutover.smoke_payloads import (
     deploy_payload,
     drill_payload,
     parse_deploy,

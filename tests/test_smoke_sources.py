@@ -11,14 +11,20 @@ from pathlib import Path
 import httpx
 from textual.widgets import Static
 
-from cutover.gates import CheckState
-from cutover.smoke import SMOKE_LAST_RUN, SMOKE_SUCCESS, SMOKE_TESTS, DeployRun, RunState
+from maestro_control_room.cutover.gates import CheckState
+from maestro_control_room.cutover.smoke import (
+    SMOKE_LAST_RUN,
+    SMOKE_SUCCESS,
+    SMOKE_TESTS,
+    DeployRun,
+    RunState,
+)
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.screens.diagnostics import DiagnosticsScreen
 from tests.realstack import gate_state, health_text, real_app, until
 from tests.servers import ServerProcess, maestro_sim, mosquitto, prometheus, sim_exporter
 from tests.test_mqtt_source import mqtt_section, publish
 from tests.test_prometheus_source import prometheus_section
-from tui.app import ControlRoomApp
-from tui.screens.diagnostics import DiagnosticsScreen
 
 __all__ = ["maestro_sim", "mosquitto", "prometheus"]  # the fixtures, imported for pytest
 

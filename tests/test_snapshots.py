@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from cutover.triggers import TriggerState
+from maestro_control_room.cutover.triggers import TriggerState
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.widgets.eventlog import EventLog
+from maestro_control_room.widgets.kpi import KpiTile
+from maestro_control_room.widgets.status import TRIGGER_MARK
+from maestro_control_room.widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 from tests.conftest import AppFactory
 from tests.readme_screen import README, block, shown_in, snapshot_text
 from tests.screen_text import screen_text
-from tui.app import ControlRoomApp
-from widgets.eventlog import EventLog
-from widgets.kpi import KpiTile
-from widgets.status import TRIGGER_MARK
-from widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 
 SIZES = [(60, 20), (80, 24), (120, 36), (160, 48)]
 SIZE_IDS = [f"{w}x{h}" for w, h in SIZES]

@@ -18,19 +18,25 @@ from typing import Any
 import httpx
 import pytest
 
-from cutover.config import PrometheusSection, QueriesSection
-from cutover.signals import SignalStatus
-from cutover.updates import AlertsUpdate, HealthState, SignalUpdate, SourceHealth, Update
-from cutover.waves import parse_workbook
-from sources.alertmanager import AlertmanagerError, AlertmanagerSource
-from sources.base import Source
-from sources.mqtt import MqttSettings, MqttSource
-from sources.prometheus import PrometheusSource, connect
-from sources.rollouts import build_kubernetes
-from sources.sim import EXAMPLE_WORKBOOK, SimSource
-from sources.sim.scenario import load_scenario
-from sources.sim.simulator import Simulator
-from sources.supervisor import Backoff, failure_reason, supervise
+from maestro_control_room.cutover.config import PrometheusSection, QueriesSection
+from maestro_control_room.cutover.signals import SignalStatus
+from maestro_control_room.cutover.updates import (
+    AlertsUpdate,
+    HealthState,
+    SignalUpdate,
+    SourceHealth,
+    Update,
+)
+from maestro_control_room.cutover.waves import parse_workbook
+from maestro_control_room.sources.alertmanager import AlertmanagerError, AlertmanagerSource
+from maestro_control_room.sources.base import Source
+from maestro_control_room.sources.mqtt import MqttSettings, MqttSource
+from maestro_control_room.sources.prometheus import PrometheusSource, connect
+from maestro_control_room.sources.rollouts import build_kubernetes
+from maestro_control_room.sources.sim import EXAMPLE_WORKBOOK, SimSource
+from maestro_control_room.sources.sim.scenario import load_scenario
+from maestro_control_room.sources.sim.simulator import Simulator
+from maestro_control_room.sources.supervisor import Backoff, failure_reason, supervise
 from tests.kube_fake import CONFIGMAPS
 from tests.kube_harness import FAST, kube_config, running_fake, seed_configmap
 from tests.servers import (

@@ -7,24 +7,29 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from cutover.acknowledgements import Acknowledgement
-from cutover.events import BuildEvent, PlatformEvent
-from cutover.room import TriggerTransition
-from cutover.signals import Signal
-from cutover.trigger_detail import (
+from maestro_control_room.cutover.acknowledgements import Acknowledgement
+from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
+from maestro_control_room.cutover.room import TriggerTransition
+from maestro_control_room.cutover.signals import Signal
+from maestro_control_room.cutover.trigger_detail import (
     EventPins,
     alert_fields,
     in_window,
     trigger_timeline,
     trigger_window,
 )
-from cutover.triggers import Comparison, RollbackTrigger, TriggerSpec, TriggerState
-from cutover.updates import Alert
+from maestro_control_room.cutover.triggers import (
+    Comparison,
+    RollbackTrigger,
+    TriggerSpec,
+    TriggerState,
+)
+from maestro_control_room.cutover.updates import Alert
+from maestro_control_room.tui.screens.trigger_detail import TriggerDetailScreen
+from maestro_control_room.widgets.table import KeyedTable
+from maestro_control_room.widgets.trigger_chart import CLEAR, POINT, THRESHOLD, signal_chart
 from tests.conftest import AppFactory
 from tests.test_app import started, step, text_of
-from tui.screens.trigger_detail import TriggerDetailScreen
-from widgets.table import KeyedTable
-from widgets.trigger_chart import CLEAR, POINT, THRESHOLD, signal_chart
 
 T0 = datetime(2026, 12, 1, 11, 0, tzinfo=timezone.utc)
 S = TriggerState
@@ -221,7 +226,7 @@ async def test_enter_on_a_threshold_trigger_charts_its_signal(make_app: AppFacto
 
 
 def test_alertmanagers_annotations_reach_the_alert() -> None:
-    from sources.alertmanager import parse_alerts
+    from maestro_control_room.sources.alertmanager import parse_alerts
 
     document = [
         {

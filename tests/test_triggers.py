@@ -8,8 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cutover.signals import Signal
-from cutover.triggers import Comparison, RollbackTrigger, TriggerSpec, TriggerState
+from maestro_control_room.cutover.signals import Signal
+from maestro_control_room.cutover.triggers import (
+    Comparison,
+    RollbackTrigger,
+    TriggerSpec,
+    TriggerState,
+)
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 

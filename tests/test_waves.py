@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cutover.waves import (
+from maestro_control_room.cutover.waves import (
     WORKBOOK_COLUMNS,
     GreenPeriod,
     RepoState,

@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from cutover.actions import (
+from ..cutover.actions import (
     CD_DRY_RUN,
     SMOKE_SUITE,
     ActionKind,
@@ -46,56 +46,56 @@ from cutover.actions import (
     plan_sign_off,
     plan_unfreeze,
 )
-from cutover.audit import Operator
-from cutover.config import (
+from ..cutover.audit import Operator
+from ..cutover.config import (
     ActionsSection,
     AnnounceSection,
     GithubSection,
     HandoverSection,
     UiSection,
 )
-from cutover.events import PlatformEvent
-from cutover.incidents import figures, fold, in_period
-from cutover.permissions import action_permitted
-from cutover.pipeline import ActionPipeline, ActionRefused, Announce
-from cutover.presence import Presence
-from cutover.response_actions import plan_acknowledge, plan_silence, response_notes
-from cutover.room import ControlRoom, RoomSettings, RoomView
-from cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
-from cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail, trigger_window
-from cutover.triggers import TriggerState
-from cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
-from sources.base import Clock, Source
-from sources.incident_log import IncidentLog, incident_log_path
-from sources.journal import AuditJournal
-from sources.supervisor import supervise
-from tui.bindings import CONTROL_ROOM_BINDINGS, SCREEN_KEYS
-from tui.handover import ShiftRecord, handover_dir, render, write_handover
-from tui.help_rows import help_rows
-from tui.lifecycle import install_signal_handlers, watch_server
-from tui.screens.audit import AuditScreen
-from tui.screens.confirm import Confirmed, ConfirmScreen
-from tui.screens.diagnostics import DiagnosticsScreen
-from tui.screens.done import DoneScreen
-from tui.screens.gates import GateScreen
-from tui.screens.kpi_chart import KpiChartScreen, history_fetcher
-from tui.screens.smoke import SmokeScreen
-from tui.screens.trigger_detail import TriggerDetailScreen
-from widgets.eventlog import EventLog
-from widgets.events import EventStream, PendingEvents
-from widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
-from widgets.help import HelpOverlay, HelpRow
-from widgets.keys import KeyHints, key_label, keys_label
-from widgets.kpi import KpiRow, KpiTile
-from widgets.rollouts import RolloutBoard
-from widgets.smoke import VerificationRow
-from widgets.table import KeyedTable
-from widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
-from widgets.triggers import TriggerBoard
-from widgets.waves import WaveBoard
+from ..cutover.events import PlatformEvent
+from ..cutover.incidents import figures, fold, in_period
+from ..cutover.permissions import action_permitted
+from ..cutover.pipeline import ActionPipeline, ActionRefused, Announce
+from ..cutover.presence import Presence
+from ..cutover.response_actions import plan_acknowledge, plan_silence, response_notes
+from ..cutover.room import ControlRoom, RoomSettings, RoomView
+from ..cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
+from ..cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail, trigger_window
+from ..cutover.triggers import TriggerState
+from ..cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
+from ..sources.base import Clock, Source
+from ..sources.incident_log import IncidentLog, incident_log_path
+from ..sources.journal import AuditJournal
+from ..sources.supervisor import supervise
+from ..widgets.eventlog import EventLog
+from ..widgets.events import EventStream, PendingEvents
+from ..widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
+from ..widgets.help import HelpOverlay, HelpRow
+from ..widgets.keys import KeyHints, key_label, keys_label
+from ..widgets.kpi import KpiRow, KpiTile
+from ..widgets.rollouts import RolloutBoard
+from ..widgets.smoke import VerificationRow
+from ..widgets.table import KeyedTable
+from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
+from ..widgets.triggers import TriggerBoard
+from ..widgets.waves import WaveBoard
+from .bindings import CONTROL_ROOM_BINDINGS, SCREEN_KEYS
+from .handover import ShiftRecord, handover_dir, render, write_handover
+from .help_rows import help_rows
+from .lifecycle import install_signal_handlers, watch_server
+from .screens.audit import AuditScreen
+from .screens.confirm import Confirmed, ConfirmScreen
+from .screens.diagnostics import DiagnosticsScreen
+from .screens.done import DoneScreen
+from .screens.gates import GateScreen
+from .screens.kpi_chart import KpiChartScreen, history_fetcher
+from .screens.smoke import SmokeScreen
+from .screens.trigger_detail import TriggerDetailScreen
 
 if TYPE_CHECKING:
-    from sources.recorder import SessionRecorder
+    from ..sources.recorder import SessionRecorder
 
 #: Below this many lines the dashboard packs tighter (`-short` in app.tcss).
 SHORT_HEIGHT = 32
@@ -243,8 +243,8 @@ class ControlRoomApp(App[None]):
 
     def _mqtt_announcers(self, announce: AnnounceSection) -> list[Announce]:
         """Presence, and the freeze and audit announcements, on the MQTT source's connection."""
-        from sources.mqtt import MqttSource
-        from sources.mqtt_announce import MqttAnnouncer
+        from ..sources.mqtt import MqttSource
+        from ..sources.mqtt_announce import MqttAnnouncer
 
         found: list[Announce] = []
         for source in self.sources:

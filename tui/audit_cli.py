@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from cutover.audit import entry_changes, entry_operator, entry_outcome
-from sources.journal import (
+from ..cutover.audit import entry_changes, entry_operator, entry_outcome
+from ..sources.journal import (
     JournalError,
     SealRefused,
     journal_path,
@@ -19,7 +19,7 @@ from sources.journal import (
     read_journal,
     seal_journal,
 )
-from tui.configfile import ConfigError, find_config, load_config
+from .configfile import ConfigError, find_config, load_config
 
 PROG = "maestro-control-room audit"
 INTACT, BROKEN, UNREADABLE = 0, 1, 2

@@ -12,8 +12,8 @@ from fnmatch import fnmatch
 from functools import partial
 from pathlib import Path
 
-from cutover.actions import Effector, RoutingEffector
-from cutover.config import (
+from ..cutover.actions import Effector, RoutingEffector
+from ..cutover.config import (
     Config,
     gate_alertnames,
     gate_specs,
@@ -21,18 +21,18 @@ from cutover.config import (
     signoff_policy,
     trigger_specs,
 )
-from cutover.pipeline import Announce
-from cutover.room import RoomSettings
-from cutover.updates import Update
-from cutover.waves import Workbook
-from sources.base import Clock, Source
-from sources.journal import AuditJournal, journal_damage, journal_path, local_operator
-from sources.secrets import SecretError
-from sources.workbook import WorkbookError, load_workbook
-from tui.app import ControlRoomApp
-from tui.bindings import keymap_problem
-from tui.configfile import ConfigError, LoadedConfig
-from tui.handover import resolved as resolved_handover
+from ..cutover.pipeline import Announce
+from ..cutover.room import RoomSettings
+from ..cutover.updates import Update
+from ..cutover.waves import Workbook
+from ..sources.base import Clock, Source
+from ..sources.journal import AuditJournal, journal_damage, journal_path, local_operator
+from ..sources.secrets import SecretError
+from ..sources.workbook import WorkbookError, load_workbook
+from .app import ControlRoomApp
+from .bindings import keymap_problem
+from .configfile import ConfigError, LoadedConfig
+from .handover import resolved as resolved_handover
 
 
 class WallClock:
@@ -85,7 +85,7 @@ def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
     effector: Effector | None = None
     clock: Clock = WallClock()
     if config.sources.sim.enabled:
-        from sources.sim import ScenarioError, build_simulation
+        from ..sources.sim import ScenarioError, build_simulation
 
         simulated = config if not _has_real_sources(config) else _in_real_time(config)
         try:
@@ -107,7 +107,7 @@ def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
         real_effector = RoutingEffector(effector, real_effector.routes)
     effector = real_effector or effector
     if effector is not None and config.sources.alertmanager.enabled:
-        from sources.alertmanager_silences import AlertmanagerSilencer, ResponseEffector
+        from ..sources.alertmanager_silences import AlertmanagerSilencer, ResponseEffector
 
         section = config.sources.alertmanager
         silencer = AlertmanagerSilencer.for_url(section.url, section.timeout.total_seconds())
@@ -136,7 +136,7 @@ def build_app(
     except SecretError as error:
         raise ConfigError(f"{loaded.path}: {error}") from error
     if config.sources.kubernetes.enabled and config.actions.read_only_contexts:
-        from sources.kubeconfig import context_in_use
+        from ..sources.kubeconfig import context_in_use
 
         section = config.sources.kubernetes
         in_use = context_in_use(section.kubeconfig, context or section.context)
@@ -191,7 +191,7 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
     section = config.sources
     gates = gate_specs(config)
     if section.prometheus.enabled:
-        from sources.prometheus import PrometheusSource
+        from ..sources.prometheus import PrometheusSource
 
         found.append(
             PrometheusSource.from_config(
@@ -199,18 +199,18 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
             )
         )
     if section.mqtt.enabled:
-        from sources.mqtt import MqttSource
+        from ..sources.mqtt import MqttSource
 
         found.append(MqttSource.from_config(section.mqtt))
     if section.alertmanager.enabled:
-        from sources.alertmanager import AlertmanagerSource
+        from ..sources.alertmanager import AlertmanagerSource
 
         alertnames = [spec.alertname for spec in trigger_specs(config) if spec.alertname]
         alertnames += gate_alertnames(gates)
         found.append(AlertmanagerSource.from_config(section.alertmanager, alertnames))
     if section.kubernetes.enabled:
-        from sources.kubeconfig import KubernetesConfigError
-        from sources.rollouts import build_kubernetes
+        from ..sources.kubeconfig import KubernetesConfigError
+        from ..sources.rollouts import build_kubernetes
 
         try:
             kubernetes, effector = build_kubernetes(config, context)
@@ -218,8 +218,8 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
             raise ConfigError(f"sources.kubernetes: {error}") from error
         found.append(kubernetes)
     if section.github.enabled:
-        from cutover.actions import ActionKind
-        from sources.github_actions import build_github
+        from ..cutover.actions import ActionKind
+        from ..sources.github_actions import build_github
 
         github, dispatcher = build_github(section.github)
         found.append(github)
@@ -233,11 +233,11 @@ def announcers_for(config: Config) -> list[Announce]:
     """Grafana and Slack, when enabled; SecretError when their secret cannot be read."""
     announcers: list[Announce] = []
     if config.announce.grafana.enabled:
-        from sources.grafana import GrafanaAnnouncer
+        from ..sources.grafana import GrafanaAnnouncer
 
         announcers.append(GrafanaAnnouncer.from_config(config.announce.grafana))
     if config.announce.slack.enabled:
-        from sources.slack import SlackAnnouncer
+        from ..sources.slack import SlackAnnouncer
 
         announcers.append(SlackAnnouncer.from_config(config.announce.slack))
     return announcers

@@ -10,13 +10,13 @@ import sys
 from datetime import datetime
 from typing import Any, TextIO
 
-from cutover.done import done_report
-from cutover.gate_report import report, table
-from cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckKind
-from cutover.room import ControlRoom
-from cutover.updates import HealthState
-from tui.configfile import ConfigError, LoadedConfig, find_config, load_config
-from tui.headless import every_source_answered, gather_view
+from ..cutover.done import done_report
+from ..cutover.gate_report import report, table
+from ..cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckKind
+from ..cutover.room import ControlRoom
+from ..cutover.updates import HealthState
+from .configfile import ConfigError, LoadedConfig, find_config, load_config
+from .headless import every_source_answered, gather_view
 
 PROG = "maestro-control-room check"
 #: How long the command waits for every source's first answer.
@@ -95,9 +95,9 @@ async def evaluate(loaded: LoadedConfig, args: argparse.Namespace) -> dict[str, 
 def incident_figures(loaded: LoadedConfig, now: datetime) -> dict[str, object]:
     """MTTD, MTTA and MTTR of the shift (the handover's period back from now) and of the
     whole cutover, from the incident log the control room keeps."""
-    from cutover.incidents import figures, fold, in_period
-    from sources.incident_log import IncidentLog, incident_log_path
-    from tui.handover import journal_file
+    from ..cutover.incidents import figures, fold, in_period
+    from ..sources.incident_log import IncidentLog, incident_log_path
+    from .handover import journal_file
 
     incidents = fold(IncidentLog(incident_log_path(journal_file(loaded))).read())
     shift = in_period(incidents, now - loaded.config.handover.period, now)

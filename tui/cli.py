@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cutover.config import MqttSection
-from tui import check, handover, incidents, serve
-from tui.build import build_app
-from tui.configfile import ConfigError, find_config, load_config
+from .. import __version__
+from ..cutover.config import MqttSection
+from . import check, handover, incidents, serve, starter
+from .build import build_app
+from .configfile import ConfigError, find_config, load_config
 
 PROG = "maestro-control-room"
 
@@ -20,6 +22,7 @@ def parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="A terminal control room for the cutover of CI/CD onto Maestro.",
     )
+    cli.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     cli.add_argument("--config", metavar="PATH", help="the config file (default: see README)")
     cli.add_argument("--read-only", action="store_true", help="watch only: every action is refused")
     cli.add_argument("--operator", metavar="NAME", help="who acts (default: the login name)")
@@ -84,6 +87,7 @@ def parser() -> argparse.ArgumentParser:
         "--config", dest="sim_config", metavar="PATH",
         help="take the workbook, scenario, seed and topics from this config file",
     )  # fmt: skip
+    starter.add_parsers(commands)
     serve.add_parser(commands)
     handover.add_parser(commands)
     check.add_parser(commands)
@@ -93,9 +97,9 @@ def parser() -> argparse.ArgumentParser:
 
 def run_sim(args: argparse.Namespace) -> int:
     """The `sim` command."""
-    from sources.sim import ScenarioError
-    from sources.sim.exporter import ExporterOptions, parse_address
-    from sources.sim.exporter import run as run_exporter
+    from ..sources.sim import ScenarioError
+    from ..sources.sim.exporter import ExporterOptions, parse_address
+    from ..sources.sim.exporter import run as run_exporter
 
     try:
         metrics_host, metrics_port = parse_address(args.metrics_addr, 9464)
@@ -140,10 +144,20 @@ def run_sim(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`check --json | head`): what it did not read is not an error
+        # of ours. Python would report the pipe again while flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["audit"]:
         # `audit` has a parser of its own (verify / show, FILE, --config).
-        from tui.audit_cli import audit_main
+        from .audit_cli import audit_main
 
         return audit_main(arguments[1:])
     args = parser().parse_args(arguments)
@@ -157,18 +171,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check.run_check(args)
     if args.command == "incidents":
         return incidents.run_incidents(args)
+    if args.command == "init":
+        return starter.run_init(args, PROG)
     if args.command == "replay":
-        from tui.replay import run_replay
+        from .replay import run_replay
 
         return run_replay(args, PROG)
     recorder = None
     try:
-        loaded = load_config(find_config(args.config))
+        if args.command == "demo" and args.config:
+            raise ConfigError("demo runs the packaged configuration; --config names another")
+        loaded = load_config(
+            starter.DEMO_CONFIG if args.command == "demo" else find_config(args.config)
+        )
         app = build_app(
             loaded, read_only=args.read_only, operator=args.operator, context=args.context
         )
         if args.record:
-            from tui.record import start_recording
+            from .record import start_recording
 
             if not args.record_max_mb > 0:
                 raise ConfigError("--record-max-mb must be more than 0")

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from cutover.config import Config
+from ..cutover.config import Config
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -13,13 +13,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from cutover.config import HandoverSection
-from cutover.handover import handover_markdown, parse_since
-from cutover.incidents import Incident, fold
-from cutover.room import RoomView, TriggerTransition
-from sources.incident_log import IncidentLog, incident_log_path
-from sources.journal import JournalError, default_journal_path, journal_path, read_journal
-from tui.configfile import ConfigError, LoadedConfig, find_config, load_config
+from ..cutover.config import HandoverSection
+from ..cutover.handover import handover_markdown, parse_since
+from ..cutover.incidents import Incident, fold
+from ..cutover.room import RoomView, TriggerTransition
+from ..sources.incident_log import IncidentLog, incident_log_path
+from ..sources.journal import JournalError, default_journal_path, journal_path, read_journal
+from .configfile import ConfigError, LoadedConfig, find_config, load_config
 
 PROG = "maestro-control-room handover"
 #: How long the command waits for every source to answer.
@@ -144,8 +144,8 @@ def run_handover(
     args: argparse.Namespace, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """The `handover` command: gather one view from the sources, then write the handover."""
-    from tui.build import operator_name
-    from tui.headless import gather_view
+    from .build import operator_name
+    from .headless import gather_view
 
     out, err = stdout or sys.stdout, stderr or sys.stderr
     try:

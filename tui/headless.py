@@ -8,11 +8,11 @@ import contextlib
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from cutover.room import ControlRoom, RoomView
-from cutover.updates import HealthState, SourceHealth, Update
-from sources.supervisor import supervise
-from tui.build import room_parts
-from tui.configfile import LoadedConfig
+from ..cutover.room import ControlRoom, RoomView
+from ..cutover.updates import HealthState, SourceHealth, Update
+from ..sources.supervisor import supervise
+from .build import room_parts
+from .configfile import LoadedConfig
 
 
 def every_source_answered(room: ControlRoom) -> bool:

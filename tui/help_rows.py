@@ -8,17 +8,17 @@ from collections.abc import Callable, Mapping, Sequence
 from textual.binding import Binding
 from textual.dom import DOMNode
 
-from tui.screens.audit import AuditScreen
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.diagnostics import DiagnosticsScreen
-from tui.screens.gates import GateScreen
-from tui.screens.kpi_chart import KpiChartScreen
-from widgets.eventlog import EventLog
-from widgets.events import EventStream
-from widgets.help import HelpRow
-from widgets.keys import keys_label
-from widgets.kpi import KpiRow
-from widgets.table import KeyedTable
+from ..widgets.eventlog import EventLog
+from ..widgets.events import EventStream
+from ..widgets.help import HelpRow
+from ..widgets.keys import keys_label
+from ..widgets.kpi import KpiRow
+from ..widgets.table import KeyedTable
+from .screens.audit import AuditScreen
+from .screens.confirm import ConfirmScreen
+from .screens.diagnostics import DiagnosticsScreen
+from .screens.gates import GateScreen
+from .screens.kpi_chart import KpiChartScreen
 
 
 def binding_rows(

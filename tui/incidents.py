@@ -10,11 +10,11 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from cutover.handover import parse_since
-from cutover.incidents import Incident, describe, figures, fold, in_period
-from sources.incident_log import IncidentLog, incident_log_path
-from tui.configfile import ConfigError, find_config, load_config
-from tui.handover import journal_file
+from ..cutover.handover import parse_since
+from ..cutover.incidents import Incident, describe, figures, fold, in_period
+from ..sources.incident_log import IncidentLog, incident_log_path
+from .configfile import ConfigError, find_config, load_config
+from .handover import journal_file
 
 PROG = "maestro-control-room incidents"
 

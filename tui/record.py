@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from cutover.recording import Header, config_document
-from sources.recorder import DEFAULT_MAX_BYTES, RecorderError, SessionRecorder
-from tui.app import ControlRoomApp
-from tui.configfile import ConfigError, LoadedConfig
+from ..cutover.recording import Header, config_document
+from ..sources.recorder import DEFAULT_MAX_BYTES, RecorderError, SessionRecorder
+from .app import ControlRoomApp
+from .configfile import ConfigError, LoadedConfig
 
 
 def _program() -> str:

@@ -29,12 +29,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input
 
-from cutover.actions import ActionPlan
-from cutover.clock import read_clock
-from cutover.config import room_settings
-from cutover.events import PlatformEvent, StreamEvent
-from cutover.playback import Playhead, SeekTarget, clock_label, parse_when
-from cutover.recording import (
+from ..cutover.actions import ActionPlan
+from ..cutover.clock import read_clock
+from ..cutover.config import room_settings
+from ..cutover.events import PlatformEvent, StreamEvent
+from ..cutover.playback import Playhead, SeekTarget, clock_label, parse_when
+from ..cutover.recording import (
     Audited,
     Batch,
     Parsed,
@@ -42,16 +42,16 @@ from cutover.recording import (
     Tick,
     config_from_document,
 )
-from cutover.room import ControlRoom, RoomView
-from cutover.triggers import TriggerState
-from cutover.updates import EventsUpdate
-from cutover.waves import parse_workbook
-from sources.replay import Problem, Recording, RecordingError, audit_text, open_recording
-from tui.app import ControlRoomApp
-from tui.bindings import REPLAY_BINDINGS
-from widgets.events import PendingEvents
-from widgets.keys import KeyHints
-from widgets.timeline import Timeline, TimelineState
+from ..cutover.room import ControlRoom, RoomView
+from ..cutover.triggers import TriggerState
+from ..cutover.updates import EventsUpdate
+from ..cutover.waves import parse_workbook
+from ..sources.replay import Problem, Recording, RecordingError, audit_text, open_recording
+from ..widgets.events import PendingEvents
+from ..widgets.keys import KeyHints
+from ..widgets.timeline import Timeline, TimelineState
+from .app import ControlRoomApp
+from .bindings import REPLAY_BINDINGS
 
 #: Real seconds of work between two looks at the keyboard while catching up or seeking.
 SLICE = 0.05

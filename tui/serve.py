@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from tui.configfile import ConfigError, find_config, load_config
+from .configfile import ConfigError, find_config, load_config
 
 PROG = "maestro-control-room serve"
-#: The folder holding the `tui` package: served sessions run this very code.
-CODE_ROOT = Path(__file__).resolve().parent.parent
+#: The folder `maestro_control_room` is imported from (a checkout or site-packages): served
+#: sessions run this very code.
+CODE_ROOT = Path(__file__).parent.parent.parent
 
 
 def is_loopback(host: str) -> bool:
@@ -40,7 +41,14 @@ def url_host(host: str) -> str:
 def served_command(config: Path, *, operator: str | None = None, context: str | None = None) -> str:
     """The shell command each browser session runs: the control room, read-only, on the
     config this server was started with."""
-    argv = [sys.executable, "-m", "tui", "--read-only", "--config", str(config.resolve())]
+    argv = [
+        sys.executable,
+        "-m",
+        "maestro_control_room",
+        "--read-only",
+        "--config",
+        str(config.resolve()),
+    ]
     if operator:
         argv += ["--operator", operator]
     if context:
@@ -83,7 +91,7 @@ def add_parser(commands: Any) -> None:
 def run_serve(args: argparse.Namespace, *, stderr: TextIO | None = None) -> int:
     """The `serve` command: check the config and the address, then serve until interrupted."""
     err = stderr or sys.stderr
-    from tui.build import room_parts
+    from .build import room_parts
 
     try:
         path = find_config(args.serve_config or args.config)
@@ -108,7 +116,7 @@ def run_serve(args: argparse.Namespace, *, stderr: TextIO | None = None) -> int:
             )
             return 2
         print(f"{PROG}: listening on {host} without authentication (--allow-remote)", file=err)
-    from tui.serve_sessions import SessionServer
+    from .serve_sessions import SessionServer
 
     # The sessions run this code, wherever the server was started from.
     os.environ["PYTHONPATH"] = os.pathsep.join(

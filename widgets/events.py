@@ -18,8 +18,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
-from cutover.events import BuildEvent, PlatformEvent, StreamEvent
-from widgets.eventlog import EventLog
+from ..cutover.events import BuildEvent, PlatformEvent, StreamEvent
+from .eventlog import EventLog
 
 SEVERITY_STYLE = {"info": "", "warning": "yellow", "critical": "bold red"}
 SEVERITY_WORD = {"info": "·", "warning": "WARN", "critical": "CRIT"}

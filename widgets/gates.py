@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cutover.gates import CheckKind, CheckResult, CheckState, GateResult, GoNoGo
-from widgets.status import CHECK_MARK, VERDICT_STYLE
-from widgets.table import Cell, KeyedTable
+from ..cutover.gates import CheckKind, CheckResult, CheckState, GateResult, GoNoGo
+from .status import CHECK_MARK, VERDICT_STYLE
+from .table import Cell, KeyedTable
 
 GATE_COLUMNS = (
     ("check", "Gate / check"),

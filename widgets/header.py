@@ -10,11 +10,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cutover.durations import format_duration
-from cutover.freeze import FreezeState
-from cutover.room import HealthReading, RoomView
-from cutover.updates import HealthState
-from widgets.status import HEALTH_MARK
+from ..cutover.durations import format_duration
+from ..cutover.freeze import FreezeState
+from ..cutover.room import HealthReading, RoomView
+from ..cutover.updates import HealthState
+from .status import HEALTH_MARK
 
 
 class CutoverHeader(Static):

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from widgets.keys import key_label, key_words
+from .keys import key_label, key_words
 
 
 @dataclass(frozen=True)

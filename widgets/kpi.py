@@ -9,12 +9,12 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from cutover.durations import format_duration
-from cutover.kpis import KpiVerdict, format_value
-from cutover.room import KpiReading
-from widgets.sparkline import scale, sparkline
-from widgets.status import KPI_STYLE
-from widgets.table import FOCUS_MARKER
+from ..cutover.durations import format_duration
+from ..cutover.kpis import KpiVerdict, format_value
+from ..cutover.room import KpiReading
+from .sparkline import scale, sparkline
+from .status import KPI_STYLE
+from .table import FOCUS_MARKER
 
 
 class KpiTile(Vertical):

@@ -19,9 +19,9 @@ from textual.widgets import Static
 from textual_plot import HiResMode, PlotWidget
 from textual_plot.axis_formatter import AxisFormatter
 
-from cutover.kpi_history import KpiHistory
-from cutover.kpis import KpiSpec, format_value
-from cutover.triggers import Comparison
+from ..cutover.kpi_history import KpiHistory
+from ..cutover.kpis import KpiSpec, format_value
+from ..cutover.triggers import Comparison
 
 #: Nice distances between two time ticks, in seconds.
 TIME_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)

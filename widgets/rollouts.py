@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from cutover.rollouts import RolloutStatus
-from widgets.status import PHASE_STYLE
-from widgets.table import Cell, KeyedTable
+from ..cutover.rollouts import RolloutStatus
+from .status import PHASE_STYLE
+from .table import Cell, KeyedTable
 
 ROLLOUT_COLUMNS = (
     ("rollout", "Rollout"),

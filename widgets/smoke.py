@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cutover.done import DefinitionOfDone
-from cutover.durations import format_duration
-from cutover.gates import CheckState
-from cutover.smoke import (
+from ..cutover.done import DefinitionOfDone
+from ..cutover.durations import format_duration
+from ..cutover.gates import CheckState
+from ..cutover.smoke import (
     DeployRun,
     DrillRow,
     RunState,
@@ -22,8 +22,8 @@ from cutover.smoke import (
     VerificationView,
     short_ref,
 )
-from widgets.status import CHECK_MARK
-from widgets.table import Cell, KeyedTable
+from .status import CHECK_MARK
+from .table import Cell, KeyedTable
 
 STATE_STYLE: dict[RunState, str] = {
     RunState.PASSED: "green",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cutover.triggers import Comparison
+from ..cutover.triggers import Comparison
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from cutover.gates import CheckState, Verdict
-from cutover.kpis import KpiVerdict
-from cutover.rollouts import RolloutPhase
-from cutover.triggers import TriggerState
-from cutover.updates import HealthState
-from cutover.waves import WaveState
+from ..cutover.gates import CheckState, Verdict
+from ..cutover.kpis import KpiVerdict
+from ..cutover.rollouts import RolloutPhase
+from ..cutover.triggers import TriggerState
+from ..cutover.updates import HealthState
+from ..cutover.waves import WaveState
 
 KPI_STYLE: dict[KpiVerdict, str] = {
     KpiVerdict.OK: "green",

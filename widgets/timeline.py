@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from cutover.playback import speed_text
+from ..cutover.playback import speed_text
 
 #: How an action is drawn on the bar: this room's audit entries, other operators' actions.
 MARK_GLYPH = {"audit": "◆", "peer": "◇"}

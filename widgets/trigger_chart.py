@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from cutover.kpis import format_value
+from ..cutover.kpis import format_value
 
 POINT = "●"
 THRESHOLD = "─"

@@ -10,11 +10,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cutover.durations import format_duration
-from cutover.kpis import format_value
-from cutover.triggers import PLAYBOOK_STEPS, TriggerSpec, TriggerState, TriggerStatus
-from widgets.status import TRIGGER_MARK
-from widgets.table import Cell, KeyedTable
+from ..cutover.durations import format_duration
+from ..cutover.kpis import format_value
+from ..cutover.triggers import PLAYBOOK_STEPS, TriggerSpec, TriggerState, TriggerStatus
+from .status import TRIGGER_MARK
+from .table import Cell, KeyedTable
 
 TRIGGER_COLUMNS = (
     ("trigger", "Trigger"),

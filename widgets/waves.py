@@ -6,10 +6,10 @@ from datetime import datetime
 
 from rich.text import Text
 
-from cutover.clock import t_label
-from cutover.waves import WaveProgress
-from widgets.status import WAVE_STYLE, bar
-from widgets.table import Cell, KeyedTable
+from ..cutover.clock import t_label
+from ..cutover.waves import WaveProgress
+from .status import WAVE_STYLE, bar
+from .table import Cell, KeyedTable
 
 WAVE_COLUMNS = (
     ("wave", "Wave"),

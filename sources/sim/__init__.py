@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sources.sim.scenario import Scenario, ScenarioError, load_scenario
-from sources.sim.simulator import Simulator
-from sources.sim.source import SimEffector, SimSource, build_simulation
+from .scenario import Scenario, ScenarioError, load_scenario
+from .simulator import Simulator
+from .source import SimEffector, SimSource, build_simulation
 
 #: The example migration workbook that ships with the simulator.
 EXAMPLE_WORKBOOK = Path(__file__).parent / "data" / "workbook.csv"

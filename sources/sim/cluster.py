@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cutover.cutover_configmap import rfc3339
-from cutover.gates import ObjectRef
-from sources.sim.rollouts import SimRollout
+from ...cutover.cutover_configmap import rfc3339
+from ...cutover.gates import ObjectRef
+from .rollouts import SimRollout
 
 #: How many days back a CronJob's last successful run is looked for.
 HISTORY_DAYS = 60

@@ -35,21 +35,21 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from cutover.config import Config, start_offset
-from cutover.cutover_configmap import rfc3339
-from cutover.events import BuildEvent, PlatformEvent, StreamEvent
-from cutover.payloads import (
+from ...cutover.config import Config, start_offset
+from ...cutover.cutover_configmap import rfc3339
+from ...cutover.events import BuildEvent, PlatformEvent, StreamEvent
+from ...cutover.payloads import (
     BUILD_EVENTS,
     PLATFORM_EVENTS,
     build_event_payload,
     platform_event_payload,
 )
-from cutover.smoke import SMOKE_LAST_RUN, SMOKE_SUCCESS, VerificationUpdate
-from cutover.smoke_payloads import deploy_payload, drill_payload, smoke_payload
-from cutover.updates import Alert, EventsUpdate
-from sources.sim import EXAMPLE_WORKBOOK, Simulator, load_scenario
-from sources.sim.metrics import MetricFamily
-from sources.workbook import load_workbook
+from ...cutover.smoke import SMOKE_LAST_RUN, SMOKE_SUCCESS, VerificationUpdate
+from ...cutover.smoke_payloads import deploy_payload, drill_payload, smoke_payload
+from ...cutover.updates import Alert, EventsUpdate
+from ..workbook import load_workbook
+from . import EXAMPLE_WORKBOOK, Simulator, load_scenario
+from .metrics import MetricFamily
 
 #: Wall seconds between two steps of the model.
 TICK = 0.5

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sources.sim.platform import STARTUP_MEDIAN_S, STARTUP_SIGMA, TARGET_SATURATION
-from sources.sim.scenario import Incident, Scenario
+from .platform import STARTUP_MEDIAN_S, STARTUP_SIGMA, TARGET_SATURATION
+from .scenario import Incident, Scenario
 
 Point = tuple[datetime, float]
 

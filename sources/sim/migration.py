@@ -11,8 +11,8 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from cutover.waves import RepoState, WaveState, WaveStatus, Workbook, promoted
-from sources.sim.platform import Platform
+from ...cutover.waves import RepoState, WaveState, WaveStatus, Workbook, promoted
+from .platform import Platform
 
 #: Seconds between two repository moves of an active wave (uniform between the two).
 MOVE_EVERY = (180.0, 420.0)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import accumulate
 
-from cutover.events import BuildEvent
-from cutover.waves import RepoState, Workbook, WorkbookRow
-from sources.sim.metrics import MaestroMetrics
+from ...cutover.events import BuildEvent
+from ...cutover.waves import RepoState, Workbook, WorkbookRow
+from .metrics import MaestroMetrics
 
 #: Jobs per minute per repository by tier: tier 0 services build most often.
 JOBS_PER_MINUTE = {0: 1.1, 1: 0.85, 2: 0.6, 3: 0.4}

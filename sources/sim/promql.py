@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sources.sim.metrics import MaestroMetrics
+from .metrics import MaestroMetrics
 
 #: Prometheus' scrape interval in the model, in seconds.
 SCRAPE_INTERVAL = 15.0

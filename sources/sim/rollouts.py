@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cutover.rollouts import RolloutPhase, RolloutStatus
+from ...cutover.rollouts import RolloutPhase, RolloutStatus
 
 
 @dataclass(frozen=True)

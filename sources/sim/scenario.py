@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from cutover.durations import parse_duration
-from sources.sim.cluster import BACKUPS
-from sources.sim.rollouts import MAESTRO_ROLLOUTS
+from ...cutover.durations import parse_duration
+from .cluster import BACKUPS
+from .rollouts import MAESTRO_ROLLOUTS
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cutover.acknowledgements import Acknowledgements, acknowledged_data
-from cutover.acknowledgements import acknowledgements as recorded_acknowledgements
-from cutover.actions import Change
-from cutover.config import SIGNAL_UNITS, QueriesSection
-from cutover.cutover_configmap import signed_data, withdrawn_data
-from cutover.cutover_configmap import signoffs as recorded_signoffs
-from cutover.events import PlatformEvent, StreamEvent
-from cutover.freeze import FreezeState
-from cutover.gates import (
+from ...cutover.acknowledgements import Acknowledgements, acknowledged_data
+from ...cutover.acknowledgements import acknowledgements as recorded_acknowledgements
+from ...cutover.actions import Change
+from ...cutover.config import SIGNAL_UNITS, QueriesSection
+from ...cutover.cutover_configmap import signed_data, withdrawn_data
+from ...cutover.cutover_configmap import signoffs as recorded_signoffs
+from ...cutover.events import PlatformEvent, StreamEvent
+from ...cutover.freeze import FreezeState
+from ...cutover.gates import (
     PROBED_KINDS,
     CheckKind,
     CheckReading,
@@ -35,8 +35,8 @@ from cutover.gates import (
     objects_reading,
     promql_reading,
 )
-from cutover.signals import Signal, SignalStatus
-from cutover.updates import (
+from ...cutover.signals import Signal, SignalStatus
+from ...cutover.updates import (
     AcknowledgementsUpdate,
     Alert,
     AlertsUpdate,
@@ -53,11 +53,11 @@ from cutover.updates import (
     WaveMetricsUpdate,
     WavesUpdate,
 )
-from cutover.waves import WaveStatus, Workbook
-from sources.sim.cluster import SimCluster
-from sources.sim.migration import WaveLedger, initial_world
-from sources.sim.platform import Conditions, Platform
-from sources.sim.promql import (
+from ...cutover.waves import WaveStatus, Workbook
+from .cluster import SimCluster
+from .migration import WaveLedger, initial_world
+from .platform import Conditions, Platform
+from .promql import (
     COARSE_INTERVAL,
     SCRAPE_INTERVAL,
     WEEK,
@@ -65,9 +65,9 @@ from sources.sim.promql import (
     normalized,
     scrape,
 )
-from sources.sim.rollouts import SimRollout, fleet_rollouts, maestro_rollouts
-from sources.sim.scenario import CALM, Incident, Scenario
-from sources.sim.verification import SimVerification, Weather
+from .rollouts import SimRollout, fleet_rollouts, maestro_rollouts
+from .scenario import CALM, Incident, Scenario
+from .verification import SimVerification, Weather
 
 #: Run this long before the warmup too, so that the one-hour windows are full at the start.
 SPIN_UP = timedelta(hours=1)

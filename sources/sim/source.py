@@ -7,15 +7,15 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
-from cutover.config import Config, gate_specs, start_offset
-from cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckSpec
-from cutover.updates import Update
-from cutover.waves import Workbook
-from sources.base import Deliver
-from sources.sim.history import SimHistory
-from sources.sim.scenario import load_scenario
-from sources.sim.simulator import Simulator
+from ...cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
+from ...cutover.config import Config, gate_specs, start_offset
+from ...cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckSpec
+from ...cutover.updates import Update
+from ...cutover.waves import Workbook
+from ..base import Deliver
+from .history import SimHistory
+from .scenario import load_scenario
+from .simulator import Simulator
 
 #: How often, in simulated time, the simulator evaluates the gate checks at most.
 GATE_INTERVAL = timedelta(seconds=15)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cutover.smoke import (
+from ...cutover.smoke import (
     FAILED,
     PASSED,
     SMOKE_TESTS,

@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from cutover.audit import entry_changes, entry_operator, entry_outcome
-from sources.journal import JournalError, JournalReport, read_journal
+from ...cutover.audit import entry_changes, entry_operator, entry_outcome
+from ...sources.journal import JournalError, JournalReport, read_journal
 
 #: Entries shown; `audit show` prints them all.
 RECENT = 200

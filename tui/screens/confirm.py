@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from cutover.actions import ActionKind, ActionPlan, Precondition, blocking
+from ...cutover.actions import ActionKind, ActionPlan, Precondition, blocking
 
 #: Actions whose first field is their own reason, with what it asks for.
 REASONED: dict[ActionKind, str] = {

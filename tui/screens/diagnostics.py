@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from cutover.updates import PayloadDiagnostics
+from ...cutover.updates import PayloadDiagnostics
 
 
 def counters_line(diagnostics: PayloadDiagnostics) -> str:

@@ -7,8 +7,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from cutover.done import DefinitionOfDone
-from widgets.smoke import DoneBoard
+from ...cutover.done import DefinitionOfDone
+from ...widgets.smoke import DoneBoard
 
 
 class DoneScreen(Screen[None]):

@@ -8,10 +8,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from cutover.gates import GoNoGo
-from tui.bindings import SCREEN_KEYS
-from widgets.gates import GateBoard
-from widgets.table import KeyedTable
+from ...cutover.gates import GoNoGo
+from ...widgets.gates import GateBoard
+from ...widgets.table import KeyedTable
+from ..bindings import SCREEN_KEYS
 
 
 class GateScreen(Screen[None]):

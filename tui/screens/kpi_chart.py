@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from cutover.durations import format_duration
-from cutover.kpi_history import (
+from ...cutover.durations import format_duration
+from ...cutover.kpi_history import (
     RANGES,
     KpiHistory,
     Point,
@@ -24,14 +24,14 @@ from cutover.kpi_history import (
     range_step,
     room_points,
 )
-from cutover.kpis import KpiSpec
-from cutover.room import ControlRoom
-from sources.base import Source
-from sources.sim.history import joined
-from widgets.kpi_chart import KpiChart
+from ...cutover.kpis import KpiSpec
+from ...cutover.room import ControlRoom
+from ...sources.base import Source
+from ...sources.sim.history import joined
+from ...widgets.kpi_chart import KpiChart
 
 if TYPE_CHECKING:
-    from sources.sim.source import SimSource
+    from ...sources.sim.source import SimSource
 
 #: Fetches a KPI's history over a span; blocking (a range query), so run in a thread.
 FetchHistory = Callable[[KpiSpec, timedelta], KpiHistory]
@@ -118,8 +118,8 @@ def history_fetcher(
     own memory (what the simulator or any source delivered since the room opened), and
     before it, on the simulator, its model of the past. The room and the simulator are read
     on the app's thread (`on_loop`): they change there."""
-    from sources.prometheus import PrometheusSource
-    from sources.sim.source import SimSource
+    from ...sources.prometheus import PrometheusSource
+    from ...sources.sim.source import SimSource
 
     def fetch(spec: KpiSpec, span: timedelta) -> KpiHistory:
         end = now()

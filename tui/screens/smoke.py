@@ -14,9 +14,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from cutover.durations import format_duration
-from cutover.smoke import SmokeRow, VerificationView
-from widgets.smoke import DeployBoard, DrillBoard, RunBoard, SmokeBoard, smoke_row
+from ...cutover.durations import format_duration
+from ...cutover.smoke import SmokeRow, VerificationView
+from ...widgets.smoke import DeployBoard, DrillBoard, RunBoard, SmokeBoard, smoke_row
 
 
 class SmokeScreen(Screen[None]):

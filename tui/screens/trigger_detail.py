@@ -12,12 +12,12 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from cutover.kpis import format_value
-from cutover.trigger_detail import TriggerDetail, alert_fields
-from widgets.events import event_line
-from widgets.status import TRIGGER_MARK
-from widgets.trigger_chart import signal_chart
-from widgets.triggers import threshold_text
+from ...cutover.kpis import format_value
+from ...cutover.trigger_detail import TriggerDetail, alert_fields
+from ...widgets.events import event_line
+from ...widgets.status import TRIGGER_MARK
+from ...widgets.trigger_chart import signal_chart
+from ...widgets.triggers import threshold_text
 
 #: Chart columns beside its value labels, at most.
 CHART_WIDTH = 60
