@@ -85,6 +85,7 @@ def test_an_installed_copy_runs_version_init_and_check_anywhere(
 
     nothing = run([command, "check", "--json"], cwd=work, env=home)
     assert nothing.returncode == 2 and "no configuration found" in nothing.stderr
+    assert "maestro-control-room init" in nothing.stderr
 
     written = run([command, "init"], cwd=work, env=home)
     config = Path(home["XDG_CONFIG_HOME"]) / "maestro-control-room" / "config.toml"

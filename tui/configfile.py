@@ -61,7 +61,8 @@ def find_config(explicit: str | None, environ: Mapping[str, str] | None = None) 
         return candidate
     raise ConfigError(
         f"no configuration found: give --config, set ${ENV_VAR}, or create ./config.toml"
-        f" or {candidate}"
+        f" or {candidate} (`maestro-control-room init` writes a starter there;"
+        " `maestro-control-room demo` runs the simulator without one)"
     )
 
 
