@@ -39,6 +39,7 @@ class ObservedView(Protocol):
     @property
     def freeze(self) -> FreezeState: ...
 
+
 #: The kinds of incident event, in the order an incident lives through them.
 KINDS = ("onset", "fired", "acknowledged", "mitigated", "resolved")
 
