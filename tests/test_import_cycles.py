@@ -226,3 +226,19 @@ def test_imports_under_type_checking_or_in_a_function_are_no_circle(tmp_path: Pa
     assert graph["pkg.layer.actions"] == {"pkg.layer.room"}
     assert cycles(graph) == []
     assert cycles(import_graph(known, hints=True)) == [["pkg.layer.actions", "pkg.layer.room"]]
+
+
+def test_the_config_schema_knows_neither_the_plans_defaults_nor_the_domain_specs() -> None:
+    """`cutover.config` in three layers: the schema validates a document and nothing more;
+    the plan's defaults are made from the schema's sections; the specs from both."""
+    known = modules_of(ROOT, PACKAGE, ["cutover"])
+    graph = import_graph(known, hints=True)
+    config = f"{PACKAGE}.cutover.config"
+    assert {f"{config}.schema", f"{config}.defaults", f"{config}.specs"} <= set(known)
+    assert not {m for m in graph[f"{config}.schema"] if m.startswith(f"{config}.")}
+    assert f"{PACKAGE}.cutover.room" not in graph[f"{config}.schema"]
+    assert graph[f"{config}.defaults"] & set(known) == {
+        f"{config}.schema",
+        f"{PACKAGE}.cutover.signers",
+    }
+    assert {f"{config}.schema", f"{config}.defaults"} <= graph[f"{config}.specs"]
