@@ -36,6 +36,7 @@ def kpi_specs(thresholds: ThresholdsSection) -> tuple[KpiSpec, ...]:
 
 
 def trigger_specs(config: Config) -> tuple[TriggerSpec, ...]:
+    """The configured rollback triggers, or the playbook's, as the room evaluates them."""
     sections = config.triggers or default_triggers(config.thresholds)
     specs = []
     for section in sections:
