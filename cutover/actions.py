@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Protocol
 
+from .action_kinds import ActionKind as ActionKind
 from .durations import format_duration
 from .rollouts import RolloutPhase, RolloutStatus
 from .room import RoomView
@@ -24,21 +24,6 @@ from .waves import (
     previous_wave,
     promoted,
 )
-
-
-class ActionKind(str, Enum):
-    FREEZE = "freeze"
-    UNFREEZE = "unfreeze"
-    PROMOTE_WAVE = "promote wave"
-    ROLL_BACK_WAVE = "roll back wave"
-    PROMOTE_ROLLOUT = "promote rollout"
-    ABORT_ROLLOUT = "abort rollout"
-    SIGN_OFF = "sign off"
-    WITHDRAW_SIGNOFF = "withdraw sign-off"
-    DISPATCH_WORKFLOW = "dispatch workflow"
-    ACKNOWLEDGE = "acknowledge"
-    SILENCE = "silence"
-    EXPIRE_SILENCE = "expire silence"
 
 
 @dataclass(frozen=True)

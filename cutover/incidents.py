@@ -15,13 +15,30 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from statistics import mean
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from .acknowledgements import Acknowledgements
 from .durations import format_duration
-from .triggers import TriggerState
+from .freeze import FreezeState
+from .triggers import TriggerState, TriggerStatus
 
-if TYPE_CHECKING:  # the room keeps a tracker: only its view's type is needed here
-    from .room import RoomView
+
+class ObservedView(Protocol):
+    """What the tracker reads of the room's view (`cutover.room.RoomView`); the room keeps a
+    tracker, so naming the view itself here would be an import in a circle."""
+
+    @property
+    def now(self) -> datetime: ...
+
+    @property
+    def triggers(self) -> tuple[TriggerStatus, ...]: ...
+
+    @property
+    def acknowledgements(self) -> Acknowledgements: ...
+
+    @property
+    def freeze(self) -> FreezeState: ...
+
 
 #: The kinds of incident event, in the order an incident lives through them.
 KINDS = ("onset", "fired", "acknowledged", "mitigated", "resolved")
@@ -231,7 +248,7 @@ class IncidentTracker:
         #: When each trigger last went pending: the onset, once it fires.
         self._pending_since: dict[str, datetime] = {}
 
-    def observe(self, view: RoomView) -> list[IncidentEvent]:
+    def observe(self, view: ObservedView) -> list[IncidentEvent]:
         """The new events as of `view`."""
         events: list[IncidentEvent] = []
         for status in view.triggers:

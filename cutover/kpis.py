@@ -69,3 +69,15 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "$":
         return f"${value:.2f}"
     return f"{value:.3g}{unit}"
+
+
+#: The signals the control room measures, with their units: what a trigger may watch.
+SIGNAL_UNITS: dict[str, str] = {
+    "queue_wait_p95": "s",
+    "success_rate": "ratio",
+    "success_rate_7d": "ratio",
+    "build_duration_mean": "s",
+    "flake_rate": "ratio",
+    "executor_saturation": "ratio",
+    "cost_per_build": "$",
+}

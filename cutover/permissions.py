@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
 
+from .action_kinds import ActionKind
 from .signers import Signer
-
-if TYPE_CHECKING:  # cutover.actions imports the room, which imports updates: no cycle here
-    from .actions import ActionKind
 
 
 class ActionForbidden(Exception):
@@ -64,15 +60,6 @@ class Permissions:
     @property
     def denied(self) -> tuple[AccessCheck, ...]:
         return tuple(check for check in self.checks if not check.allowed)
-
-
-@dataclass(frozen=True)
-class PermissionsUpdate:
-    """The access reviews' result, as a source delivers it."""
-
-    source: str
-    permissions: Permissions
-    at: datetime
 
 
 def required_access(

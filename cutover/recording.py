@@ -7,6 +7,11 @@ Updates are encoded by their type hints, so the JSON stays plain (`"at": "2026-1
 enums, datetimes with their offset. Every dataclass carries its class name as `type`, which is
 what tells the members of a union apart (a build from a platform event) and what a reader
 checks against its registry: an unknown type is reported, never guessed at.
+
+Pydantic's `TypeAdapter` over the same updates is faster (`python -m bench.codec`) but
+writes another format: UTC as `Z` rather than the offset the time had, no `type` in nested
+objects, so a nested union is told apart by its shape; and it reads `"0.5"` as a number.
+So the codec stays, with the format docs/recording.md describes.
 """
 
 from __future__ import annotations

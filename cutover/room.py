@@ -27,7 +27,7 @@ from .gates import (
 )
 from .incidents import IncidentEvent, IncidentTracker
 from .kpis import KpiSpec, KpiVerdict
-from .permissions import Permissions, PermissionsUpdate
+from .permissions import Permissions
 from .presence import Presence
 from .rollouts import RolloutStatus
 from .signals import Signal, SignalStatus, missing
@@ -51,6 +51,7 @@ from .updates import (
     HealthState,
     HistoryBackfill,
     PayloadDiagnostics,
+    PermissionsUpdate,
     PresenceUpdate,
     RolloutsUpdate,
     SignalUpdate,

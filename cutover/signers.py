@@ -84,3 +84,14 @@ class SignoffPolicy:
 
 
 UNRESTRICTED = SignoffPolicy()
+
+
+#: The plan's Go/No-Go sign-off line.
+SIGNOFF_ROLES: tuple[str, ...] = (
+    "Security",
+    "SRE",
+    "Platform",
+    "App Eng",
+    "Compliance/Legal",
+    "Exec Sponsor",
+)

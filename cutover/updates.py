@@ -11,7 +11,7 @@ from .acknowledgements import Acknowledgements
 from .events import StreamEvent
 from .freeze import FreezeState
 from .gates import CheckReading, Signoffs
-from .permissions import PermissionsUpdate
+from .permissions import Permissions
 from .presence import PeerAction, Presence
 from .rollouts import RolloutStatus
 from .signals import Signal
@@ -193,6 +193,15 @@ class PeerActionUpdate:
 
     source: str
     actions: tuple[PeerAction, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PermissionsUpdate:
+    """The access reviews' result, as a source delivers it."""
+
+    source: str
+    permissions: Permissions
     at: datetime
 
 

@@ -38,7 +38,7 @@ import re
 import socket
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -106,76 +106,20 @@ class MqttUnavailable(RuntimeError):
     """Publishing while no broker connection is up."""
 
 
-@dataclass(frozen=True)
-class MqttSettings:
-    """Where and how to connect, resolved from `[sources.mqtt]` (secrets read)."""
+def default_client_id() -> str:
+    """One per running control room: two that shared an id would take each other's session
+    at every connect. A persistent session then outlives reconnects and broker restarts; to
+    outlive a restart of the app too, configure an id."""
+    return f"maestro-control-room-{socket.gethostname()}-{getpass.getuser()}-{os.getpid()}"
 
-    host: str
-    port: int = 1883
-    client_id: str = ""
-    persistent_session: bool = False
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    ca_bundle: str | None = None
-    refresh: timedelta = timedelta(milliseconds=250)
-    keepalive: timedelta = timedelta(seconds=15)
-    #: How often this room repeats its presence, and how stale another's may grow.
-    heartbeat: timedelta = HEARTBEAT
-    events_topic: str = "maestro/events/#"
-    platform_topic: str = "maestro/platform"
-    freeze_topic: str = "maestro/cutover/freeze"
-    operators_topic: str = "maestro/cutover/operators"
-    audit_topic: str = "maestro/cutover/audit"
-    smoke_topic: str = "maestro/smoke"
-    drill_topic: str = "maestro/drill"
-    deploy_topic: str = "maestro/deploy"
 
-    @classmethod
-    def from_config(
-        cls, section: MqttSection, environ: Mapping[str, str] | None = None
-    ) -> MqttSettings:
-        password = read_secret(
-            "sources.mqtt.password",
-            file=section.password_file,
-            env=section.password_env,
-            environ=environ,
-        )
-        if password and not section.username:
-            raise SecretError("sources.mqtt.username: a password is configured but no username")
-        client_id = section.client_id
-        if not client_id:
-            # One per running control room: two that shared an id would take each other's
-            # session at every connect. A persistent session then outlives reconnects and
-            # broker restarts; to outlive a restart of the app too, configure an id.
-            client_id = (
-                f"maestro-control-room-{socket.gethostname()}-{getpass.getuser()}-{os.getpid()}"
-            )
-        return cls(
-            host=section.host,
-            port=section.port,
-            client_id=client_id,
-            persistent_session=section.persistent_session,
-            username=section.username,
-            password=password,
-            tls=section.tls,
-            ca_bundle=section.ca_bundle,
-            refresh=section.refresh,
-            keepalive=section.keepalive,
-            events_topic=section.events_topic,
-            platform_topic=section.platform_topic,
-            freeze_topic=section.freeze_topic,
-            operators_topic=section.operators_topic,
-            audit_topic=section.audit_topic,
-            smoke_topic=section.smoke_topic,
-            drill_topic=section.drill_topic,
-            deploy_topic=section.deploy_topic,
-        )
-
-    @property
-    def verification_topics(self) -> list[str]:
-        """The smoke suite's, drills' and deploys' results: one topic level per name."""
-        return [f"{self.smoke_topic}/+/+", f"{self.drill_topic}/+", f"{self.deploy_topic}/+"]
+def verification_topics(section: MqttSection) -> list[str]:
+    """The smoke suite's, drills' and deploys' results: one topic level per name."""
+    return [
+        f"{section.smoke_topic}/+/+",
+        f"{section.drill_topic}/+",
+        f"{section.deploy_topic}/+",
+    ]
 
 
 def _short(error: BaseException) -> str:
@@ -207,12 +151,21 @@ class MqttSource:
 
     def __init__(
         self,
-        settings: MqttSettings,
+        section: MqttSection,
         *,
+        password: str | None = None,
+        heartbeat: timedelta = HEARTBEAT,
         now: Callable[[], datetime] = wall_now,
         buffer: int = BUFFER,
     ) -> None:
-        self.settings = settings
+        #: `[sources.mqtt]` as validated: where to connect, the topics, the refresh.
+        self.section = section
+        #: Read from the section's password file or variable (`from_config`).
+        self.password = password
+        #: The configured client id, or one of this running room's own.
+        self.client_id = section.client_id or default_client_id()
+        #: How often this room repeats its presence, and how stale another's may grow.
+        self.heartbeat = heartbeat
         self.now = now
         self.client: MqttConnection | None = None
         self.connections = 0
@@ -242,7 +195,7 @@ class MqttSource:
         self.me_as_audited: tuple[str, str] | None = None
         #: Another live control room connecting with this one's client id, in words.
         self.takeover = ""
-        self._client_id = settings.client_id
+        self._client_id = self.client_id
         #: Set when this room moves to a client id of its own: reconnect with it.
         self._move: asyncio.Event | None = None
         self._smoke: list[SmokeRun] = []
@@ -253,19 +206,28 @@ class MqttSource:
         """Announce this control room on the operators topic from the next connection on;
         `audited_as` is (user, host) as this room's audit entries name it, so its own
         actions heard back on the audit topic are not reported as another's."""
-        self.me = replace(me, client_id=self.settings.client_id)
+        self.me = replace(me, client_id=self.client_id)
         self.me_as_audited = audited_as
         self._kinds.clear()
 
     @property
     def presence_topic(self) -> str | None:
-        return None if self.me is None else f"{self.settings.operators_topic}/{self.me.operator_id}"
+        return None if self.me is None else f"{self.section.operators_topic}/{self.me.operator_id}"
 
     @classmethod
     def from_config(
         cls, section: MqttSection, environ: Mapping[str, str] | None = None
     ) -> MqttSource:
-        return cls(MqttSettings.from_config(section, environ))
+        """The source for `[sources.mqtt]`, its password read from its file or variable."""
+        password = read_secret(
+            "sources.mqtt.password",
+            file=section.password_file,
+            env=section.password_env,
+            environ=environ,
+        )
+        if password and not section.username:
+            raise SecretError("sources.mqtt.username: a password is configured but no username")
+        return cls(section, password=password)
 
     # --- receiving --------------------------------------------------------------------------
 
@@ -294,15 +256,15 @@ class MqttSource:
                 self._peer_action(payload)
             elif kind == "smoke":
                 self._smoke.append(
-                    parse_smoke(topic, payload, self.settings.smoke_topic, now=self.now())
+                    parse_smoke(topic, payload, self.section.smoke_topic, now=self.now())
                 )
             elif kind == "drill":
                 self._drills.append(
-                    parse_drill(topic, payload, self.settings.drill_topic, now=self.now())
+                    parse_drill(topic, payload, self.section.drill_topic, now=self.now())
                 )
             elif kind == "deploy":
                 self._deploys.append(
-                    parse_deploy(topic, payload, self.settings.deploy_topic, now=self.now())
+                    parse_deploy(topic, payload, self.section.deploy_topic, now=self.now())
                 )
             else:
                 return  # a topic we did not ask for (a broker's bridge, say): not ours to judge
@@ -328,7 +290,7 @@ class MqttSource:
     def _kind(self, topic: str) -> str:
         """Which of our subscriptions a topic falls under; remembered, as matching a topic
         against the wildcards costs more than the rest of taking in a message."""
-        s = self.settings
+        s = self.section
         if topic == self.presence_topic:
             kind = "mine"
         elif topic_matches_sub(s.freeze_topic, topic):
@@ -380,7 +342,7 @@ class MqttSource:
             self._others_changed |= self.others.pop(operator_id, None) is not None
             return
         presence = parse_presence(operator_id, payload, now=self.now())
-        if presence.expired(self.now(), self.settings.heartbeat):
+        if presence.expired(self.now(), self.heartbeat):
             # Retained from a room that stopped beating without its will being heard.
             self._others_changed |= self.others.pop(operator_id, None) is not None
             return
@@ -393,7 +355,7 @@ class MqttSource:
     def expire_others(self) -> None:
         """Forget the rooms that missed their heartbeats; called once a heartbeat."""
         now = self.now()
-        gone = [key for key, p in self.others.items() if p.expired(now, self.settings.heartbeat)]
+        gone = [key for key, p in self.others.items() if p.expired(now, self.heartbeat)]
         for key in gone:
             del self.others[key]
         if gone:
@@ -413,7 +375,7 @@ class MqttSource:
             rival = min(rivals, key=lambda p: (p.since, p.operator_id))
             who = f"{rival.operator}@{rival.host}"
             if (rival.since, rival.operator_id) < (me.since, me.operator_id):
-                moved = f"{self.settings.client_id}-{os.getpid()}"
+                moved = f"{self.client_id}-{os.getpid()}"
                 warning = (
                     f"MQTT client id {self._client_id} is {who}'s: each took the other's"
                     f" session; this room now connects as {moved}"
@@ -490,20 +452,11 @@ class MqttSource:
     # --- the connection ----------------------------------------------------------------------
 
     def _endpoint(self) -> Endpoint:
-        s = self.settings
         topic = self.presence_topic
-        keepalive = max(1, int(s.keepalive.total_seconds()))
-        return Endpoint(
-            host=s.host,
-            port=s.port,
+        return Endpoint.of(
+            self.section,
             client_id=self._client_id,
-            clean_session=not s.persistent_session,
-            username=s.username,
-            password=s.password,
-            tls=s.tls,
-            ca_bundle=s.ca_bundle,
-            keepalive=keepalive,
-            timeout=max(5.0, float(keepalive)),
+            password=self.password,
             # An empty retained message clears our presence when the connection dies unclean.
             will=None if topic is None else Will(topic, b"", qos=QOS, retain=True),
         )
@@ -529,7 +482,7 @@ class MqttSource:
                         HealthState.ERROR,
                         now,
                         _short(error),
-                        address=f"{self.settings.host}:{self.settings.port}",
+                        address=f"{self.section.host}:{self.section.port}",
                         retry_at=now + timedelta(seconds=delay),
                     )
                     deliver([*self.drain(), failed])
@@ -542,7 +495,7 @@ class MqttSource:
                 self._delivery = None
 
     async def _session(self, deliver: Deliver) -> None:
-        s = self.settings
+        s = self.section
         connection = MqttConnection(
             self._endpoint(),
             on_message=self.receive,
@@ -553,7 +506,7 @@ class MqttSource:
         async with connection:
             # A persistent session's messages may come before the SUBACK: counted from here.
             self.connections += 1
-            topics = [s.events_topic, s.platform_topic, s.freeze_topic, *s.verification_topics]
+            topics = [s.events_topic, s.platform_topic, s.freeze_topic, *verification_topics(s)]
             if self.me is not None:
                 topics += [f"{s.operators_topic}/+", s.audit_topic]
             await connection.subscribe(topics, QOS)
@@ -587,7 +540,7 @@ class MqttSource:
     async def _heartbeats(self, connection: MqttConnection) -> None:
         """Until the connection ends: once a heartbeat, announce ourselves again and forget
         the rooms that went quiet; on a move to our own client id, end this connection."""
-        every = self.settings.heartbeat.total_seconds()
+        every = self.heartbeat.total_seconds()
         move = self._move = asyncio.Event()
         lost = asyncio.ensure_future(connection.lost())
         moved = asyncio.ensure_future(move.wait())
@@ -621,7 +574,7 @@ class MqttSource:
             self._deliver_now()
         elif self._delivery is None:
             loop = asyncio.get_running_loop()
-            wait = self._delivered_at + self.settings.refresh.total_seconds() - loop.time()
+            wait = self._delivered_at + self.section.refresh.total_seconds() - loop.time()
             self._delivery = loop.call_later(max(0.0, wait), self._deliver_now)
 
     def _deliver_now(self) -> None:
@@ -640,6 +593,6 @@ class MqttSource:
         """Publish a JSON payload at QoS 1; MqttUnavailable while disconnected."""
         client = self.client
         if client is None:
-            raise MqttUnavailable(f"not connected to {self.settings.host}:{self.settings.port}")
+            raise MqttUnavailable(f"not connected to {self.section.host}:{self.section.port}")
         body = json.dumps(dict(payload)).encode()
         await client.publish(topic, body, qos=QOS, retain=retain)

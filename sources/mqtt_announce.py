@@ -24,10 +24,10 @@ class MqttAnnouncer:
         self.audit = audit
 
     async def __call__(self, executed: Executed) -> None:
-        settings = self.source.settings
+        section = self.source.section
         if self.audit:
             for entry in executed.audit:
-                await self.source.publish(settings.audit_topic, entry.body)
+                await self.source.publish(section.audit_topic, entry.body)
         kind = executed.plan.kind
         if self.freeze and executed.outcome.ok and kind in (ActionKind.FREEZE, ActionKind.UNFREEZE):
             state = FreezeState(
@@ -36,4 +36,4 @@ class MqttAnnouncer:
                 reason=executed.plan.reason if kind is ActionKind.FREEZE else "unfrozen",
                 at=executed.at,
             )
-            await self.source.publish(settings.freeze_topic, freeze_payload(state), retain=True)
+            await self.source.publish(section.freeze_topic, freeze_payload(state), retain=True)

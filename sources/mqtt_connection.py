@@ -32,6 +32,8 @@ from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from ..cutover.config import MqttSection
+
 #: Packets within `pace` seconds from which the stream counts as busy, read without rests;
 #: under the 20 that brokers commonly keep in flight (mosquitto, VerneMQ; EMQX keeps 32).
 BUSY = 16
@@ -58,20 +60,50 @@ class Will:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where and as whom to connect."""
+    """Where and as whom to connect, in paho's terms; made from `[sources.mqtt]` by `of`,
+    which holds the one set of defaults."""
 
     host: str
-    port: int = 1883
-    client_id: str = ""
-    clean_session: bool = True
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-    ca_bundle: str | None = None
-    keepalive: int = 15
+    port: int
+    client_id: str
+    clean_session: bool
+    username: str | None
+    password: str | None
+    tls: bool
+    ca_bundle: str | None
+    #: Whole seconds, as MQTT counts them.
+    keepalive: int
     #: Seconds allowed for connecting, and for each acknowledgement awaited.
-    timeout: float = 15.0
+    timeout: float
     will: Will | None = None
+
+    @classmethod
+    def of(
+        cls,
+        section: MqttSection,
+        *,
+        client_id: str | None = None,
+        password: str | None = None,
+        will: Will | None = None,
+    ) -> Endpoint:
+        """The connection `section` describes; `client_id` instead of the configured one
+        (which may be empty: the broker then names a clean session), `password` as read from
+        the section's file or variable."""
+        keepalive = max(1, int(section.keepalive.total_seconds()))
+        return cls(
+            host=section.host,
+            port=section.port,
+            client_id=section.client_id if client_id is None else client_id,
+            clean_session=not section.persistent_session,
+            username=section.username,
+            password=password,
+            tls=section.tls,
+            ca_bundle=section.ca_bundle,
+            keepalive=keepalive,
+            # A broker that answers within a keepalive is alive; never less than 5 s.
+            timeout=max(5.0, float(keepalive)),
+            will=will,
+        )
 
 
 class MqttConnection:

@@ -29,13 +29,14 @@ from ..cutover.argo import rollout_status
 from ..cutover.cutover_configmap import freeze_state, signoffs, wave_statuses
 from ..cutover.freeze import FreezeState
 from ..cutover.gates import CheckReading, GateSpec, Signoffs
-from ..cutover.permissions import Permissions, PermissionsUpdate
+from ..cutover.permissions import Permissions
 from ..cutover.rollouts import RolloutPhase, RolloutStatus
 from ..cutover.updates import (
     AcknowledgementsUpdate,
     FreezeUpdate,
     GateReadingsUpdate,
     HealthState,
+    PermissionsUpdate,
     RolloutsUpdate,
     SignoffsUpdate,
     SourceHealth,

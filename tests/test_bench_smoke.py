@@ -71,3 +71,19 @@ def test_a_bare_bench_runs_the_four_scenarios_and_refuses_an_unknown_one() -> No
         [sys.executable, "-m", "bench", "storm"], cwd=ROOT, capture_output=True, text=True
     )
     assert refused.returncode == 2 and "no scenario storm" in refused.stderr
+
+
+def test_the_codec_bench_measures_both_codecs_on_a_simulated_session() -> None:
+    """`python -m bench.codec`, on a few records: the format's own lines decode back through
+    the TypeAdapter too, and the lines it writes differ where the format says otherwise."""
+    from bench.codec import measure
+
+    figures = measure(40, rounds=1)
+    assert figures["records"] == 40 and figures["updates"] > 40
+    for name in ("codec_encode_s", "codec_decode_s", "typeadapter_encode_s",
+                 "typeadapter_decode_s"):  # fmt: skip
+        assert isinstance(figures[name], float) and figures[name] > 0, name
+    assert figures["typeadapter_decodes_equal"] == 40
+    # Ticks are alike; every batch holds a time and a nested object, which it writes apart.
+    assert figures["typeadapter_lines_differing"] == figures["batches"] > 0
+    assert '"type":"Signal"' in figures["typeadapter_first_difference_beyond_utc_z"]

@@ -9,12 +9,20 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import aiomqtt
 import pytest
 
-from maestro_control_room.sources.mqtt_connection import PROBE, Endpoint, MqttConnection, MqttError
+from maestro_control_room.cutover.config import MqttSection
+from maestro_control_room.sources.mqtt_connection import (
+    PROBE,
+    Endpoint,
+    MqttConnection,
+    MqttError,
+    Will,
+)
 from tests.servers import (
     ServerProcess,
     _running,
@@ -73,7 +81,9 @@ class Received:
 
 
 def connection(server: ServerProcess, client_id: str, received: Received) -> MqttConnection:
-    endpoint = Endpoint("127.0.0.1", server.port, client_id=client_id, clean_session=False)
+    endpoint = Endpoint.of(
+        MqttSection(port=server.port, client_id=client_id, persistent_session=True)
+    )
     return MqttConnection(endpoint, on_message=received.message, on_gulp=received.gulp, pace=PACE)
 
 
@@ -134,7 +144,7 @@ async def test_publish_waits_for_the_brokers_acknowledgement(mosquitto: ServerPr
 
 
 async def test_nobody_listening_is_an_mqtt_error() -> None:
-    endpoint = Endpoint("127.0.0.1", free_port(), timeout=5)
+    endpoint = Endpoint.of(MqttSection(port=free_port()))
     with pytest.raises(MqttError, match="refused"):
         async with MqttConnection(endpoint, on_message=lambda topic, payload: None):
             pass
@@ -172,7 +182,7 @@ async def test_over_tls_every_message_arrives(tls_mosquitto: ServerProcess) -> N
     """TLS keeps decrypted bytes of its own: a gulp reads those too, not only the socket's."""
     received = Received()
     ca = str(tls_mosquitto.workdir / "ca.pem")
-    endpoint = Endpoint("127.0.0.1", tls_mosquitto.port, tls=True, ca_bundle=ca, timeout=10)
+    endpoint = Endpoint.of(MqttSection(port=tls_mosquitto.port, tls=True, ca_bundle=ca))
     connection = MqttConnection(
         endpoint, on_message=received.message, on_gulp=received.gulp, pace=PACE
     )
@@ -198,7 +208,9 @@ async def test_a_message_its_reader_fails_on_is_acknowledged_and_the_connection_
             raise RecursionError("maximum recursion depth exceeded")
         received.message(topic, payload)
 
-    endpoint = Endpoint("127.0.0.1", mosquitto.port, client_id=client_id, clean_session=False)
+    endpoint = Endpoint.of(
+        MqttSection(port=mosquitto.port, client_id=client_id, persistent_session=True)
+    )
     subscriber = MqttConnection(
         endpoint,
         on_message=reader,
@@ -221,3 +233,30 @@ async def test_a_message_its_reader_fails_on_is_acknowledged_and_the_connection_
             await publisher.publish("poison/end", b"end", qos=1)
         await again.until(1, deadline=10)
     assert again.payloads == [b"end"], "the poison message was handed over again"
+
+
+def test_a_connection_is_the_configured_section_and_nothing_else() -> None:
+    """`[sources.mqtt]` holds the one set of defaults: the endpoint has none of its own, and
+    every setting of the section that concerns the connection reaches it."""
+    assert all(f.default is MISSING for f in fields(Endpoint) if f.name != "will")
+    section = MqttSection(
+        host="broker.example",
+        port=8883,
+        client_id="cr-alice",
+        persistent_session=True,
+        username="alice",
+        tls=True,
+        ca_bundle="/etc/ssl/broker-ca.pem",
+        keepalive="40s",
+    )
+    will = Will("maestro/cutover/operators/alice", b"")
+    endpoint = Endpoint.of(section, password="s3cret", will=will)
+    assert endpoint == Endpoint(
+        "broker.example", 8883, "cr-alice", False, "alice", "s3cret", True,
+        "/etc/ssl/broker-ca.pem", 40, 40.0, will,
+    )  # fmt: skip
+    assert Endpoint.of(section, client_id="cr-alice-2").client_id == "cr-alice-2"
+    default = Endpoint.of(MqttSection())
+    assert (default.host, default.port, default.keepalive, default.clean_session) == (
+        "127.0.0.1", 1883, 15, True,
+    )  # fmt: skip

@@ -12,13 +12,14 @@ import aiomqtt
 import pytest
 from textual.widgets import Static
 
+from maestro_control_room.cutover.config import MqttSection
 from maestro_control_room.cutover.payloads import (
     MAX_PAYLOAD_BYTES,
     PayloadRejected,
     parse_build_event,
 )
 from maestro_control_room.cutover.updates import EventsUpdate
-from maestro_control_room.sources.mqtt import MqttSettings, MqttSource
+from maestro_control_room.sources.mqtt import MqttSource
 from maestro_control_room.tui.app import ControlRoomApp
 from maestro_control_room.tui.screens.diagnostics import DiagnosticsScreen
 from maestro_control_room.widgets.events import EventStream
@@ -201,7 +202,7 @@ def test_payload_rules(payload: bytes, reason: str) -> None:
 
 
 def test_a_burst_beyond_the_buffer_keeps_exact_counts() -> None:
-    burst = MqttSource(MqttSettings("127.0.0.1"), buffer=10)
+    burst = MqttSource(MqttSection(), buffer=10)
     for i in range(25):
         burst.receive("maestro/events/x", json.dumps(build_event(f"b-{i}")).encode())
     burst.receive("maestro/events/x", b"oops")

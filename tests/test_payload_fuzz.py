@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from maestro_control_room.cutover.config import MqttSection
 from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
 from maestro_control_room.cutover.payloads import (
     EARLIEST,
@@ -33,7 +34,7 @@ from maestro_control_room.cutover.payloads import (
     parse_platform_event,
     parse_presence,
 )
-from maestro_control_room.sources.mqtt import UNEXPECTED, MqttSettings, MqttSource
+from maestro_control_room.sources.mqtt import UNEXPECTED, MqttSource
 
 NOW = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)
 CASES = 100_000
@@ -180,7 +181,7 @@ def test_a_hundred_thousand_hostile_payloads_end_as_values_or_rejections(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     rng = random.Random(20261202)
-    source = MqttSource(MqttSettings("127.0.0.1"), now=lambda: NOW)
+    source = MqttSource(MqttSection(), now=lambda: NOW)
     topics = ["maestro/events/payments/svc-api", "maestro/platform", "maestro/cutover/freeze"]
     started = time.monotonic()
     cases = accepted = 0

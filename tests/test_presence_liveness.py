@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from maestro_control_room.cutover.config import MqttSection
-from maestro_control_room.cutover.presence import Presence
+from maestro_control_room.cutover.presence import HEARTBEAT, Presence
 from maestro_control_room.cutover.updates import PresenceUpdate, Update
-from maestro_control_room.sources.mqtt import MqttSettings, MqttSource
+from maestro_control_room.sources.mqtt import MqttSource
 from maestro_control_room.widgets.header import HealthRow
 from tests.conftest import AppFactory
 from tests.servers import ServerProcess, mosquitto
@@ -36,17 +36,17 @@ async def wait_for(condition: Callable[[], bool], what: str, deadline: float = 2
         await asyncio.sleep(0.02)
 
 
-def watcher(server: ServerProcess, name: str, client_id: str, **extra: object) -> MqttSource:
-    settings = MqttSettings(
-        "127.0.0.1",
-        server.port,
+def watcher(
+    server: ServerProcess, name: str, client_id: str, heartbeat: timedelta = HEARTBEAT
+) -> MqttSource:
+    section = MqttSection(
+        port=server.port,
         client_id=client_id,
         persistent_session=True,
         refresh=timedelta(milliseconds=50),
         keepalive=timedelta(seconds=5),
-        **extra,  # type: ignore[arg-type]
     )
-    source = MqttSource(settings)
+    source = MqttSource(section, heartbeat=heartbeat)
     since = datetime.now(timezone.utc)
     source.present_as(Presence(f"{name}-{uuid.uuid4()}", name, "bastion", since, "operator"),
                       (name, "bastion"))  # fmt: skip
@@ -134,10 +134,10 @@ async def test_two_rooms_with_one_client_id_settle_it_and_warn(mosquitto: Server
 
 
 def test_the_default_client_id_is_one_per_running_control_room() -> None:
-    settings = MqttSettings.from_config(MqttSection(enabled=True, persistent_session=True))
-    assert settings.client_id.endswith(f"-{os.getpid()}")
+    source = MqttSource.from_config(MqttSection(enabled=True, persistent_session=True))
+    assert source.client_id.endswith(f"-{os.getpid()}")
     configured = MqttSection(enabled=True, persistent_session=True, client_id="cr-alice")
-    assert MqttSettings.from_config(configured).client_id == "cr-alice"
+    assert MqttSource.from_config(configured).client_id == "cr-alice"
 
 
 async def test_a_session_takeover_is_a_warning_on_the_health_row(make_app: AppFactory) -> None:

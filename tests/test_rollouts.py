@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from maestro_control_room.cutover.actions import ActionKind
-from maestro_control_room.cutover.permissions import PermissionsUpdate, action_permitted
+from maestro_control_room.cutover.permissions import action_permitted
 from maestro_control_room.cutover.rollouts import RolloutPhase
 from maestro_control_room.cutover.updates import (
     FreezeUpdate,
     HealthState,
+    PermissionsUpdate,
     SourceHealth,
     WavesUpdate,
 )

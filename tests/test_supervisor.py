@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from maestro_control_room.cutover.config import PrometheusSection, QueriesSection
+from maestro_control_room.cutover.config import MqttSection, PrometheusSection, QueriesSection
 from maestro_control_room.cutover.signals import SignalStatus
 from maestro_control_room.cutover.updates import (
     AlertsUpdate,
@@ -30,7 +30,7 @@ from maestro_control_room.cutover.updates import (
 from maestro_control_room.cutover.waves import parse_workbook
 from maestro_control_room.sources.alertmanager import AlertmanagerError, AlertmanagerSource
 from maestro_control_room.sources.base import Source
-from maestro_control_room.sources.mqtt import MqttSettings, MqttSource
+from maestro_control_room.sources.mqtt import MqttSource
 from maestro_control_room.sources.prometheus import PrometheusSource, connect
 from maestro_control_room.sources.rollouts import build_kubernetes
 from maestro_control_room.sources.sim import EXAMPLE_WORKBOOK, SimSource
@@ -174,7 +174,7 @@ async def test_alertmanager_recovers_from_an_unexpected_exception(
 
 
 async def test_mqtt_recovers_from_an_unexpected_exception(mosquitto: ServerProcess) -> None:
-    source = MqttSource(MqttSettings("127.0.0.1", mosquitto.port))
+    source = MqttSource(MqttSection(port=mosquitto.port))
     await injected_fault_recovers(source, "mqtt")
     assert source.connections == 2, "one connection before the fault, one after the restart"
 

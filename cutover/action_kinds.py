@@ -1,0 +1,26 @@
+"""The kinds of action an operator can take from the control room, named once.
+
+A leaf of the domain: the action plans (`cutover.actions`) and the RBAC answer of which the
+operator may take (`cutover.permissions`) both name them, and neither imports the other.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ActionKind(str, Enum):
+    """What an action does; its value names it in the audit journal."""
+
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
+    PROMOTE_WAVE = "promote wave"
+    ROLL_BACK_WAVE = "roll back wave"
+    PROMOTE_ROLLOUT = "promote rollout"
+    ABORT_ROLLOUT = "abort rollout"
+    SIGN_OFF = "sign off"
+    WITHDRAW_SIGNOFF = "withdraw sign-off"
+    DISPATCH_WORKFLOW = "dispatch workflow"
+    ACKNOWLEDGE = "acknowledge"
+    SILENCE = "silence"
+    EXPIRE_SILENCE = "expire silence"
