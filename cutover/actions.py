@@ -39,6 +39,14 @@ class ActionKind(str, Enum):
     ACKNOWLEDGE = "acknowledge"
     SILENCE = "silence"
     EXPIRE_SILENCE = "expire silence"
+    # The rollback playbook's steps (cutover/playbook.py); freeze is its first.
+    REPOINT = "re-point builds"
+    PROMOTE_KNOWN_GOOD = "promote known-good"
+    EXPORT_LOGS = "export logs"
+    OPEN_INCIDENT = "open incident"
+    EXEC_UPDATE = "exec update"
+    RECUT_PLAN = "re-cut plan"
+    SKIP_STEP = "skip playbook step"
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,8 @@ class ActionPlan:
     signer: Signer | None = None
     #: dispatch workflow: what is dispatched.
     dispatch: WorkflowDispatch | None = None
+    #: A playbook step's particulars (`step`, `trigger`, `wave`, `not_before`, ...).
+    details: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def title(self) -> str:

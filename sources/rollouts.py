@@ -30,13 +30,17 @@ from ..cutover.cutover_configmap import freeze_state, signoffs, wave_statuses
 from ..cutover.freeze import FreezeState
 from ..cutover.gates import CheckReading, GateSpec, Signoffs
 from ..cutover.permissions import Permissions, PermissionsUpdate
+from ..cutover.playbook import NO_RUN, playbook_from_data
 from ..cutover.rollouts import RolloutPhase, RolloutStatus
+from ..cutover.routing import Routing, routing_from_data
 from ..cutover.updates import (
     AcknowledgementsUpdate,
     FreezeUpdate,
     GateReadingsUpdate,
     HealthState,
+    PlaybookUpdate,
     RolloutsUpdate,
+    RoutingUpdate,
     SignoffsUpdate,
     SourceHealth,
     Update,
@@ -283,6 +287,8 @@ class KubernetesSource:
                 WavesUpdate(self.name, (), {}, {}, now),
                 SignoffsUpdate(self.name, Signoffs(), now),
                 AcknowledgementsUpdate(self.name, Acknowledgements(), now),
+                PlaybookUpdate(self.name, NO_RUN, now),
+                RoutingUpdate(self.name, Routing(), now),
             ]
         data = configmap.get("data") or {}
         self._check_strings(data)
@@ -292,6 +298,8 @@ class KubernetesSource:
             WavesUpdate(self.name, wave_statuses(data, version), {}, {}, now),
             SignoffsUpdate(self.name, signoffs(data, version), now),
             AcknowledgementsUpdate(self.name, acknowledgements(data, version), now),
+            PlaybookUpdate(self.name, playbook_from_data(data, version, now), now),
+            RoutingUpdate(self.name, routing_from_data(data, version, now), now),
         ]
 
     def _check_strings(self, data: object) -> None:
