@@ -5,9 +5,11 @@ alert's labels, the wave and when it may go again)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from .actions import ActionKind, ActionPlan, ActionUnavailable, Change, plan_freeze
+from .kpis import format_value
 from .playbook import STEP_IDS, StepState, step_spec
 from .room import RoomView
 from .routing import CUTOVER, Route
@@ -87,9 +89,15 @@ def plan_step(
 
 
 def _with(plan: ActionPlan, details: Mapping[str, str]) -> ActionPlan:
-    from dataclasses import replace
-
     return replace(plan, details={**plan.details, **details})
+
+
+def as_step(plan: ActionPlan, view: RoomView, step: str, trigger: str) -> ActionPlan:
+    """A plan taken outside the playbook screen (a freeze from the dashboard while a
+    trigger fires) that is also the run's step, while that step is still to do."""
+    if view.playbook.of(step).state is not StepState.TODO:
+        return plan
+    return _with(plan, _details(step, trigger))
 
 
 def _title(view: RoomView, trigger: str) -> str:
@@ -213,3 +221,44 @@ def plan_skip(
     changes = (Change(f"step {spec.number}", spec.title, "to do", "skipped"),)
     return ActionPlan(ActionKind.SKIP_STEP, step, changes, operator, reason=reason,
                       confirm_name=None, details={"step": step, "trigger": trigger})  # fmt: skip
+
+
+def exec_update_message(view: RoomView, trigger: str) -> str:
+    """The exec update's template: what fired, the KPIs now, what has been done, and what
+    comes next; the operator edits it before it goes."""
+    status = next((t for t in view.triggers if t.spec.id == trigger), None)
+    if status is not None:
+        since = f" at {status.fired_at:%H:%M} UTC" if status.fired_at is not None else ""
+        fired = f"{status.spec.title} {status.state.value}{since}"
+    else:
+        fired = ", ".join(f"{t.spec.title} {t.state.value}" for t in view.alarming) or "none"
+    alert = next(
+        (a for a in view.alerts if status is not None and a.alertname == status.spec.alertname),
+        None,
+    )
+    if alert is not None and alert.summary:
+        fired += f": {alert.summary}"
+    lines = [f"Maestro cutover: rollback playbook in progress. What fired: {fired}.", ""]
+    lines.append("KPIs now:")
+    for kpi in view.kpis:
+        shown = format_value(kpi.signal.value, kpi.spec.unit)
+        lines.append(f"- {kpi.spec.title}: {shown} ({kpi.verdict.value})")
+    lines += ["", "Actions taken:"]
+    taken = [
+        (spec, record)
+        for spec, record in view.playbook.rows()
+        if record.state is not StepState.TODO
+    ]
+    lines += [f"- {spec.number}. {spec.title}: {record.line()}" for spec, record in taken]
+    if not taken:
+        lines.append("- none yet")
+    if view.freeze.frozen and view.playbook.of("freeze").state is not StepState.DONE:
+        lines.append(f"- the cutover is frozen by {view.freeze.by}")
+    upcoming = [spec for spec, record in view.playbook.rows()
+                if record.state is StepState.TODO and spec.id != "exec-update"]  # fmt: skip
+    wave = wave_in_scope(view)
+    nxt = upcoming[0].title if upcoming else "hypercare continues"
+    if wave is not None:
+        nxt += f" ({wave.wave})"
+    lines += ["", f"Next step: {nxt}."]
+    return "\n".join(lines)

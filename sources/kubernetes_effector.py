@@ -45,7 +45,7 @@ from ..cutover.cutover_configmap import (
 )
 from ..cutover.permissions import AccessCheck, ActionForbidden, Permissions, required_access
 from ..cutover.playbook import PlaybookRun, StepRecord, playbook_data, playbook_from_data
-from ..cutover.routing import Route, routing_data, routing_from_data
+from ..cutover.routing import Route, Routing, routing_data, routing_from_data
 from ..cutover.signers import FROM_CLUSTER, Signer
 from ..cutover.waves import can_roll_back
 from .kubeconfig import api_error
@@ -78,6 +78,8 @@ class KubernetesEffector:
         self.client = client
         self.section = section
         self._now = now or (lambda: datetime.now(timezone.utc))
+        #: The routing switch as this effector last wrote it, for its announcement.
+        self.routing: Routing | None = None
 
     # ---- the Effector protocol ----------------------------------------------------------
 
@@ -438,6 +440,7 @@ class KubernetesEffector:
             before = routing_from_data(data, "", None)
             after = before.re_pointed(plan.target, Route.LEGACY, operator, self._now())
             said[:] = [before.describe(), after.describe()]
+            self.routing = after
             return routing_data(after)
 
         self._read_modify_write(change)

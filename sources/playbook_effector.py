@@ -12,6 +12,7 @@ from typing import Protocol
 from ..cutover.actions import ActionKind, ActionOutcome, ActionPlan, Effector
 from ..cutover.playbook import PlaybookRun, StepRecord, StepState
 from ..cutover.playbook_plans import step_of
+from ..cutover.routing import Routing
 
 
 class PlaybookStore(Protocol):
@@ -46,6 +47,12 @@ class PlaybookEffector:
         self._now = now or (lambda: datetime.now(timezone.utc))
         #: The run as last written here, for the MQTT announcement.
         self.run: PlaybookRun | None = None
+
+    @property
+    def routing(self) -> Routing | None:
+        """The routing switch as the store last wrote it."""
+        found = getattr(self.store, "routing", None)
+        return found if isinstance(found, Routing) else None
 
     async def apply(self, plan: ActionPlan) -> ActionOutcome:
         backend = self.backends.get(plan.kind)

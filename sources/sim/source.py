@@ -11,6 +11,7 @@ from ...cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, Ta
 from ...cutover.config import Config, gate_specs, start_offset
 from ...cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckSpec
 from ...cutover.playbook import PlaybookRun, StepRecord
+from ...cutover.routing import Routing
 from ...cutover.updates import Update
 from ...cutover.waves import Workbook
 from ..base import Deliver
@@ -164,6 +165,10 @@ class SimEffector:
                 plan.target, operator, details.get("not_before", ""), plan.reason, roll_back
             )
         return []  # a skip: only its record is written
+
+    @property
+    def routing(self) -> Routing:
+        return self.simulator.routing
 
     async def record_step(self, record: StepRecord, trigger: str) -> PlaybookRun:
         return self.simulator.record_step(record, trigger)
