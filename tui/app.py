@@ -58,6 +58,7 @@ from ..cutover.events import PlatformEvent
 from ..cutover.incidents import figures, fold, in_period
 from ..cutover.permissions import action_permitted
 from ..cutover.pipeline import ActionPipeline, ActionRefused, Announce
+from ..cutover.playbook import STEPS
 from ..cutover.playbook_plans import as_step, exec_update_message, plan_skip, plan_step
 from ..cutover.presence import Presence
 from ..cutover.response_actions import plan_acknowledge, plan_silence, response_notes
@@ -1129,6 +1130,18 @@ class ControlRoomApp(App[None]):
         view = self.view
         if view is None:
             return
+        trigger = view.firing[0].spec.id if view.firing else view.playbook.trigger
+        for playbook_step in STEPS:
+            yield SystemCommand(
+                f"Playbook step {playbook_step.number}: {playbook_step.title}",
+                f"{playbook_step.what} ({view.playbook.of(playbook_step.id).line()})",
+                partial(self.take_step, PlaybookScreen.TakeStep(playbook_step.id, trigger)),
+            )
+            yield SystemCommand(
+                f"Skip playbook step {playbook_step.number}: {playbook_step.title}",
+                "marked skipped, with the reason you give",
+                partial(self.skip_step, PlaybookScreen.SkipStep(playbook_step.id, trigger)),
+            )
         for wave in view.waves:
             state = f"{wave.wave} is {wave.state.value}"
             yield SystemCommand(
