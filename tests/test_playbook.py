@@ -200,3 +200,26 @@ def test_a_step_is_recorded_in_the_simulators_run(workbook: Workbook) -> None:
     effector = SimEffector(sim)
     run = asyncio.run(effector.record_step(StepRecord("freeze", StepState.DONE, "alice", NOW), "t"))
     assert run.of("freeze").by == "alice" and run.version == sim.versions()["playbook"]
+
+
+# --- hostile input on the topics --------------------------------------------------------------
+
+
+def test_the_mqtt_source_rejects_a_hostile_run_and_takes_a_good_one() -> None:
+    from maestro_control_room.cutover.updates import PlaybookUpdate, RoutingUpdate
+    from maestro_control_room.sources.mqtt import MqttSettings, MqttSource
+
+    source = MqttSource(MqttSettings(host="127.0.0.1"), now=lambda: NOW)
+    source.receive("maestro/cutover/playbook", b'{"steps": {"freeze": {"state": "maybe"}}}')
+    source.receive("maestro/cutover/routing", b'{"cutover": "jenkins"}')
+    source.receive("maestro/cutover/playbook", b"\xff\xfe")
+    assert source.rejected == {"wrong field": 2, "not JSON": 1}
+    run = NO_RUN.with_record(StepRecord("freeze", StepState.DONE, "alice", NOW), trigger="t")
+    source.receive("maestro/cutover/playbook", json.dumps(run.payload()).encode())
+    routed = Routing().re_pointed("Wave-2", Route.LEGACY, "alice", NOW)
+    source.receive("maestro/cutover/routing", json.dumps(routed.payload()).encode())
+    updates = source.drain()
+    (heard,) = [u for u in updates if isinstance(u, PlaybookUpdate)]
+    (routing,) = [u for u in updates if isinstance(u, RoutingUpdate)]
+    assert heard.run.of("freeze").by == "alice" and heard.run.version == ""
+    assert routing.routing.of("Wave-2") is Route.LEGACY

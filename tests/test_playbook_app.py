@@ -8,7 +8,7 @@ import json
 import tarfile
 from pathlib import Path
 
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from maestro_control_room.cutover.playbook import STEPS, StepState
 from maestro_control_room.cutover.routing import Route
@@ -47,6 +47,9 @@ async def take(
     if note:
         app.screen.query_one("#confirm-reason", Input).value = note
     await pilot.press(*typed, "enter")  # type: ignore[attr-defined]
+    if isinstance(app.screen, ConfirmScreen):
+        said = app.screen.query_one("#confirm-error", Static).render()
+        raise AssertionError(f"step {number} not confirmed: {said}")
     await actions_done(app, pilot)  # type: ignore[arg-type]
     assert isinstance(app.screen, PlaybookScreen), f"step {number} left {app.screen}"
 
