@@ -111,6 +111,17 @@ async def test_the_brownout_is_worked_end_to_end_from_the_keyboard(
         assert b'"freeze"' in contents["audit-journal.jsonl"]
         recut = next(e for e in entries if e["kind"] == "intent" and e["action"] == "re-cut plan")
         assert recut["reason"] == "registry must hold 48h first"
+        # The incident records each step, and the freeze as its mitigation.
+        facts = [
+            json.loads(line) for line in (tmp_path / "incidents.jsonl").read_text().splitlines()
+        ]
+        cve = [f for f in facts if f["trigger"] == "critical-cve"]
+        kinds = [f["kind"] for f in cve]
+        assert [k for k in kinds if k.startswith("playbook ")] == [
+            f"playbook {s.id}" for s in STEPS
+        ]
+        assert kinds.count("mitigated") == 1
+        assert next(f for f in cve if f["kind"] == "playbook re-point")["by"] == "tester"
         # A step taken is taken: Enter again offers nothing to confirm.
         app.screen.query_one(KeyedTable).action_cursor_to(0)
         await pilot.press("enter")
@@ -136,3 +147,20 @@ async def test_a_step_can_be_skipped_with_a_reason(make_app: AppFactory, tmp_pat
         record = app.view.playbook.of("incident")
         assert record.state is StepState.SKIPPED and record.reason == "paged by phone"
         assert record.by == "tester"
+
+
+async def test_a_freeze_from_the_dashboard_while_a_trigger_fires_is_step_one(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(app, pilot)
+        await cve_firing(app, pilot)
+        await pilot.press("f")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
+        await actions_done(app, pilot)
+        assert app.view is not None and app.view.freeze.frozen
+        record = app.view.playbook.of("freeze")
+        assert record.state is StepState.DONE and record.by == "tester"
+        assert app.view.playbook.trigger == "critical-cve"
