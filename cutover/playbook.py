@@ -100,7 +100,8 @@ class PlaybookRun:
 
     @property
     def started(self) -> bool:
-        return self.started_at is not None
+        """Begun: some step is recorded (a record without a time still counts)."""
+        return bool(self.steps) or self.started_at is not None
 
     def of(self, step: str) -> StepRecord:
         return self.steps.get(step) or StepRecord(step)

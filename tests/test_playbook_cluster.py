@@ -198,3 +198,35 @@ async def test_the_playbook_on_the_cluster_with_real_mosquitto_and_alertmanager(
     carol = watcher(mosquitto, tmp_path, "carol")
     async with carol.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: carol.room.playbook.finished, "the retained run on carol's room")
+
+
+async def test_each_step_writes_only_its_own_key_on_the_version_it_read(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from maestro_control_room.cutover.actions import ActionKind, ActionPlan
+    from maestro_control_room.cutover.playbook import StepRecord, playbook_from_data
+    from maestro_control_room.sources.rollouts import build_kubernetes
+    from tests.kube_harness import FAST, kube_config
+
+    config = kube_config(kube, tmp_path)
+    _, alice = build_kubernetes(config, tuning=FAST)
+    _, bob = build_kubernetes(config, tuning=FAST)
+    outcome = await alice.apply(ActionPlan(ActionKind.REPOINT, "Wave-2", (), "alice"))
+    assert outcome.ok, outcome.message
+    (sent,) = kube.patches("maestro-cutover")
+    assert set(sent.body["data"]) == {"routing"} and "resourceVersion" in sent.body["metadata"]
+    # Two rooms recording a step each at once: neither record is lost.
+    await asyncio.gather(
+        alice.record_step(StepRecord("freeze", StepState.DONE, "alice"), "critical-cve"),
+        bob.record_step(StepRecord("re-point", StepState.SKIPPED, "bob", reason="done"), "x"),
+    )
+    data = cutover_data(kube)
+    run = playbook_from_data(data, "", None)
+    assert run.of("freeze").by == "alice" and run.of("re-point").by == "bob"
+    assert json.loads(data["waves"]) == WAVES, "the other keys stand"
+    assert {k for p in kube.patches("maestro-cutover") for k in p.body["data"]} == {
+        "routing",
+        "playbook",
+    }
