@@ -164,3 +164,7 @@ async def test_a_freeze_from_the_dashboard_while_a_trigger_fires_is_step_one(
         record = app.view.playbook.of("freeze")
         assert record.state is StepState.DONE and record.by == "tester"
         assert app.view.playbook.trigger == "critical-cve"
+        # Beside the board, step 1 now reads as done, not as a key still to press.
+        strip = str(app.query_one("#playbook", Static).render())
+        assert "✔ 1. Freeze tester" in strip and "· 2. Re-point builds to legacy" in strip
+        assert "playbook 1/7" in strip and "(b)" in strip

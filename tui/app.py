@@ -349,6 +349,7 @@ class ControlRoomApp(App[None]):
             self.run_source(source)
         self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
         self._panels.triggers.freeze_key = self.key_for("freeze")
+        self._panels.triggers.playbook_key = self.key_for("playbook")
         self._help = self.query_one(HelpOverlay)
         self.refresh_view()
         self.query_one(KeyHints).show(self.footer_keys(), more=self.key_for("help"))
@@ -471,7 +472,7 @@ class ControlRoomApp(App[None]):
             panels.failures.show(view.health, view.now)
             for tile, reading in zip(panels.tiles, view.kpis, strict=True):
                 tile.show(reading)
-            panels.triggers.show(view.triggers, view.now, response_notes(view))
+            panels.triggers.show(view.triggers, view.now, response_notes(view), view.playbook)
             panels.waves.show(view.waves, view.clock.go_live, view.now)
             panels.rollouts.show(view.rollouts)
             panels.events.show_counts(self.room.events_by_source)
