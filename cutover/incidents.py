@@ -327,6 +327,10 @@ def describe(incident: Incident) -> str:
     if incident.mitigated:
         m = incident.mitigated
         parts.append(f"mitigated {_at(m.at)} ({m.detail}) by {m.by}")
+    steps = [kind.removeprefix("playbook ") for kind, _ in incident.others
+             if kind.startswith("playbook ")]  # fmt: skip
+    if steps:
+        parts.append(f"playbook steps {', '.join(steps)}")
     parts.append(f"resolved {_at(incident.resolved)}" if incident.resolved else "open")
     return ", ".join(parts)
 

@@ -10,11 +10,13 @@ from pathlib import Path
 
 from textual.widgets import Input, Static
 
+from maestro_control_room.cutover.incidents import describe, fold
 from maestro_control_room.cutover.playbook import STEPS, StepState
 from maestro_control_room.cutover.routing import Route
 from maestro_control_room.cutover.triggers import TriggerState
 from maestro_control_room.cutover.waves import WaveState
 from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.incidents import incident_json
 from maestro_control_room.tui.screens.confirm import ConfirmScreen
 from maestro_control_room.tui.screens.playbook import ExecUpdateScreen, PlaybookScreen
 from maestro_control_room.widgets.table import KeyedTable
@@ -122,6 +124,13 @@ async def test_the_brownout_is_worked_end_to_end_from_the_keyboard(
         ]
         assert kinds.count("mitigated") == 1
         assert next(f for f in cve if f["kind"] == "playbook re-point")["by"] == "tester"
+        (folded,) = [i for i in fold(app.room.incident_events) if i.trigger == "critical-cve"]
+        assert "playbook steps freeze, re-point, known-good, export-logs" in describe(folded)
+        listed = incident_json(folded)["playbook"]
+        assert isinstance(listed, list) and listed[2] == {
+            "step": "known-good", "at": listed[2]["at"], "by": "tester",
+            "how": listed[2]["how"],
+        }  # fmt: skip
         # A step taken is taken: Enter again offers nothing to confirm.
         app.screen.query_one(KeyedTable).action_cursor_to(0)
         await pilot.press("enter")
