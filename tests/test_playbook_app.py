@@ -177,3 +177,14 @@ async def test_a_freeze_from_the_dashboard_while_a_trigger_fires_is_step_one(
         strip = str(app.query_one("#playbook", Static).render())
         assert "✔ 1. Freeze tester" in strip and "· 2. Re-point builds to legacy" in strip
         assert "playbook 1/7" in strip and "(b)" in strip
+
+
+async def test_on_a_narrow_screen_the_strip_keeps_every_steps_mark(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(app, pilot)
+        await cve_firing(app, pilot)
+        await pilot.press("f", "enter")
+        await actions_done(app, pilot)
+        strip = str(app.query_one("#playbook", Static).render())
+        assert strip.startswith("PLAYBOOK 1✔ 2· 3· 4· 5· 6· 7· (b)"), strip

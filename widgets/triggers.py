@@ -115,8 +115,9 @@ def run_text(firing: list[str], run: PlaybookRun, *, compact: bool, playbook_key
     head = f"ROLLBACK PLAYBOOK ({', '.join(firing)} firing) · {run.progress()} ({playbook_key})"
     marks = {StepState.TODO: "·", StepState.DONE: "✔", StepState.SKIPPED: "–"}
     rows = [(spec, record, marks[record.state]) for spec, record in run.rows()]
-    if compact:
-        return head + ": " + " ".join(f"{spec.number}{mark}" for spec, _, mark in rows)
+    if compact:  # one line: the marks first, so a narrow strip cuts the names, not them
+        marks_line = " ".join(f"{spec.number}{mark}" for spec, _, mark in rows)
+        return f"PLAYBOOK {marks_line} ({playbook_key}) · {', '.join(firing)} firing"
     lines = []
     for spec, record, mark in rows:
         who = f" {record.by}" + (f" {record.at:%H:%M}" if record.at else "") if record.by else ""
