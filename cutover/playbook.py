@@ -211,11 +211,19 @@ def parse_playbook(payload: bytes, *, now: datetime | None, version: str = "") -
 
 
 def playbook_from_data(data: Mapping[str, str], version: str, now: datetime | None) -> PlaybookRun:
-    """The ConfigMap's `playbook`; one nobody can read is no run (and said so by the caller)."""
+    """The ConfigMap's `playbook`; one nobody can read is no run (`read_playbook_data` says
+    why)."""
+    return read_playbook_data(data, version, now)[0]
+
+
+def read_playbook_data(
+    data: Mapping[str, str], version: str, now: datetime | None
+) -> tuple[PlaybookRun, PayloadRejected | None]:
+    """The ConfigMap's `playbook`, and the rejection when it cannot be read."""
     try:
-        return parse_playbook(data.get(KEY, "").encode(), now=now, version=version)
-    except PayloadRejected:
-        return PlaybookRun(version=version)
+        return parse_playbook(data.get(KEY, "").encode(), now=now, version=version), None
+    except PayloadRejected as rejected:
+        return PlaybookRun(version=version), rejected
 
 
 def playbook_data(run: PlaybookRun) -> dict[str, str]:

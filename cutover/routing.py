@@ -130,16 +130,23 @@ def parse_routing(payload: bytes, *, now: datetime | None, version: str = "") ->
 
 
 def routing_from_data(data: Mapping[str, str], version: str, now: datetime | None) -> Routing:
-    """The ConfigMap's `routing`; a value nobody can read is all on Maestro, as if unset,
-    since the dispatcher reads it so too (the source names it in its health)."""
+    """The ConfigMap's `routing`; a value nobody can read is all on Maestro, as if unset
+    (`read_routing_data` says why)."""
+    return read_routing_data(data, version, now)[0]
+
+
+def read_routing_data(
+    data: Mapping[str, str], version: str, now: datetime | None
+) -> tuple[Routing, PayloadRejected | None]:
+    """The ConfigMap's `routing`, and the rejection when it cannot be read."""
     text = data.get(KEY, "")
+    # A bare word is allowed in the ConfigMap: `kubectl edit` writes legacy unquoted.
+    stripped = text.strip()
+    raw = json.dumps(stripped) if stripped in ("maestro", "legacy") else text
     try:
-        # A bare word is allowed in the ConfigMap: `kubectl edit` writes legacy unquoted.
-        stripped = text.strip()
-        raw = json.dumps(stripped) if stripped in ("maestro", "legacy") else text
-        return parse_routing(raw.encode(), now=now, version=version)
-    except PayloadRejected:
-        return Routing(version=version)
+        return parse_routing(raw.encode(), now=now, version=version), None
+    except PayloadRejected as rejected:
+        return Routing(version=version), rejected
 
 
 def routing_data(routing: Routing) -> dict[str, str]:

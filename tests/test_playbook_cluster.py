@@ -230,3 +230,35 @@ async def test_each_step_writes_only_its_own_key_on_the_version_it_read(
         "routing",
         "playbook",
     }
+
+
+async def test_a_hostile_playbook_or_routing_in_the_configmap_is_counted_not_read(
+    tmp_path: Path,
+) -> None:
+    from maestro_control_room.cutover.updates import (
+        PayloadDiagnostics,
+        PlaybookUpdate,
+        RoutingUpdate,
+    )
+    from maestro_control_room.sources.rollouts import build_kubernetes
+    from tests.kube_harness import FAST, kube_config, watching
+    from tests.kube_harness import until as until_true
+
+    with running_fake() as kube:
+        seed_configmap(
+            kube,
+            playbook='{"steps": {"freeze": {"state": "done", "by": "\\u001b]0;owned\\u0007"}}}',
+            routing='{"cutover": "jenkins"}',
+        )
+        source, _ = build_kubernetes(kube_config(kube, tmp_path), tuning=FAST)
+        async with watching(source) as seen:
+            diagnostics = await until_true(lambda: seen.latest(PayloadDiagnostics), what="counted")
+            assert diagnostics.rejected == {"wrong field": 2}
+            assert {r.topic.rsplit(".", 1)[1] for r in diagnostics.recent} == {
+                "playbook",
+                "routing",
+            }
+            run = seen.latest(PlaybookUpdate)
+            routing = seen.latest(RoutingUpdate)
+            assert run is not None and not run.run.started
+            assert routing is not None and routing.routing.cutover is Route.MAESTRO
