@@ -848,10 +848,14 @@ class ControlRoomApp(App[None]):
         view = self.view
         if view is None:
             return
+        run = view.playbook
+        # A run under way is about its own trigger, whichever row or detail opened it.
         chosen = (
-            trigger
+            run.trigger
+            if run.started and not run.finished
+            else trigger
             or self.selected_trigger()
-            or (view.firing[0].spec.id if view.firing else view.playbook.trigger)
+            or (view.firing[0].spec.id if view.firing else run.trigger)
         )
         status = next((t for t in view.triggers if t.spec.id == chosen), None)
         title = status.spec.title if status is not None else ""
