@@ -24,3 +24,11 @@ class ActionKind(str, Enum):
     ACKNOWLEDGE = "acknowledge"
     SILENCE = "silence"
     EXPIRE_SILENCE = "expire silence"
+    # The rollback playbook's steps (cutover/playbook.py); freeze is its first.
+    REPOINT = "re-point builds"
+    PROMOTE_KNOWN_GOOD = "promote known-good"
+    EXPORT_LOGS = "export logs"
+    OPEN_INCIDENT = "open incident"
+    EXEC_UPDATE = "exec update"
+    RECUT_PLAN = "re-cut plan"
+    SKIP_STEP = "skip playbook step"

@@ -87,6 +87,8 @@ class ActionPlan:
     signer: Signer | None = None
     #: dispatch workflow: what is dispatched.
     dispatch: WorkflowDispatch | None = None
+    #: A playbook step's particulars (`step`, `trigger`, `wave`, `not_before`, ...).
+    details: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def title(self) -> str:

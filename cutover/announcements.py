@@ -21,7 +21,7 @@ def announcement_text(executed: Executed) -> str:
     who = plan.operator or "someone"
     changes = executed.outcome.changes or plan.changes
     target = "the cutover" if plan.target == "cutover" else plan.target
-    text = f"{who} {_VERBS[plan.kind]} {target}"
+    text = f"{who} {_VERBS.get(plan.kind, plan.kind.value)} {target}"
     if plan.kind is ActionKind.FREEZE and plan.reason:
         text += f": {plan.reason}"
     detail = _detail(plan.kind, plan.target, changes)

@@ -183,7 +183,21 @@ def rollout_status(obj: Obj, runs: Iterable[Obj] = ()) -> RolloutStatus:
         aborted=bool(status.get("abort")),
         version=str(meta.get("resourceVersion", "")),
         step_weights=step_weights(steps),
+        revision=str(_map(meta.get("annotations")).get(REVISION_ANNOTATION) or ""),
+        image=_first_image(spec),
+        stable=f"ReplicaSet {status['stableRS']}" if status.get("stableRS") else "",
     )
+
+
+#: The annotation the Argo controller numbers each revision of a rollout by.
+REVISION_ANNOTATION = "rollout.argoproj.io/revision"
+
+
+def _first_image(spec: Obj) -> str:
+    """The image of the pod template's first container: what the revision runs."""
+    containers = _list(_map(_map(spec.get("template")).get("spec")).get("containers"))
+    first = _map(containers[0]) if containers else {}
+    return str(first.get("image") or "")
 
 
 def step_weights(steps: Sequence[Obj]) -> tuple[int, ...]:

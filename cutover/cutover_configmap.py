@@ -195,3 +195,14 @@ def recorded_pause(
     ):
         return None
     return paused_data(sorted(set(paused_by_freeze(data)) | set(paused)))
+
+
+def recut_waves(
+    data: Mapping[str, str], wave: str, not_before: str, note: str, by: str
+) -> dict[str, str]:
+    """The new `waves` value with the wave's re-cut: when it may go again (`not_before`,
+    RFC 3339) and why, kept beside its state."""
+    records = wave_records(data)
+    record = records.get(wave) or {"state": WaveState.PLANNED.value, "since": "", "by": by}
+    records[wave] = {**record, "not_before": not_before, "note": note, "recut_by": by}
+    return {"waves": json.dumps(records, sort_keys=True)}

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from .acknowledgements import Acknowledgements
 from .durations import format_duration
 from .freeze import FreezeState
+from .playbook import PlaybookRun, StepState
 from .triggers import TriggerState, TriggerStatus
 
 
@@ -38,6 +39,9 @@ class ObservedView(Protocol):
 
     @property
     def freeze(self) -> FreezeState: ...
+
+    @property
+    def playbook(self) -> PlaybookRun: ...
 
 
 #: The kinds of incident event, in the order an incident lives through them.
@@ -280,6 +284,9 @@ class IncidentTracker:
             if incident.mitigated is None and freeze.frozen:
                 at = max(freeze.at or view.now, fired_at)
                 new.append(_event(incident, "mitigated", at, freeze.by, "freeze"))
+            known = {e.kind for e in (*self._events.get(incident.id, ()), *new)}
+            known |= {kind for kind, _ in incident.others}
+            new += _playbook_events(incident, view, fired_at, known)
             if state in (TriggerState.RESOLVED, TriggerState.INACTIVE):
                 resolved = status.since if state is TriggerState.RESOLVED else None
                 new.append(_event(incident, "resolved", resolved or view.now))
@@ -292,6 +299,35 @@ class IncidentTracker:
                 del self._events[incident.id]
             events += new
         return events
+
+
+#: The playbook steps that mitigate an incident (the freeze is one already).
+MITIGATING_STEPS = {"re-point": "re-point", "known-good": "rollback"}
+
+
+def _playbook_events(
+    incident: Incident, view: ObservedView, fired_at: datetime, known: set[str]
+) -> list[IncidentEvent]:
+    """The playbook steps taken on this incident's trigger since it fired, not yet recorded:
+    each as `playbook <step>`, and a re-point or rollback as its mitigation."""
+    run = view.playbook
+    if run.trigger != incident.trigger:
+        return []
+    events: list[IncidentEvent] = []
+    mitigated = incident.mitigated is not None or "mitigated" in known
+    for spec, record in run.rows():
+        kind = f"playbook {spec.id}"
+        if record.state is StepState.TODO or record.at is None or record.at < fired_at:
+            continue
+        if kind in known:
+            continue
+        events.append(_event(incident, kind, record.at, record.by, record.line()))
+        done = record.state is StepState.DONE
+        if done and not mitigated and spec.id in MITIGATING_STEPS:
+            events.append(_event(incident, "mitigated", record.at, record.by,
+                                 MITIGATING_STEPS[spec.id]))  # fmt: skip
+            mitigated = True
+    return events
 
 
 def _event(
@@ -310,6 +346,10 @@ def describe(incident: Incident) -> str:
     if incident.mitigated:
         m = incident.mitigated
         parts.append(f"mitigated {_at(m.at)} ({m.detail}) by {m.by}")
+    steps = [kind.removeprefix("playbook ") for kind, _ in incident.others
+             if kind.startswith("playbook ")]  # fmt: skip
+    if steps:
+        parts.append(f"playbook steps {', '.join(steps)}")
     parts.append(f"resolved {_at(incident.resolved)}" if incident.resolved else "open")
     return ", ".join(parts)
 

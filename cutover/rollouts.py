@@ -34,6 +34,12 @@ class RolloutStatus:
     #: The canary weight in force at each step, 0 to `steps`, so a promotion can say the
     #: weight it moves to; empty when not known.
     step_weights: tuple[int, ...] = ()
+    #: The revision rolling out (`rollout.argoproj.io/revision`) and its image; the stable
+    #: ReplicaSet an abort goes back to, as far as it is known ("revision 6 (image)",
+    #: "ReplicaSet 5c9b"). Empty when not known.
+    revision: str = ""
+    image: str = ""
+    stable: str = ""
 
     @property
     def key(self) -> str:

@@ -28,8 +28,11 @@ from .gates import (
 from .incidents import IncidentEvent, IncidentTracker
 from .kpis import KpiSpec, KpiVerdict
 from .permissions import Permissions
+from .playbook import NO_RUN, PlaybookRun
 from .presence import Presence
 from .rollouts import RolloutStatus
+from .routing import MAESTRO as MAESTRO_ROUTING
+from .routing import Routing
 from .signals import Signal, SignalStatus, missing
 from .silences import Silences
 from .smoke import (
@@ -52,8 +55,10 @@ from .updates import (
     HistoryBackfill,
     PayloadDiagnostics,
     PermissionsUpdate,
+    PlaybookUpdate,
     PresenceUpdate,
     RolloutsUpdate,
+    RoutingUpdate,
     SignalUpdate,
     SignoffsUpdate,
     SilencesUpdate,
@@ -186,6 +191,9 @@ class RoomView:
     acknowledgements: Acknowledgements = NO_ACKNOWLEDGEMENTS
     #: Alertmanager's silences on the triggers' alerts; no source when none answers.
     silences: Silences = field(default_factory=Silences)
+    #: The rollback playbook's run, and where builds are routed.
+    playbook: PlaybookRun = NO_RUN
+    routing: Routing = MAESTRO_ROUTING
 
     def rollout(self, key: str) -> RolloutStatus | None:
         return next((r for r in self.rollouts if r.key == key), None)
@@ -261,6 +269,8 @@ class ControlRoom:
         self.streaks = GreenStreaks()
         self.acknowledgements = NO_ACKNOWLEDGEMENTS
         self.silences = Silences()
+        self.playbook = NO_RUN
+        self.routing = MAESTRO_ROUTING
         #: Incidents, as each evaluation shows them; in the room, so a replay that
         #: rebuilds the room from a checkpoint rebuilds its incidents with it.
         self.incidents = IncidentTracker()
@@ -332,6 +342,14 @@ class ControlRoom:
             self.acknowledgements = update.acknowledgements
         elif isinstance(update, SilencesUpdate):
             self.silences = Silences(update.silences.items, update.source)
+        elif isinstance(update, PlaybookUpdate):
+            # As with the freeze: the copy the effector writes carries its version; the
+            # broker's retained copy only announces it.
+            if update.run.version or not self.playbook.version:
+                self.playbook = update.run
+        elif isinstance(update, RoutingUpdate):
+            if update.routing.version or not self.routing.version:
+                self.routing = update.routing
         elif isinstance(update, SignoffsUpdate):
             self.signoffs = update.signoffs
             self.signoffs_source = update.source
@@ -523,6 +541,8 @@ class ControlRoom:
             done=self._done(now),
             acknowledgements=self.acknowledgements,
             silences=self.silences,
+            playbook=self.playbook,
+            routing=self.routing,
         )
         new = self.incidents.observe(view)
         if new:

@@ -12,8 +12,10 @@ from .events import StreamEvent
 from .freeze import FreezeState
 from .gates import CheckReading, Signoffs
 from .permissions import Permissions
+from .playbook import PlaybookRun
 from .presence import PeerAction, Presence
 from .rollouts import RolloutStatus
+from .routing import Routing
 from .signals import Signal
 from .silences import Silences
 from .smoke import VerificationUpdate
@@ -241,6 +243,24 @@ class SilencesUpdate:
     at: datetime
 
 
+@dataclass(frozen=True)
+class PlaybookUpdate:
+    """The rollback playbook's run as recorded (ConfigMap, simulator or the retained topic)."""
+
+    source: str
+    run: PlaybookRun
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RoutingUpdate:
+    """The routing switch as recorded: where the dispatcher sends builds."""
+
+    source: str
+    routing: Routing
+    at: datetime
+
+
 Update = (
     SignalUpdate
     | HistoryBackfill
@@ -261,4 +281,6 @@ Update = (
     | VerificationUpdate
     | AcknowledgementsUpdate
     | SilencesUpdate
+    | PlaybookUpdate
+    | RoutingUpdate
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..cutover.announcements import announcement_text
 from ..cutover.config import GrafanaSection
@@ -33,10 +33,14 @@ class GrafanaAnnouncer:
         return cls(section.url, token, section.dashboard_uid, section.timeout)
 
     async def __call__(self, executed: Executed) -> None:
+        await self.post_text(announcement_text(executed), executed.plan.kind.value, executed.at)
+
+    async def post_text(self, text: str, tag: str, at: datetime) -> None:
+        """One annotation, as written (the playbook's exec update), tagged `tag`."""
         body = {
-            "time": int(executed.at.timestamp() * 1000),
-            "tags": ["maestro-cutover", executed.plan.kind.value],
-            "text": announcement_text(executed),
+            "time": int(at.timestamp() * 1000),
+            "tags": ["maestro-cutover", tag],
+            "text": text,
             "dashboardUID": self.dashboard_uid,
         }
         await post_json(

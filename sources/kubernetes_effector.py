@@ -36,13 +36,18 @@ from ..cutover.cutover_configmap import (
     moved_waves,
     paused_by_freeze,
     recorded_pause,
+    recut_waves,
     signed_data,
     signoff_records,
     unfreeze_data,
+    wave_state,
     withdrawn_data,
 )
 from ..cutover.permissions import AccessCheck, ActionForbidden, Permissions, required_access
+from ..cutover.playbook import PlaybookRun, StepRecord, playbook_data, playbook_from_data
+from ..cutover.routing import Route, Routing, routing_data, routing_from_data
 from ..cutover.signers import FROM_CLUSTER, Signer
+from ..cutover.waves import can_roll_back
 from .kubeconfig import api_error
 
 if TYPE_CHECKING:
@@ -73,6 +78,8 @@ class KubernetesEffector:
         self.client = client
         self.section = section
         self._now = now or (lambda: datetime.now(timezone.utc))
+        #: The routing switch as this effector last wrote it, for its announcement.
+        self.routing: Routing | None = None
 
     # ---- the Effector protocol ----------------------------------------------------------
 
@@ -92,6 +99,14 @@ class KubernetesEffector:
             return self._sign_off(plan, operator, kind is ActionKind.WITHDRAW_SIGNOFF)
         if kind is ActionKind.ACKNOWLEDGE:
             return self._acknowledge(plan, operator)
+        if kind is ActionKind.REPOINT:
+            return self._repoint(plan, operator)
+        if kind is ActionKind.PROMOTE_KNOWN_GOOD:
+            return self._known_good(plan)
+        if kind is ActionKind.RECUT_PLAN:
+            return self._recut(plan, operator)
+        if kind is ActionKind.SKIP_STEP:
+            return ActionOutcome(True, f"step {plan.target} skipped: {plan.reason}")
         seen = plan.seen_versions.get(plan.target, "")
         if kind is ActionKind.PROMOTE_ROLLOUT:
             return self._patch_seen(plan.title, plan.target, seen, promote_patches, plan.changes)
@@ -400,6 +415,96 @@ class KubernetesEffector:
                     raise
         change = Change(plan.target, "acknowledged", "no", f"by {operator}")
         return ActionOutcome(True, f"{plan.target} acknowledged by {operator}", (change,))
+
+    # ---- the rollback playbook -----------------------------------------------------------
+
+    def _read_modify_write(self, change: Callable[[dict[str, str]], dict[str, str]]) -> None:
+        """Write what `change` derives from the ConfigMap's data as it is now, with its
+        resourceVersion; a write in between (another room's step) is read again and retried,
+        since each of these records is derived afresh from what the ConfigMap then says."""
+        for attempt in range(FREEZE_ATTEMPTS):
+            configmap = self._get_configmap()
+            data = dict(configmap.get("data") or {})
+            try:
+                self._patch_configmap(change(data), str(configmap["metadata"]["resourceVersion"]))
+                return
+            except TargetChanged:
+                if attempt == FREEZE_ATTEMPTS - 1:
+                    raise
+
+    def _repoint(self, plan: ActionPlan, operator: str) -> ActionOutcome:
+        """The routing switch in the ConfigMap's `routing`: the dispatcher obeys it."""
+        said: list[str] = []
+
+        def change(data: dict[str, str]) -> dict[str, str]:
+            before = routing_from_data(data, "", None)
+            after = before.re_pointed(plan.target, Route.LEGACY, operator, self._now())
+            said[:] = [before.describe(), after.describe()]
+            self.routing = after
+            return routing_data(after)
+
+        self._read_modify_write(change)
+        before, after = said
+        return ActionOutcome(
+            True,
+            f"{plan.target} builds re-pointed to legacy (routing {before} → {after})",
+            (Change("routing", plan.target, before, after),),
+        )
+
+    def _known_good(self, plan: ActionPlan) -> ActionOutcome:
+        """Each rollout back to its stable ReplicaSet: the plugin's abort, on the version the
+        operator saw (a rollout that moved since is named and left alone)."""
+        done: list[Change] = []
+        moved: list[str] = []
+        for key, seen in sorted(plan.seen_versions.items()):
+            try:
+                self._patch_seen(plan.title, key, seen, lambda _: (ABORT,), ())
+            except TargetChanged:
+                moved.append(key)
+                continue
+            shown = next((c for c in plan.changes if c.target == key), None)
+            done.append(Change(key, "runs", shown.before if shown else "canary",
+                               shown.after if shown else "stable"))  # fmt: skip
+        note = f"; changed since you looked, left alone: {', '.join(moved)}" if moved else ""
+        if not done:
+            raise TargetChanged(f"changed since you looked: {', '.join(moved)}")
+        return ActionOutcome(True, f"{len(done)} rollout(s) back to the stable ReplicaSet{note}",
+                             tuple(done))  # fmt: skip
+
+    def _recut(self, plan: ActionPlan, operator: str) -> ActionOutcome:
+        """The wave rolled back if it was not, with when it may go again and the note, in
+        the wave's record of `waves`."""
+        wave = plan.target
+        not_before = plan.details.get("not_before", "")
+        changes: list[Change] = []
+
+        def change(data: dict[str, str]) -> dict[str, str]:
+            changes.clear()
+            if plan.details.get("roll_back") == "yes" and can_roll_back(wave_state(data, wave)):
+                before, after, moved = moved_waves(data, wave, True, operator, self._now())
+                changes.append(Change(wave, "state", before.value, after.value))
+                data = {**data, **moved}
+            return recut_waves(data, wave, not_before, plan.reason, operator)
+
+        self._read_modify_write(change)
+        changes.append(Change(wave, "may go again", "—", f"after {not_before[:16]}"))
+        return ActionOutcome(True, f"{wave} re-cut: may go again after {not_before[:16]}",
+                             tuple(changes))  # fmt: skip
+
+    async def record_step(self, record: StepRecord, trigger: str) -> PlaybookRun:
+        """Write one step into the ConfigMap's `playbook` (read-modify-write)."""
+        return await asyncio.to_thread(self._record_step, record, trigger)
+
+    def _record_step(self, record: StepRecord, trigger: str) -> PlaybookRun:
+        written: list[PlaybookRun] = []
+
+        def change(data: dict[str, str]) -> dict[str, str]:
+            run = playbook_from_data(data, "", None).with_record(record, trigger=trigger)
+            written[:] = [run]
+            return playbook_data(run)
+
+        self._read_modify_write(change)
+        return written[0]
 
     # ---- permissions --------------------------------------------------------------------
 

@@ -56,7 +56,9 @@ from ..cutover.payloads import (
     parse_presence,
     rfc3339,
 )
+from ..cutover.playbook import parse_playbook
 from ..cutover.presence import HEARTBEAT, PeerAction, Presence
+from ..cutover.routing import parse_routing
 from ..cutover.smoke import DeployRun, DrillRun, SmokeRun, VerificationUpdate
 from ..cutover.smoke_payloads import parse_deploy, parse_drill, parse_smoke
 from ..cutover.updates import (
@@ -65,8 +67,10 @@ from ..cutover.updates import (
     HealthState,
     PayloadDiagnostics,
     PeerActionUpdate,
+    PlaybookUpdate,
     PresenceUpdate,
     RejectedPayload,
+    RoutingUpdate,
     SourceHealth,
     Update,
 )
@@ -180,6 +184,8 @@ class MqttSource:
         self.recent: deque[RejectedPayload] = deque(maxlen=RECENT_REJECTED)
         self._events: deque[StreamEvent] = deque(maxlen=buffer)
         self._freeze: FreezeUpdate | None = None
+        self._playbook: PlaybookUpdate | None = None
+        self._routing: RoutingUpdate | None = None
         self._reported: tuple[int, int] = (-1, -1)
         self._dropped_since_drain = 0
         self._arrived = False
@@ -250,6 +256,12 @@ class MqttSource:
             elif kind == "freeze":
                 state = parse_freeze(payload, now=self.now())
                 self._freeze = FreezeUpdate(SOURCE, state, self.now())
+            elif kind == "playbook":
+                run = parse_playbook(payload, now=self.now())
+                self._playbook = PlaybookUpdate(SOURCE, run, self.now())
+            elif kind == "routing":
+                routing = parse_routing(payload, now=self.now())
+                self._routing = RoutingUpdate(SOURCE, routing, self.now())
             elif kind == "operators":
                 self._presence(topic, payload)
             elif kind == "audit":
@@ -295,6 +307,10 @@ class MqttSource:
             kind = "mine"
         elif topic_matches_sub(s.freeze_topic, topic):
             kind = "freeze"
+        elif topic == s.playbook_topic:
+            kind = "playbook"
+        elif topic == s.routing_topic:
+            kind = "routing"
         elif topic_matches_sub(s.platform_topic, topic):
             kind = "platform"
         elif topic_matches_sub(s.events_topic, topic):
@@ -423,6 +439,10 @@ class MqttSource:
         if self._freeze is not None:
             updates.append(self._freeze)
             self._freeze = None
+        for retained in (self._playbook, self._routing):
+            if retained is not None:
+                updates.append(retained)
+        self._playbook = self._routing = None
         if self._smoke or self._drills or self._deploys:
             updates.append(
                 VerificationUpdate(
@@ -507,6 +527,7 @@ class MqttSource:
             # A persistent session's messages may come before the SUBACK: counted from here.
             self.connections += 1
             topics = [s.events_topic, s.platform_topic, s.freeze_topic, *verification_topics(s)]
+            topics += [s.playbook_topic, s.routing_topic]
             if self.me is not None:
                 topics += [f"{s.operators_topic}/+", s.audit_topic]
             await connection.subscribe(topics, QOS)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..cutover.actions import ActionKind
 from ..cutover.freeze import FreezeState
 from ..cutover.payloads import freeze_payload
 from ..cutover.pipeline import Executed
+from ..cutover.playbook import PlaybookRun
+from ..cutover.playbook_plans import step_of
+from ..cutover.routing import Routing
 from .mqtt import MqttSource
 
 
@@ -18,10 +23,22 @@ class MqttAnnouncer:
 
     name = "mqtt"
 
-    def __init__(self, source: MqttSource, *, freeze: bool, audit: bool) -> None:
+    def __init__(
+        self,
+        source: MqttSource,
+        *,
+        freeze: bool,
+        audit: bool,
+        playbook: Callable[[], PlaybookRun | None] | None = None,
+        routing: Callable[[], Routing | None] | None = None,
+    ) -> None:
         self.source = source
         self.freeze = freeze
         self.audit = audit
+        #: The run and the routing as last written by this room's effector, retained so a
+        #: room that connects later shows "step 3 done by alice" at once.
+        self.playbook = playbook
+        self.routing = routing
 
     async def __call__(self, executed: Executed) -> None:
         section = self.source.section
@@ -37,3 +54,13 @@ class MqttAnnouncer:
                 at=executed.at,
             )
             await self.source.publish(section.freeze_topic, freeze_payload(state), retain=True)
+        if not executed.outcome.ok:
+            return
+        run = self.playbook() if self.playbook is not None and step_of(executed.plan) else None
+        if run is not None:
+            await self.source.publish(section.playbook_topic, run.payload(), retain=True)
+        routing = (
+            self.routing() if self.routing is not None and kind is ActionKind.REPOINT else None
+        )
+        if routing is not None:
+            await self.source.publish(section.routing_topic, routing.payload(), retain=True)

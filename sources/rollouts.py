@@ -18,6 +18,7 @@ import contextlib
 import json
 import socket
 import threading
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,15 +30,22 @@ from ..cutover.argo import rollout_status
 from ..cutover.cutover_configmap import freeze_state, signoffs, wave_statuses
 from ..cutover.freeze import FreezeState
 from ..cutover.gates import CheckReading, GateSpec, Signoffs
+from ..cutover.payloads import PayloadRejected
 from ..cutover.permissions import Permissions
+from ..cutover.playbook import NO_RUN, read_playbook_data
 from ..cutover.rollouts import RolloutPhase, RolloutStatus
+from ..cutover.routing import Routing, read_routing_data
 from ..cutover.updates import (
     AcknowledgementsUpdate,
     FreezeUpdate,
     GateReadingsUpdate,
     HealthState,
+    PayloadDiagnostics,
     PermissionsUpdate,
+    PlaybookUpdate,
+    RejectedPayload,
     RolloutsUpdate,
+    RoutingUpdate,
     SignoffsUpdate,
     SourceHealth,
     Update,
@@ -136,6 +144,9 @@ class KubernetesSource:
         self._responses: set[Any] = set()
         self._lock = threading.Lock()
         self._state = _Streams()
+        self._configmap_reads = 0
+        self._configmap_rejected: Counter[str] = Counter()
+        self._configmap_recent: deque[RejectedPayload] = deque(maxlen=20)
 
     # ---- the loop side ------------------------------------------------------------------
 
@@ -284,15 +295,59 @@ class KubernetesSource:
                 WavesUpdate(self.name, (), {}, {}, now),
                 SignoffsUpdate(self.name, Signoffs(), now),
                 AcknowledgementsUpdate(self.name, Acknowledgements(), now),
+                PlaybookUpdate(self.name, NO_RUN, now),
+                RoutingUpdate(self.name, Routing(), now),
             ]
         data = configmap.get("data") or {}
         self._check_strings(data)
         version = str(configmap.get("metadata", {}).get("resourceVersion", ""))
+        run, run_problem = read_playbook_data(data, version, now)
+        routing, routing_problem = read_routing_data(data, version, now)
+        diagnostics = self._configmap_diagnostics(
+            data, now, (("playbook", run_problem), ("routing", routing_problem))
+        )
         return [
+            *diagnostics,
             FreezeUpdate(self.name, freeze_state(data, version), now),
             WavesUpdate(self.name, wave_statuses(data, version), {}, {}, now),
             SignoffsUpdate(self.name, signoffs(data, version), now),
             AcknowledgementsUpdate(self.name, acknowledgements(data, version), now),
+            PlaybookUpdate(self.name, run, now),
+            RoutingUpdate(self.name, routing, now),
+        ]
+
+    def _configmap_diagnostics(
+        self,
+        data: dict[str, str],
+        now: datetime,
+        problems: Sequence[tuple[str, PayloadRejected | None]],
+    ) -> list[Update]:
+        """A ConfigMap key the limits refuse (anyone with patch rights may write it) is
+        counted and shown in the diagnostics view, by its reason, as a topic's would be."""
+        where = f"ConfigMap {self.section.configmap_namespace}/{self.section.configmap_name}"
+        self._configmap_reads += 1
+        for key, rejected in problems:
+            if rejected is None:
+                continue
+            self._configmap_rejected[rejected.reason] += 1
+            excerpt = data.get(key, "")[:120]
+            self._configmap_recent.append(
+                RejectedPayload(
+                    f"{where} data.{key}", rejected.reason, rejected.detail, excerpt, now
+                )
+            )
+        if not self._configmap_rejected:
+            return []
+        rejected_reads = sum(self._configmap_rejected.values())
+        return [
+            PayloadDiagnostics(
+                self.name,
+                self._configmap_reads,
+                max(0, self._configmap_reads - rejected_reads),
+                dict(self._configmap_rejected),
+                tuple(self._configmap_recent),
+                now,
+            )
         ]
 
     def _check_strings(self, data: object) -> None:

@@ -34,5 +34,8 @@ class SlackAnnouncer:
 
     async def __call__(self, executed: Executed) -> None:
         # The URL is a secret: errors name Slack, never the URL.
-        body = {"text": announcement_text(executed)}
-        await post_json("slack webhook", self._webhook_url, body, self.timeout)
+        await self.post_text(announcement_text(executed))
+
+    async def post_text(self, text: str) -> None:
+        """One message, as written (the playbook's exec update)."""
+        await post_json("slack webhook", self._webhook_url, {"text": text}, self.timeout)

@@ -58,3 +58,54 @@ async def test_every_key_palette_entry_and_the_pipeline_refuse(
         assert not (tmp_path / "audit.jsonl").exists(), "nothing was even journalled"
         texts = [n.message for n in app._notifications]
         assert texts and all("read-only" in t for t in texts)
+
+
+async def test_read_only_shows_the_playbook_and_refuses_every_step(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    """The playbook opens read-only (to watch the run), and every step's key, its skip and
+    every palette entry is refused before any plan, journal entry or effector."""
+    from maestro_control_room.cutover.playbook import STEPS
+    from maestro_control_room.cutover.playbook_plans import plan_step
+    from maestro_control_room.tui.screens.playbook import ExecUpdateScreen, PlaybookScreen
+    from maestro_control_room.widgets.table import KeyedTable
+    from tests.test_app import step
+
+    app = make_app(read_only=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(app, pilot)
+        await step(app, pilot, 300)  # the brownout's CVE fires
+        assert app.view is not None and app.view.firing
+        before = state_of(app)
+        await pilot.press("b")
+        screen = app.screen
+        assert isinstance(screen, PlaybookScreen)
+        table = screen.query_one(KeyedTable)
+        tried = 0
+        for row in range(len(STEPS)):
+            table.action_cursor_to(row)
+            for key in ("enter", "s"):
+                await pilot.press(key)
+                tried += 1
+                assert app.screen is screen, (row, key)
+                assert not isinstance(app.screen, ConfirmScreen | ExecUpdateScreen)
+        await pilot.press("escape")
+        commands = [
+            c
+            for c in app.get_system_commands(app.screen)
+            if c.title.startswith(("Playbook step", "Skip playbook step"))
+        ]
+        assert len(commands) == 2 * len(STEPS)
+        for command in commands:
+            command.callback()
+            tried += 1
+            await pilot.pause()
+            assert not isinstance(app.screen, ConfirmScreen | ExecUpdateScreen), command.title
+        view = app.view
+        with pytest.raises(ReadOnly):
+            await app.pipeline.execute(plan_step(view, "export-logs", "tester"), view)
+        app.ingest(app.sources[0].simulator.advance(0))  # type: ignore[attr-defined]
+        assert state_of(app) == before
+        assert not (tmp_path / "audit.jsonl").exists(), "nothing was even journalled"
+        refused = [n for n in app._notifications if n.title == "Read-only"]
+        assert len(refused) == tried and all("read-only" in n.message for n in refused)

@@ -58,6 +58,8 @@ from ..cutover.events import PlatformEvent
 from ..cutover.incidents import figures, fold, in_period
 from ..cutover.permissions import action_permitted
 from ..cutover.pipeline import ActionPipeline, ActionRefused, Announce
+from ..cutover.playbook import STEPS
+from ..cutover.playbook_plans import as_step, exec_update_message, plan_skip, plan_step
 from ..cutover.presence import Presence
 from ..cutover.response_actions import plan_acknowledge, plan_silence, response_notes
 from ..cutover.room import ControlRoom, RoomSettings, RoomView
@@ -68,9 +70,11 @@ from ..cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, Sourc
 from ..sources.base import Clock, Source
 from ..sources.incident_log import IncidentLog, incident_log_path
 from ..sources.journal import AuditJournal
+from ..sources.log_export import LogExporter
+from ..sources.playbook_effector import PlaybookEffector
 from ..sources.supervisor import supervise
 from ..widgets.eventlog import EventLog
-from ..widgets.events import EventStream, PendingEvents
+from ..widgets.events import EventStream, PendingEvents, event_line
 from ..widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
 from ..widgets.help import HelpOverlay, HelpRow
 from ..widgets.keys import KeyHints, key_label, keys_label
@@ -91,6 +95,7 @@ from .screens.diagnostics import DiagnosticsScreen
 from .screens.done import DoneScreen
 from .screens.gates import GateScreen
 from .screens.kpi_chart import KpiChartScreen, history_fetcher
+from .screens.playbook import ExecUpdateScreen, PlaybookScreen, firing_note
 from .screens.smoke import SmokeScreen
 from .screens.trigger_detail import TriggerDetailScreen
 
@@ -116,6 +121,7 @@ DASHBOARD_KEYS = frozenset(
         "smoke",
         "done",
         "detail",
+        "playbook",
     }
 )
 #: Dispatches, from the dashboard or the smoke screen.
@@ -204,6 +210,12 @@ class ControlRoomApp(App[None]):
         #: Where the smoke suite and the CD dry run are dispatched.
         self.workflows = workflows or GithubSection()
         self.read_only_mode = read_only or actions.read_only or effector is None
+        #: The playbook's steps, when the effector carries them out (build.py wraps it).
+        self.playbook_effector = effector if isinstance(effector, PlaybookEffector) else None
+        if self.playbook_effector is not None:
+            exporter = self.playbook_effector.backends.get(ActionKind.EXPORT_LOGS)
+            if isinstance(exporter, LogExporter):
+                exporter.collect = self.log_files
         self.pipeline = ActionPipeline(
             effector,
             read_only=read_only or actions.read_only,
@@ -247,6 +259,7 @@ class ControlRoomApp(App[None]):
         from ..sources.mqtt_announce import MqttAnnouncer
 
         found: list[Announce] = []
+        steps = self.playbook_effector
         for source in self.sources:
             if not isinstance(source, MqttSource):
                 continue
@@ -265,7 +278,13 @@ class ControlRoomApp(App[None]):
                 )
             if announce.mqtt_freeze or announce.mqtt_audit:
                 found.append(
-                    MqttAnnouncer(source, freeze=announce.mqtt_freeze, audit=announce.mqtt_audit)
+                    MqttAnnouncer(
+                        source,
+                        freeze=announce.mqtt_freeze,
+                        audit=announce.mqtt_audit,
+                        playbook=(lambda: steps.run) if steps else None,
+                        routing=(lambda: steps.routing) if steps else None,
+                    )
                 )
         return found
 
@@ -330,6 +349,7 @@ class ControlRoomApp(App[None]):
             self.run_source(source)
         self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
         self._panels.triggers.freeze_key = self.key_for("freeze")
+        self._panels.triggers.playbook_key = self.key_for("playbook")
         self._help = self.query_one(HelpOverlay)
         self.refresh_view()
         self.query_one(KeyHints).show(self.footer_keys(), more=self.key_for("help"))
@@ -452,7 +472,7 @@ class ControlRoomApp(App[None]):
             panels.failures.show(view.health, view.now)
             for tile, reading in zip(panels.tiles, view.kpis, strict=True):
                 tile.show(reading)
-            panels.triggers.show(view.triggers, view.now, response_notes(view))
+            panels.triggers.show(view.triggers, view.now, response_notes(view), view.playbook)
             panels.waves.show(view.waves, view.clock.go_live, view.now)
             panels.rollouts.show(view.rollouts)
             panels.events.show_counts(self.room.events_by_source)
@@ -463,6 +483,8 @@ class ControlRoomApp(App[None]):
                     screen.show(view.verification)
                 elif isinstance(screen, DoneScreen):
                     screen.show(view.done)
+                elif isinstance(screen, PlaybookScreen):
+                    screen.show(view.playbook, self._firing_note(view, screen.trigger))
                 elif isinstance(screen, TriggerDetailScreen):
                     detail = self.trigger_detail(screen.trigger, view)
                     if detail is not None:
@@ -610,7 +632,14 @@ class ControlRoomApp(App[None]):
         reason = self.actions_config.freeze_reason
         if self.view is not None and self.view.firing:
             reason = "rollback trigger firing: " + ", ".join(t.spec.title for t in self.view.firing)
-        self._propose(lambda view: plan_freeze(view, self.operator, reason))
+        firing = self.view.firing if self.view is not None else ()
+
+        def plan(view: RoomView) -> ActionPlan:
+            planned = plan_freeze(view, self.operator, reason)
+            # While a trigger fires, this freeze is the playbook's first step.
+            return as_step(planned, view, "freeze", firing[0].spec.id) if firing else planned
+
+        self._propose(plan)
 
     def action_unfreeze(self) -> None:
         self._propose(lambda view: plan_unfreeze(view, self.operator))
@@ -812,6 +841,107 @@ class ControlRoomApp(App[None]):
         chosen = partial(_chosen, trigger, "an alert", self.key_for("next_board"))
         self._propose(lambda view: plan_silence(view, chosen(), self.operator))
 
+    # The rollback playbook ----------------------------------------------------------------
+
+    def action_playbook(self, trigger: str | None = None) -> None:
+        """The playbook's run, for the selected (or the one firing) trigger."""
+        view = self.view
+        if view is None:
+            return
+        run = view.playbook
+        # A run under way is about its own trigger, whichever row or detail opened it.
+        chosen = (
+            run.trigger
+            if run.started and not run.finished
+            else trigger
+            or self.selected_trigger()
+            or (view.firing[0].spec.id if view.firing else run.trigger)
+        )
+        status = next((t for t in view.triggers if t.spec.id == chosen), None)
+        title = status.spec.title if status is not None else ""
+        self.push_screen(
+            PlaybookScreen(view.playbook, chosen or "", title, self._firing_note(view, chosen))
+        )
+
+    def _firing_note(self, view: RoomView, trigger: str | None) -> str:
+        status = next((t for t in view.triggers if t.spec.id == trigger), None)
+        if status is None or not status.alarming:
+            return ""
+        return firing_note(status.state.value, status.fired_at)
+
+    @on(TriggerDetailScreen.PlaybookWanted)
+    def playbook_for(self, message: TriggerDetailScreen.PlaybookWanted) -> None:
+        # After the detail has gone: the playbook opens over the dashboard.
+        self.call_after_refresh(self.action_playbook, message.trigger)
+
+    @on(PlaybookScreen.TakeStep)
+    def take_step(self, message: PlaybookScreen.TakeStep) -> None:
+        step, trigger = message.step, message.trigger
+        if step == "exec-update":
+            try:
+                self.pipeline.refuse_if_read_only()
+            except ActionRefused as refusal:
+                self.notify(str(refusal), title="Read-only", severity="warning")
+                return
+            if self.view is None:
+                return
+            template = exec_update_message(self.view, trigger)
+
+            def send(text: str | None) -> None:
+                if text:
+                    self._propose(
+                        lambda view: plan_step(view, step, self.operator, trigger, message=text)
+                    )
+
+            self.push_screen(ExecUpdateScreen(template), send)
+            return
+        self._propose(lambda view: plan_step(view, step, self.operator, trigger))
+
+    @on(PlaybookScreen.SkipStep)
+    def skip_step(self, message: PlaybookScreen.SkipStep) -> None:
+        step, trigger = message.step, message.trigger
+        self._propose(lambda view: plan_skip(view, step, self.operator, "", trigger))
+
+    def log_files(self, plan: ActionPlan) -> dict[str, bytes]:
+        """What the logs bundle holds, as of now: the journal's entries of the handover's
+        period, the recording if one runs, the handover, the event log and the gate report."""
+        import json
+
+        from ..cutover.gate_report import report
+
+        until = datetime.now(timezone.utc)
+        since = until - self.handover.period
+        files: dict[str, bytes] = {}
+        if self.journal is not None and self.journal.path.exists():
+            lines = []
+            for line in self.journal.path.read_bytes().splitlines():
+                try:
+                    ts = datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00"))
+                except (ValueError, KeyError, TypeError):
+                    lines.append(line)  # a damaged line is evidence too
+                    continue
+                if ts >= since:
+                    lines.append(line)
+            files["audit-journal.jsonl"] = b"".join(line + b"\n" for line in lines)
+        if self.recorder is not None and self.recorder.path.exists():
+            files[f"recording-{self.recorder.path.name}"] = self.recorder.path.read_bytes()
+        view = self.room.evaluate(self.clock.now())
+        record = ShiftRecord(
+            view=view,
+            trigger_log=tuple(self.room.trigger_log),
+            trigger_log_from=self.room.trigger_log_from,
+            name=self.settings.name,
+            operator=str(self.audit_operator or self.operator),
+            journal=self.journal.path if self.journal else None,
+        )
+        files["handover.md"] = render(record, since, until).encode()
+        stream = self._panels.events.events if self._panels is not None else ()
+        files["events.log"] = "".join(f"{event_line(e).plain}\n" for e in stream).encode()
+        if view.gates is not None:
+            document = report(view.gates, view.triggers, view.now, ())
+            files["gate-report.json"] = json.dumps(document, indent=2).encode()
+        return files
+
     def action_gates(self) -> None:
         board = self.view.gates if self.view is not None else None
         self.push_screen(GateScreen(board, sign_key=self.key_for("sign_off")))
@@ -977,6 +1107,8 @@ class ControlRoomApp(App[None]):
              self.action_silence),
             ("Trigger detail: timeline, chart, alert, pinned events", key("detail"),
              self.action_detail),
+            ("Rollback playbook: the seven steps as a run", key("playbook"),
+             self.action_playbook),
             ("Go/No-Go gates: the gate matrix and sign-offs", key("gates"), self.action_gates),
             ("Smoke suite, drills and deploys", key("smoke"), self.action_smoke),
             ("Definition of Done: Tier-0/1, rollback, SLO streaks, sign-offs", key("done"),
@@ -1003,6 +1135,18 @@ class ControlRoomApp(App[None]):
         view = self.view
         if view is None:
             return
+        trigger = view.firing[0].spec.id if view.firing else view.playbook.trigger
+        for playbook_step in STEPS:
+            yield SystemCommand(
+                f"Playbook step {playbook_step.number}: {playbook_step.title}",
+                f"{playbook_step.what} ({view.playbook.of(playbook_step.id).line()})",
+                partial(self.take_step, PlaybookScreen.TakeStep(playbook_step.id, trigger)),
+            )
+            yield SystemCommand(
+                f"Skip playbook step {playbook_step.number}: {playbook_step.title}",
+                "marked skipped, with the reason you give",
+                partial(self.skip_step, PlaybookScreen.SkipStep(playbook_step.id, trigger)),
+            )
         for wave in view.waves:
             state = f"{wave.wave} is {wave.state.value}"
             yield SystemCommand(

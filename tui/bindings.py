@@ -31,6 +31,8 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
             tooltip="Acknowledge the selected firing trigger: it keeps firing, the bell stops"),
     Binding("S", "silence", "Silence", id="silence", show=False,
             tooltip="Silence the selected alert trigger's alert in Alertmanager, or expire it"),
+    Binding("b", "playbook", "Playbook", id="playbook", show=False,
+            tooltip="The rollback playbook: its seven steps as a run, taken one by one"),
     Binding("a", "audit", "Audit", id="audit", tooltip="The audit journal and its chain"),
     Binding("question_mark", "help", "Help", id="help", key_display="?",
             tooltip="Show every key"),

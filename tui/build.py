@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from fnmatch import fnmatch
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 from ..cutover.actions import Effector, RoutingEffector
 from ..cutover.config import (
@@ -27,11 +28,13 @@ from ..cutover.updates import Update
 from ..cutover.waves import Workbook
 from ..sources.base import Clock, Source
 from ..sources.journal import AuditJournal, journal_damage, journal_path, local_operator
+from ..sources.playbook_effector import PlaybookEffector, PlaybookStore, StepBackend
 from ..sources.secrets import SecretError
 from ..sources.workbook import WorkbookError, load_workbook
 from .app import ControlRoomApp
 from .bindings import keymap_problem
 from .configfile import ConfigError, LoadedConfig
+from .handover import handover_dir
 from .handover import resolved as resolved_handover
 
 
@@ -112,6 +115,9 @@ def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
         section = config.sources.alertmanager
         silencer = AlertmanagerSilencer.for_url(section.url, section.timeout.total_seconds())
         effector = ResponseEffector(effector, silencer)
+    if effector is not None:
+        # Steps are recorded on the room's clock: the simulator's, when it runs alone.
+        effector = playbook_effector(loaded, effector, clock.now)
     settings = room_settings(config, workbook)
     return RoomParts(settings, sources, clock, effector, after_action, workbook_path, workbook)
 
@@ -227,6 +233,50 @@ def real_sources(config: Config, context: str | None) -> tuple[list[Source], Eff
         # which `room_parts` puts in as the default when there is no cluster).
         effector = RoutingEffector(effector, {ActionKind.DISPATCH_WORKFLOW: dispatcher})
     return found, effector
+
+
+def _playbook_store(effector: object) -> PlaybookStore | None:
+    """What keeps the playbook's run: the cluster's effector, else the simulator's, found
+    inside the effectors that route to them."""
+    while effector is not None and not hasattr(effector, "record_step"):
+        effector = getattr(effector, "default", None) or getattr(effector, "effector", None)
+    return cast("PlaybookStore | None", effector)
+
+
+def playbook_effector(
+    loaded: LoadedConfig, effector: Effector, now: Callable[[], datetime] | None = None
+) -> PlaybookEffector:
+    """The room's effector with the playbook's steps: the logs bundle in the handover
+    folder, the incident to Alertmanager and the exec update to Slack and Grafana when
+    they are configured (the simulator stands in for them otherwise)."""
+    from ..cutover.actions import ActionKind
+    from ..sources.log_export import LogExporter
+
+    config = loaded.config
+    backends: dict[ActionKind, StepBackend] = {
+        ActionKind.EXPORT_LOGS: LogExporter(handover_dir(resolved_handover(loaded)))
+    }
+    section = config.sources.alertmanager
+    if section.enabled:
+        from ..sources.alertmanager_incident import AlertmanagerIncidents
+
+        timeout = section.timeout.total_seconds()
+        backends[ActionKind.OPEN_INCIDENT] = AlertmanagerIncidents(section.url, timeout)
+    announce = config.announce
+    if announce.slack.enabled or announce.grafana.enabled:
+        from ..sources.exec_update import ExecUpdate
+        from ..sources.grafana import GrafanaAnnouncer
+        from ..sources.slack import SlackAnnouncer
+
+        try:
+            slack = SlackAnnouncer.from_config(announce.slack) if announce.slack.enabled else None
+            grafana = (
+                GrafanaAnnouncer.from_config(announce.grafana) if announce.grafana.enabled else None
+            )
+        except SecretError as error:
+            raise ConfigError(f"{loaded.path}: {error}") from error
+        backends[ActionKind.EXEC_UPDATE] = ExecUpdate(slack, grafana)
+    return PlaybookEffector(effector, _playbook_store(effector), backends, now)
 
 
 def announcers_for(config: Config) -> list[Announce]:

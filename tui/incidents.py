@@ -60,6 +60,11 @@ def incident_json(incident: Incident) -> dict[str, object]:
         "acknowledged": who(incident.acknowledged),
         "mitigated": who(incident.mitigated),
         "resolved": at(incident.resolved),
+        "playbook": [
+            {"step": kind.removeprefix("playbook "), **(who(moment) or {})}
+            for kind, moment in incident.others
+            if kind.startswith("playbook ")
+        ],
         "time_to_detect_seconds": seconds(incident.time_to_detect),
         "time_to_acknowledge_seconds": seconds(incident.time_to_acknowledge),
         "time_to_resolve_seconds": seconds(incident.time_to_resolve),

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from ..cutover.durations import format_duration
 from ..cutover.kpis import format_value
+from ..cutover.playbook import PlaybookRun, StepState
 from ..cutover.triggers import PLAYBOOK_STEPS, TriggerSpec, TriggerState, TriggerStatus
 from .status import TRIGGER_MARK
 from .table import Cell, KeyedTable
@@ -79,8 +80,9 @@ class TriggerBoard(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._playbook = ""
-        #: The freeze key the playbook names; the app sets it from the live keymap.
+        #: The freeze and playbook keys the strip names; the app sets them from the keymap.
         self.freeze_key = "f"
+        self.playbook_key = "b"
 
     def compose(self) -> ComposeResult:
         yield KeyedTable(TRIGGER_COLUMNS, id="trigger-table")
@@ -91,6 +93,7 @@ class TriggerBoard(Vertical):
         statuses: tuple[TriggerStatus, ...],
         now: datetime,
         notes: Mapping[str, str] | None = None,
+        run: PlaybookRun | None = None,
     ) -> None:
         table = self.query_one(KeyedTable)
         notes = notes or {}
@@ -99,9 +102,27 @@ class TriggerBoard(Vertical):
         self.set_class(bool(firing), "-firing")
         compact = self.app.screen.has_class("-compact")
         text = playbook_text(firing, compact=compact, freeze_key=self.freeze_key)
+        if text and run is not None and run.started:
+            text = run_text(firing, run, compact=compact, playbook_key=self.playbook_key)
         if text != self._playbook:
             self._playbook = text
             self.query_one("#playbook", Static).update(text)
+
+
+def run_text(firing: list[str], run: PlaybookRun, *, compact: bool, playbook_key: str) -> str:
+    """The playbook once its run began: each step's state, so a step taken no longer reads
+    as still to do; the playbook's own screen (`b`) has the rest."""
+    head = f"ROLLBACK PLAYBOOK ({', '.join(firing)} firing) · {run.progress()} ({playbook_key})"
+    marks = {StepState.TODO: "·", StepState.DONE: "✔", StepState.SKIPPED: "–"}
+    rows = [(spec, record, marks[record.state]) for spec, record in run.rows()]
+    if compact:  # one line: the marks first, so a narrow strip cuts the names, not them
+        marks_line = " ".join(f"{spec.number}{mark}" for spec, _, mark in rows)
+        return f"PLAYBOOK {marks_line} ({playbook_key}) · {', '.join(firing)} firing"
+    lines = []
+    for spec, record, mark in rows:
+        who = f" {record.by}" + (f" {record.at:%H:%M}" if record.at else "") if record.by else ""
+        lines.append(f" {mark} {spec.number}. {spec.title}{who}")
+    return head + "\n" + "\n".join(lines)
 
 
 def playbook_text(firing: list[str], *, compact: bool, freeze_key: str = "f") -> str:

@@ -336,6 +336,9 @@ class MqttSection(Section):
     freeze_topic: str = "maestro/cutover/freeze"
     operators_topic: str = "maestro/cutover/operators"
     audit_topic: str = "maestro/cutover/audit"
+    #: The rollback playbook's run and the routing switch, both retained.
+    playbook_topic: str = "maestro/cutover/playbook"
+    routing_topic: str = "maestro/cutover/routing"
     #: The smoke suite's results (`<suite>/<test>`), the drills' and the deploys'.
     smoke_topic: str = "maestro/smoke"
     drill_topic: str = "maestro/drill"
@@ -612,6 +615,7 @@ class HandoverSection(Section):
 
 KEYMAP_ACTIONS: tuple[str, ...] = (
     "freeze",
+    "playbook",
     "unfreeze",
     "promote",
     "abort",

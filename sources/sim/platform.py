@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 
 from ...cutover.events import BuildEvent
+from ...cutover.routing import MAESTRO as ALL_ON_MAESTRO
+from ...cutover.routing import Route, Routing
 from ...cutover.waves import RepoState, Workbook, WorkbookRow
 from .metrics import MaestroMetrics
 
@@ -156,6 +158,8 @@ class Platform:
         self.profiles = {row.repo: RepoProfile.from_row(row) for row in workbook.rows}
         self.states = {repo: repo_states.get(repo, RepoState.LEGACY) for repo in self.profiles}
         self.conditions = Conditions()
+        #: Where the dispatcher sends builds: a re-pointed wave builds on legacy.
+        self.routing = ALL_ON_MAESTRO
         self.events: list[BuildEvent] = []
         #: Off while no one will read the build events (most of the warm-up).
         self.record_events = True
@@ -204,9 +208,28 @@ class Platform:
             value = 1.0 if self.states[repo] is state else 0.0
             self.metrics.repo_state.set((repo, profile.wave, state.value), value)
 
+    def builds_here(self, repo: str) -> bool:
+        """Whether the repository's builds come to Maestro: on Maestro, and not re-pointed."""
+        profile = self.profiles[repo]
+        return on_maestro(self.states[repo]) and self.routing.of(profile.wave) is Route.MAESTRO
+
+    def set_routing(self, routing: Routing) -> None:
+        """Obey the routing switch as the dispatcher does: the builds of a re-pointed wave go
+        to legacy from now on, and its jobs still waiting leave Maestro's queues (legacy
+        builds them); jobs already running finish here."""
+        self.routing = routing
+        for pool in self.pools.values():
+            kept = [job for job in pool.queue if self.builds_here(job.profile.repo)]
+            for job in pool.queue:
+                if not self.builds_here(job.profile.repo):
+                    job.done = True
+            pool.queue = deque(kept)
+            self._gauges(pool)
+        self._reweigh()
+
     def _reweigh(self) -> None:
         """Recompute the arrival process after the set of repositories on Maestro changed."""
-        self._arrivals = [p for r, p in self.profiles.items() if on_maestro(self.states[r])]
+        self._arrivals = [p for r, p in self.profiles.items() if self.builds_here(r)]
         self._cumulative = list(accumulate(p.jobs_per_second for p in self._arrivals))
         self._rate = self._cumulative[-1] if self._cumulative else 0.0
         # Poisson arrivals are memoryless, so redrawing the next one is exact.

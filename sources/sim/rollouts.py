@@ -86,6 +86,10 @@ class SimRollout:
         self.labels = dict(LABELS)
         self.annotations = dict(SIGNED)
         self.version = next_version()
+        #: The revision rolling out and the one before it, which is the stable one.
+        self.revision = 7
+        self.image = f"ghcr.io/maestro/{name}:2.15.0"
+        self.stable_image = f"ghcr.io/maestro/{name}:2.14.3"
 
     @property
     def key(self) -> str:
@@ -223,6 +227,9 @@ class SimRollout:
             paused=self.spec_paused or bool(self.pause_condition),
             aborted=self.aborted,
             version=self.version,
+            revision=str(self.revision),
+            image=self.image,
+            stable=f"revision {self.revision - 1} ({self.stable_image})",
             step_weights=(
                 *(self._weight_through(step) for step in range(len(self.steps))),
                 100,

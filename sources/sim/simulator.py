@@ -14,7 +14,7 @@ import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ...cutover.acknowledgements import Acknowledgements, acknowledged_data
@@ -35,6 +35,9 @@ from ...cutover.gates import (
     objects_reading,
     promql_reading,
 )
+from ...cutover.playbook import NO_RUN, PlaybookRun, StepRecord
+from ...cutover.routing import MAESTRO as ALL_ON_MAESTRO
+from ...cutover.routing import Route
 from ...cutover.signals import Signal, SignalStatus
 from ...cutover.updates import (
     AcknowledgementsUpdate,
@@ -45,7 +48,9 @@ from ...cutover.updates import (
     GateReadingsUpdate,
     HealthState,
     HistoryBackfill,
+    PlaybookUpdate,
     RolloutsUpdate,
+    RoutingUpdate,
     SignalUpdate,
     SignoffsUpdate,
     SourceHealth,
@@ -198,6 +203,9 @@ class Simulator:
             )
         self.signoffs_version = self._next_version()
         self.acknowledged_version = self._next_version()
+        #: The routing switch and the playbook's run, as its ConfigMap would keep them.
+        self.routing = replace(ALL_ON_MAESTRO, version=self._next_version())
+        self.playbook = replace(NO_RUN, version=self._next_version())
         for incident in scenario.incidents:
             if incident.event == "backup.failed":
                 at = start + incident.at
@@ -412,6 +420,8 @@ class Simulator:
         if self.keeps_signoffs:
             updates.append(SignoffsUpdate("sim", self.signoffs(), now))
             updates.append(AcknowledgementsUpdate("sim", self.acknowledgements(), now))
+            updates.append(RoutingUpdate("sim", self.routing, now))
+            updates.append(PlaybookUpdate("sim", self.playbook, now))
         return updates
 
     def _results(self) -> list[Update]:
@@ -496,6 +506,8 @@ class Simulator:
         """The version of everything an action may target, by the keys plans use."""
         versions = {"freeze": self.freeze.version, "signoffs": self.signoffs_version}
         versions["acknowledged"] = self.acknowledged_version
+        versions["routing"] = self.routing.version
+        versions["playbook"] = self.playbook.version
         versions.update({key: r.version for key, r in self.rollouts.items()})
         versions.update({wave: s.version for wave, s in self.ledger.statuses.items()})
         return versions
@@ -672,6 +684,71 @@ class Simulator:
         self.acknowledged_version = self._next_version()
         self._changed("cutover.acknowledged", "info", f"{trigger} acknowledged by {by}")
         return [Change(trigger, "acknowledged", "no", f"by {by}")]
+
+    # --- the rollback playbook's steps ---------------------------------------------------------
+
+    def do_repoint(self, target: str, by: str) -> list[Change]:
+        """The routing switch: `target` (a wave, or `cutover`) builds on legacy from now on;
+        the platform's dispatcher obeys at once."""
+        before = self.routing
+        routing = before.re_pointed(target, Route.LEGACY, by, self.now)
+        if routing.describe() == before.describe():
+            raise ValueError(f"{target}'s builds already go to legacy")
+        self.routing = replace(routing, version=self._next_version())
+        self.platform.set_routing(self.routing)
+        self._changed("cutover.routing", "warning", f"{target} builds re-pointed to legacy by {by}")
+        return [Change("routing", target, before.describe(), self.routing.describe())]
+
+    def do_known_good(self, keys: Iterable[str], by: str) -> list[Change]:
+        """Each rollout back to its stable revision: the plugin's abort."""
+        changes: list[Change] = []
+        for key in keys:
+            rollout = self._rollout(key)
+            status = rollout.status()
+            if not status.can_abort:
+                continue
+            rollout.abort(f"RolloutAborted: back to the last known-good by {by}")
+            changes.append(Change(key, "runs", f"revision {status.revision}", status.stable))
+        if not changes:
+            raise ValueError("no rollout was part-way through a canary")
+        self._changed(
+            "cutover.rollout", "warning", f"{len(changes)} rollout(s) back to known-good by {by}"
+        )
+        return changes
+
+    def do_open_incident(self, labels: Mapping[str, str], summary: str) -> list[Change]:
+        """The incident alert, as Alertmanager would hold it, so the simulated pager rings."""
+        name = labels.get("alertname", "MaestroCutoverIncident")
+        others = {k: v for k, v in labels.items() if k != "alertname"}
+        self._raise_alert(name, summary, timedelta(hours=4), None, **others)
+        self._changed("incident.opened", "critical", f"{name} opened: {summary}")
+        return [Change(name, "alert", "—", "firing")]
+
+    def do_exec_update(self, message: str, by: str) -> list[Change]:
+        """Without Slack and Grafana, the simulator is the exec channel: the message is in
+        the event stream."""
+        first = message.strip().splitlines()[0] if message.strip() else ""
+        self._changed("exec.update", "info", f"exec update by {by}: {first}")
+        return [Change("exec update", "sent", "—", "simulator's exec channel")]
+
+    def do_recut(
+        self, wave: str, by: str, not_before: str, note: str, roll_back: bool
+    ) -> list[Change]:
+        """The wave rolled back (if it was not), and when it may go again, with the note."""
+        changes = []
+        if roll_back:
+            changes += self.do_roll_back_wave(wave, by)
+        self._changed("cutover.recut", "warning",
+                      f"{wave} may go again after {not_before[:16]} ({by}): {note}")  # fmt: skip
+        changes.append(Change(wave, "may go again", "—", f"after {not_before[:16]}"))
+        return changes
+
+    def record_step(self, record: StepRecord, trigger: str) -> PlaybookRun:
+        """Write one step of the playbook's run, as the ConfigMap would keep it."""
+        run = self.playbook.with_record(record, trigger=trigger)
+        self.playbook = replace(run, version=self._next_version())
+        self._dirty = True
+        return self.playbook
 
     def do_withdraw_signoff(self, role: str, by: str) -> list[Change]:
         """Remove `role`'s sign-off from the cutover ConfigMap."""

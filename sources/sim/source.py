@@ -10,6 +10,8 @@ from pathlib import Path
 from ...cutover.actions import ActionKind, ActionOutcome, ActionPlan, Change, TargetChanged
 from ...cutover.config import Config, gate_specs, start_offset
 from ...cutover.gates import ANSWERED_BY, PROBED_KINDS, CheckSpec
+from ...cutover.playbook import PlaybookRun, StepRecord
+from ...cutover.routing import Routing
 from ...cutover.updates import Update
 from ...cutover.waves import Workbook
 from ..base import Deliver
@@ -17,6 +19,17 @@ from .history import SimHistory
 from .scenario import load_scenario
 from .simulator import Simulator
 
+#: The playbook's steps the simulator carries out (a freeze is its own action).
+PLAYBOOK_KINDS = frozenset(
+    {
+        ActionKind.REPOINT,
+        ActionKind.PROMOTE_KNOWN_GOOD,
+        ActionKind.OPEN_INCIDENT,
+        ActionKind.EXEC_UPDATE,
+        ActionKind.RECUT_PLAN,
+        ActionKind.SKIP_STEP,
+    }
+)
 #: How often, in simulated time, the simulator evaluates the gate checks at most.
 GATE_INTERVAL = timedelta(seconds=15)
 #: The warm-up runs in slices of this many seconds of wall time, each of many small pieces
@@ -126,11 +139,39 @@ class SimEffector:
                 changes = sim.do_dispatch(d.workflow, d.ref, no_op, operator)
             elif plan.kind is ActionKind.ACKNOWLEDGE:
                 changes = sim.do_acknowledge(plan.target, operator)
+            elif plan.kind in PLAYBOOK_KINDS:
+                changes = self._playbook_step(plan, operator)
             else:
                 changes = sim.do_withdraw_signoff(plan.target, operator)
         except ValueError as error:
             return ActionOutcome(False, str(error))
         return ActionOutcome(True, f"{plan.title}: done", tuple(changes))
+
+    def _playbook_step(self, plan: ActionPlan, operator: str) -> list[Change]:
+        sim, details = self.simulator, plan.details
+        if plan.kind is ActionKind.REPOINT:
+            return sim.do_repoint(plan.target, operator)
+        if plan.kind is ActionKind.PROMOTE_KNOWN_GOOD:
+            return sim.do_known_good(plan.seen_versions, operator)
+        if plan.kind is ActionKind.OPEN_INCIDENT:
+            labels = {k: v for k, v in details.items() if k not in ("step", "trigger")}
+            labels["trigger"] = details.get("trigger") or "none"
+            return sim.do_open_incident(labels, plan.reason)
+        if plan.kind is ActionKind.EXEC_UPDATE:
+            return sim.do_exec_update(plan.reason, operator)
+        if plan.kind is ActionKind.RECUT_PLAN:
+            roll_back = details.get("roll_back") == "yes"
+            return sim.do_recut(
+                plan.target, operator, details.get("not_before", ""), plan.reason, roll_back
+            )
+        return []  # a skip: only its record is written
+
+    @property
+    def routing(self) -> Routing:
+        return self.simulator.routing
+
+    async def record_step(self, record: StepRecord, trigger: str) -> PlaybookRun:
+        return self.simulator.record_step(record, trigger)
 
 
 def stand_in_checks(config: Config) -> tuple[CheckSpec, ...]:

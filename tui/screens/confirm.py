@@ -21,6 +21,13 @@ REASONED: dict[ActionKind, str] = {
     ActionKind.SIGN_OFF: "note for the sign-off (optional)",
     ActionKind.WITHDRAW_SIGNOFF: "why withdraw (optional)",
     ActionKind.SILENCE: "comment for the silence",
+    ActionKind.SKIP_STEP: "why skip this step",
+    ActionKind.RECUT_PLAN: "note: why, and what must hold before the wave goes again",
+}
+#: Of those, the ones that need their reason said.
+REASON_NEEDED: dict[ActionKind, str] = {
+    ActionKind.SKIP_STEP: "say why you skip the step",
+    ActionKind.RECUT_PLAN: "write the re-cut's note",
 }
 
 
@@ -148,6 +155,8 @@ class ConfirmScreen(ModalScreen[Confirmed | None]):
                 problems.append(f"type {self.plan.confirm_name} exactly to confirm")
         if self.is_freeze and not reason:
             problems.append("say why you freeze")
+        if self.plan.kind in REASON_NEEDED and not reason:
+            problems.append(REASON_NEEDED[self.plan.kind])
         override = "" if self.takes_reason else reason
         blocked = blocking(self.checks, override)
         for check in blocked:

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -101,7 +102,17 @@ def events_text(detail: TriggerDetail) -> Text:
 class TriggerDetailScreen(ModalScreen[None]):
     """One trigger in full; the app shows it again at every refresh while it is open."""
 
-    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="close-trigger-detail")]
+    BINDINGS = [
+        Binding("escape,q,enter", "dismiss", "Close", id="close-trigger-detail"),
+        Binding("b", "playbook", "Playbook", id="trigger-playbook"),
+    ]
+
+    class PlaybookWanted(Message):
+        """The operator asks for the rollback playbook on this trigger."""
+
+        def __init__(self, trigger: str) -> None:
+            super().__init__()
+            self.trigger = trigger
 
     DEFAULT_CSS = """
     TriggerDetailScreen { align: center middle; }
@@ -134,7 +145,7 @@ class TriggerDetailScreen(ModalScreen[None]):
                 yield Static(id="detail-chart")
             yield Static("Events of its window (pinned)", classes="detail-title")
             yield Static(id="detail-events")
-            yield Static("Esc closes", classes="detail-hint")
+            yield Static("b rollback playbook · Esc closes", classes="detail-hint")
 
     def on_mount(self) -> None:
         self.show(self.detail, self.now)
@@ -153,3 +164,7 @@ class TriggerDetailScreen(ModalScreen[None]):
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
+
+    def action_playbook(self) -> None:
+        self.post_message(self.PlaybookWanted(self.trigger))
+        self.dismiss(None)
