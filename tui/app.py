@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +20,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from ..cutover.actions import (
@@ -31,7 +29,6 @@ from ..cutover.actions import (
     ActionKind,
     ActionPlan,
     ActionUnavailable,
-    Effector,
     FrozenRefusal,
     Precondition,
     SignoffRefused,
@@ -46,28 +43,18 @@ from ..cutover.actions import (
     plan_sign_off,
     plan_unfreeze,
 )
-from ..cutover.audit import Operator
-from ..cutover.config import (
-    ActionsSection,
-    AnnounceSection,
-    GithubSection,
-    HandoverSection,
-    UiSection,
-)
-from ..cutover.events import PlatformEvent
+from ..cutover.events import PlatformEvent, StreamEvent
 from ..cutover.incidents import figures, fold, in_period
 from ..cutover.permissions import action_permitted
-from ..cutover.pipeline import ActionPipeline, ActionRefused, Announce
-from ..cutover.presence import Presence
+from ..cutover.pipeline import ActionRefused
 from ..cutover.response_actions import plan_acknowledge, plan_silence, response_notes
-from ..cutover.room import ControlRoom, RoomSettings, RoomView
-from ..cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
+from ..cutover.room import ControlRoom, RoomView
+from ..cutover.session import Delivery
+from ..cutover.signers import Signer
 from ..cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail, trigger_window
 from ..cutover.triggers import TriggerState
 from ..cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
-from ..sources.base import Clock, Source
-from ..sources.incident_log import IncidentLog, incident_log_path
-from ..sources.journal import AuditJournal
+from ..sources.base import Source
 from ..sources.supervisor import supervise
 from ..widgets.eventlog import EventLog
 from ..widgets.events import EventStream, PendingEvents
@@ -78,10 +65,12 @@ from ..widgets.kpi import KpiRow, KpiTile
 from ..widgets.rollouts import RolloutBoard
 from ..widgets.smoke import VerificationRow
 from ..widgets.table import KeyedTable
+from ..widgets.timeline import Timeline
 from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 from ..widgets.triggers import TriggerBoard
 from ..widgets.waves import WaveBoard
-from .bindings import CONTROL_ROOM_BINDINGS, SCREEN_KEYS
+from .bindings import CONTROL_ROOM_BINDINGS, REPLAY_BINDINGS, SCREEN_KEYS, replay_key_rows
+from .composition import Runtime
 from .handover import ShiftRecord, handover_dir, render, write_handover
 from .help_rows import help_rows
 from .lifecycle import install_signal_handlers, watch_server
@@ -95,7 +84,7 @@ from .screens.smoke import SmokeScreen
 from .screens.trigger_detail import TriggerDetailScreen
 
 if TYPE_CHECKING:
-    from ..sources.recorder import SessionRecorder
+    from .replay import ReplayFeed
 
 #: Below this many lines the dashboard packs tighter (`-short` in app.tcss).
 SHORT_HEIGHT = 32
@@ -146,11 +135,11 @@ def _chosen(trigger: str | None, kind: str, next_board: str) -> str:
 
 
 class SourceUpdates(Message):
-    """A batch of updates from one source's worker."""
+    """A batch from one source's worker, delivered off the app's thread."""
 
-    def __init__(self, updates: Sequence[Update]) -> None:
+    def __init__(self, batch: Delivery) -> None:
         super().__init__()
-        self.updates = updates
+        self.batch = batch
 
 
 class ControlRoomApp(App[None]):
@@ -158,68 +147,37 @@ class ControlRoomApp(App[None]):
 
     TITLE = "maestro-control-room"
     CSS_PATH = "app.tcss"
-    BINDINGS = CONTROL_ROOM_BINDINGS
+    # A replay's keys are off (`check_action`) unless a recording feeds the room.
+    BINDINGS = [*CONTROL_ROOM_BINDINGS, *REPLAY_BINDINGS]
     HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-compact"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-short"), (SHORT_HEIGHT, "-tall")]
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(
-        self,
-        *,
-        settings: RoomSettings,
-        sources: Sequence[Source],
-        clock: Clock,
-        effector: Effector | None,
-        operator: str,
-        ui: UiSection,
-        actions: ActionsSection,
-        read_only: bool = False,
-        after_action: Callable[[], Sequence[Update]] | None = None,
-        notes: Sequence[str] = (),
-        workbook_problems: Sequence[str] = (),
-        journal: AuditJournal | None = None,
-        audit_operator: Operator | None = None,
-        announcers: Sequence[Announce] = (),
-        announce: AnnounceSection | None = None,
-        handover: HandoverSection | None = None,
-        alarms: Sequence[str] = (),
-        signoffs: SignoffPolicy = UNRESTRICTED,
-        workflows: GithubSection | None = None,
-    ) -> None:
+    def __init__(self, runtime: Runtime, *, replay: ReplayFeed | None = None) -> None:
         super().__init__()
-        self.signoffs = signoffs
-        #: What is wrong from the start (a damaged audit journal): said on screen, in the
-        #: event stream and in the log, and kept on the health row.
-        self.alarms = tuple(alarms)
-        self.settings = settings
-        self.room = ControlRoom(settings)
-        self.sources = list(sources)
-        self.clock = clock
-        self.operator = operator
-        self.ui = ui
-        self.actions_config = actions
-        self.journal = journal
-        self.audit_operator = audit_operator
-        self.handover = handover or HandoverSection()
-        #: Where the smoke suite and the CD dry run are dispatched.
-        self.workflows = workflows or GithubSection()
-        self.read_only_mode = read_only or actions.read_only or effector is None
-        self.pipeline = ActionPipeline(
-            effector,
-            read_only=read_only or actions.read_only,
-            announcers=[*announcers, *self._mqtt_announcers(announce or AnnounceSection())],
-            journal=journal,
-            operator=audit_operator,
-            signoffs=signoffs,
-        )
-        self._after_action = after_action
-        self.notes = tuple(notes) + self.alarms
-        self.workbook_problems = tuple(workbook_problems)
+        self.runtime = runtime
+        #: The recording feeding the session instead of live sources, in a replay.
+        self.replay = replay
+        self.session = runtime.session
+        self.session.listen(self)
+        self.signoffs = runtime.signoffs
+        self.alarms = runtime.alarms
+        self.settings = runtime.settings
+        self.sources = runtime.sources
+        self.clock = runtime.clock
+        self.operator = runtime.operator
+        self.ui = runtime.ui
+        self.actions_config = runtime.actions
+        self.journal = runtime.journal
+        self.audit_operator = runtime.audit_operator
+        self.handover = runtime.handover
+        self.workflows = runtime.workflows
+        self.pipeline = runtime.pipeline
+        self._after_action = runtime.after_action
+        self.notes = self.alarms
+        self.workbook_problems = runtime.workbook_problems
         self.view: RoomView | None = None
-        #: Set by `--record`: hears every batch ingested and every evaluation of the room.
-        self.recorder: SessionRecorder | None = None
-        self._pending = PendingEvents(ui.event_lines)
-        self._unheard: set[str] = {source.name for source in self.sources}
+        self._pending = PendingEvents(self.ui.event_lines)
         self._panels: Panels | None = None
         self._help: HelpOverlay | None = None
         #: Set by q: from then on no key opens a screen or starts an action.
@@ -230,47 +188,28 @@ class ControlRoomApp(App[None]):
         #: Each trigger's events, kept for its detail whatever the stream lets go of.
         self.pins = EventPins()
         #: Incidents, beside the journal: none are recorded where nothing is journalled.
-        self.incident_log = IncidentLog(incident_log_path(journal.path)) if journal else None
-        if self.incident_log is not None:
-            self.room.seed_incidents(self.incident_log.read())
-        self.theme = ui.theme
-        if ui.keymap:
-            self.set_keymap(ui.keymap)
+        self.incident_log = runtime.incident_log
+        self.theme = self.ui.theme
+        if self.ui.keymap:
+            self.set_keymap(self.ui.keymap)
         if self.workbook_problems:  # named with the help key as mapped, hence here
             problems = len(self.workbook_problems)
             note = f"workbook: {problems} bad row(s), see {self.key_for('help')}"
             self.notes = (note, *self.notes)
 
-    def _mqtt_announcers(self, announce: AnnounceSection) -> list[Announce]:
-        """Presence, and the freeze and audit announcements, on the MQTT source's connection."""
-        from ..sources.mqtt import MqttSource
-        from ..sources.mqtt_announce import MqttAnnouncer
+    @property
+    def room(self) -> ControlRoom:
+        """The session's room."""
+        return self.session.room
 
-        found: list[Announce] = []
-        for source in self.sources:
-            if not isinstance(source, MqttSource):
-                continue
-            if announce.mqtt_presence:
-                me = self.audit_operator
-                user, host = (me.user, me.host) if me else (self.operator, socket.gethostname())
-                source.present_as(
-                    Presence(
-                        operator_id=f"{user}-{host}-{os.getpid()}",
-                        operator=self.operator,
-                        host=host,
-                        since=datetime.now(timezone.utc),
-                        mode="read-only" if self.read_only_mode else "operator",
-                    ),
-                    audited_as=(user, host),
-                )
-            if announce.mqtt_freeze or announce.mqtt_audit:
-                found.append(
-                    MqttAnnouncer(source, freeze=announce.mqtt_freeze, audit=announce.mqtt_audit)
-                )
-        return found
+    @property
+    def read_only_mode(self) -> bool:
+        return self.runtime.read_only
 
     @property
     def mode(self) -> str:
+        if self.replay is not None:
+            return self.replay.mode
         return "READ-ONLY" if self.pipeline.read_only else "operator"
 
     def notify(
@@ -307,6 +246,8 @@ class ControlRoomApp(App[None]):
                 yield RolloutBoard(id="rollout-board")
             yield EventStream(self.ui.event_lines, all_key=self.key_for("all_events"), id="events")
         yield HelpOverlay(help_key=self.keys_for("help"), id="help")
+        if self.replay is not None:
+            yield Timeline(id="timeline")
         yield KeyHints(id="keys")
         yield TooSmall(quit_key=self.key_for("quit"), id="too-small")
 
@@ -324,9 +265,8 @@ class ControlRoomApp(App[None]):
             rollouts=self.query_one(RolloutBoard),
             events=self.query_one(EventStream),
         )
-        now = self.clock.now()
+        self.session.register((source.name for source in self.sources), self.clock.now())
         for source in self.sources:
-            self.room.register_source(source.name, now)
             self.run_source(source)
         self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
         self._panels.triggers.freeze_key = self.key_for("freeze")
@@ -342,6 +282,59 @@ class ControlRoomApp(App[None]):
             install_signal_handlers(self)
         if self.is_web:
             watch_server(self)
+        if self.replay is not None:
+            self.call_later(self._begin_replay)
+
+    # A replay: the recording feeds the session ---------------------------------------------
+
+    def _begin_replay(self) -> None:
+        replay = self.replay
+        assert replay is not None
+        replay.begin(self, self.key_for("help"))
+        self.run_worker(replay.play(), name="replay", group="replay")
+
+    def show(self) -> None:
+        """The session's last view on the panels, and the events waiting."""
+        if not self.is_running:
+            return  # the app is closing, its widgets going one by one
+        self.refresh_view()
+        self.drain_events()
+
+    def show_timeline(self) -> None:
+        if self.replay is None or not self.is_running:
+            return
+        timeline = self.query_one(Timeline)
+        if timeline.is_attached:
+            timeline.show(self.replay.timeline())
+
+    def queue_events(self, events: Iterable[StreamEvent], *, restart: bool = False) -> None:
+        """Events for the stream's next write; `restart`: the stream starts over with them."""
+        if restart:
+            self._pending.clear()
+            if self._panels is not None and self.is_running:
+                self._panels.events.clear()
+        self._pending.extend(events)
+
+    def settle(self, view: RoomView) -> None:
+        """Take `view`'s firing triggers and freeze as announced already."""
+        self._firing = {t.spec.id for t in view.triggers if t.state is TriggerState.FIRING}
+        self._frozen = view.freeze.frozen
+
+    def action_replay_pause(self) -> None:
+        if self.replay is not None:
+            self.replay.pause()
+
+    def action_replay_seek(self, seconds: float) -> None:
+        if self.replay is not None:
+            self.replay.seek_by(seconds)
+
+    def action_replay_faster(self) -> None:
+        if self.replay is not None:
+            self.replay.faster()
+
+    def action_replay_slower(self) -> None:
+        if self.replay is not None:
+            self.replay.slower()
 
     def _raise_alarms(self) -> None:
         panels = self._panels
@@ -355,58 +348,65 @@ class ControlRoomApp(App[None]):
     def run_source(self, source: Source) -> Worker[None]:
         # The supervisor restarts the source after any exception, and shows why.
         return self.run_worker(
-            supervise(source, self.deliver, self.clock.now),
+            supervise(source, partial(self.deliver_from, source.name), self.clock.now),
             name=source.name,
             group="sources",
             exit_on_error=False,
         )
 
-    def deliver(self, updates: Sequence[Update]) -> None:
-        """Hand updates to the app; callable from any task or thread. On the app's own
-        thread (the sources' tasks and callbacks) they are taken in at once: a message
-        would cost a turn of the app's message loop, several times a second."""
+    def deliver_from(self, source: str, updates: Sequence[Update]) -> None:
+        """What `source` delivers, as one batch with its name and the clock's time."""
+        self.deliver(Delivery(source, self.clock.now(), tuple(updates)))
+
+    def deliver(self, batch: Delivery) -> None:
+        """Hand a batch to the session; callable from any task or thread. On the app's own
+        thread (the sources' tasks and callbacks) it is taken in at once: a message would
+        cost a turn of the app's message loop, several times a second."""
         if self._thread_id != threading.get_ident():
-            self.post_message(SourceUpdates(updates))
+            self.post_message(SourceUpdates(batch))
             return
         try:
-            self.take(updates)
+            self.take(batch)
         except Exception as error:  # as a message handler's would: not the source's fault
             self._handle_exception(error)
 
     def on_source_updates(self, message: SourceUpdates) -> None:
-        self.take(message.updates)
+        self.take(message.batch)
 
-    def take(self, updates: Sequence[Update]) -> None:
-        """Apply a source's updates to the room and put its events on screen."""
+    def take(self, batch: Delivery) -> None:
+        """Apply a source's batch to the room and put its events on screen."""
         if self._panels is None or not self._panels.events.is_attached:
             return  # a delivery before the panels exist, or racing the app's exit
-        self.ingest(updates)
+        first = self.session.deliver(batch)
+        if first:
+            self.refresh_view()  # a source's first delivery is shown at once
         # Sources batch their events already (MQTT a few times a second, the simulator
         # once a refresh): each batch goes on screen as it comes, in one write.
         self.drain_events()
 
-    def ingest(self, updates: Iterable[Update]) -> None:
-        """Apply updates to the room; events wait for the next drain."""
-        if self.recorder is not None:
-            updates = tuple(updates)
-            self.recorder.delivered(updates)
-        first = False
-        for update in updates:
-            self.room.apply(update)
-            if isinstance(update, EventsUpdate):
-                self._pending.extend(update.events)
-                self.pins.offer(update.events, self._alarming_triggers())
-            elif isinstance(update, PeerActionUpdate):
-                for action in update.actions:
-                    self.notify(action.text, title="Another operator", timeout=10)
-            source = getattr(update, "source", None)
-            if source in self._unheard:
-                self._unheard.discard(source)
-                first = True
-        if first:
+    def ingest(self, updates: Iterable[Update], source: str = "") -> None:
+        """Apply updates to the room as one batch from `source`; events wait for the next
+        drain. For what is not a running source's delivery (a test, an action's effect)."""
+        if self.session.deliver(Delivery(source, self.clock.now(), tuple(updates))):
             # A source's first delivery is shown at once, not at the next tick.
             self.refresh_view()
             self.drain_events()
+
+    def heard(self, batch: Delivery) -> None:
+        """The session took a batch in: its events wait for the next drain."""
+        # A replay seeking applies records without playing them: no pin, no toast.
+        silent = self.replay is not None and self.replay.silent
+        for update in batch.updates:
+            if isinstance(update, EventsUpdate):
+                self._pending.extend(update.events)
+                if not silent:
+                    self.pins.offer(update.events, self._alarming_triggers())
+            elif isinstance(update, PeerActionUpdate) and not silent:
+                for action in update.actions:
+                    self.notify(action.text, title="Another operator", timeout=10)
+
+    def ticked(self, now: datetime) -> None:
+        """The session is about to evaluate the room; the panels hear of it in the view."""
 
     @on(Worker.StateChanged)
     def _source_worker(self, event: Worker.StateChanged) -> None:
@@ -414,7 +414,8 @@ class ControlRoomApp(App[None]):
         if worker.group != "sources" or event.state not in (WorkerState.ERROR,):
             return
         reason = str(worker.error) or type(worker.error).__name__
-        self.ingest([SourceHealth(worker.name, HealthState.ERROR, self.clock.now(), reason)])
+        failed = SourceHealth(worker.name, HealthState.ERROR, self.clock.now(), reason)
+        self.ingest([failed], worker.name)
         self.log.error(f"source {worker.name} failed: {reason}")
         self.refresh_view()
 
@@ -428,11 +429,11 @@ class ControlRoomApp(App[None]):
             self._panels.events.add(batch)
 
     def evaluate_room(self) -> RoomView:
-        """The room evaluated at the clock's now: the one place triggers advance."""
-        now = self.clock.now()
-        if self.recorder is not None:
-            self.recorder.evaluated(now)
-        return self.room.evaluate(now)
+        """The room evaluated at the clock's now: the one place triggers advance. In a
+        replay, the last recorded tick's view: only the recording moves the triggers."""
+        if self.replay is not None:
+            return self.replay.frame()
+        return self.session.tick(self.clock.now())
 
     def refresh_view(self) -> None:
         """Evaluate the room at the source clock's now and show it."""
@@ -597,6 +598,10 @@ class ControlRoomApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self._quitting and action != "quit":
             return False  # a key typed right after q (one terminal read) opens nothing
+        if action.startswith("replay_"):
+            # Not while another screen is open or the event filter has the keyboard.
+            alone = len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
+            return self.replay is not None and alone
         # Keys act on the dashboard only; a confirmation or help screen has its own keys.
         if action in ACTIONS | DASHBOARD_KEYS:
             if action == "next_board" and self._help is not None and self._help.is_open:
@@ -640,7 +645,8 @@ class ControlRoomApp(App[None]):
         try:
             self.pipeline.refuse_if_read_only()
         except ActionRefused as refusal:
-            self.notify(str(refusal), title="Read-only", severity="warning")
+            said = self.runtime.read_only_refusal or str(refusal)
+            self.notify(said, title="Read-only", severity="warning")
             return
         if self.view is None:
             return
@@ -731,7 +737,7 @@ class ControlRoomApp(App[None]):
 
     def _show_new_state(self) -> None:
         if self._after_action is not None:
-            self.ingest(self._after_action())
+            self.session.deliver(self._after_action())
         self.refresh_view()
         self.drain_events()
 
@@ -863,6 +869,9 @@ class ControlRoomApp(App[None]):
         self.push_screen(DiagnosticsScreen(self.room.diagnostics))
 
     def action_audit(self) -> None:
+        if self.replay is not None:
+            self.notify(self.replay.audit_note(), title="Replay")
+            return
         if self.journal is None:
             self.notify("no audit journal is configured", severity="warning")
             return
@@ -923,6 +932,15 @@ class ControlRoomApp(App[None]):
     def footer_keys(self) -> list[tuple[str, str]]:
         """The keys the bottom line shows, with their current mapping; read-only, only the
         keys that work there (the actions would only be refused)."""
+        if self.replay is not None:
+            return [
+                ("space", "Pause"),
+                ("←→", "Seek 1m"),
+                ("[ ]", "Speed"),
+                (self.keys_for("filter_events"), "Filter"),
+                (self.keys_for("help"), "Help"),
+                (self.keys_for("quit"), "Quit"),
+            ]
         shown = []
         for binding in CONTROL_ROOM_BINDINGS:
             assert isinstance(binding, Binding)
@@ -935,7 +953,7 @@ class ControlRoomApp(App[None]):
     def key_rows(self) -> list[tuple[str, str, str]]:
         """Every control-room binding with its current keys, description and id."""
         keymap = self._keymap
-        rows = []
+        rows = replay_key_rows() if self.replay is not None else []
         for binding in CONTROL_ROOM_BINDINGS:
             assert isinstance(binding, Binding)
             keys = keys_label(keymap.get(binding.id or "", binding.key))
@@ -946,6 +964,11 @@ class ControlRoomApp(App[None]):
         return rows
 
     def _help_notes(self) -> list[str]:
+        if self.replay is not None:
+            # The replay's notes, and the workbook's; its mode and why it cannot act are in
+            # the replay's own words.
+            workbook = [f"Workbook problem: {problem}" for problem in self.workbook_problems]
+            return self.replay.help_notes() + workbook
         notes = [f"Mode: {self.mode}"]
         if self.pipeline.read_only:
             notes.append(f"Actions are disabled: {self.pipeline.why_read_only}.")

@@ -153,3 +153,15 @@ def is_a_key(key: str) -> bool:
 
 def _keys(spec: str) -> tuple[str, ...]:
     return tuple(key.strip() for key in spec.split(",") if key.strip())
+
+
+def replay_key_rows() -> list[tuple[str, str, str]]:
+    """Help's rows for a replay's own keys: (keys as shown, what they do, id)."""
+    rows = []
+    for binding in REPLAY_BINDINGS:
+        assert isinstance(binding, Binding)
+        shown = binding.key_display or binding.key
+        if "," in binding.key:
+            shown += " " + binding.key.split(",", 1)[1].replace("minus", "-").replace("plus", "+")
+        rows.append((shown, binding.tooltip or binding.description, binding.id or ""))
+    return rows
