@@ -26,10 +26,8 @@ from textual.worker import Worker, WorkerState
 from ..cutover.actions import (
     CD_DRY_RUN,
     SMOKE_SUITE,
-    ActionKind,
     ActionPlan,
     ActionUnavailable,
-    FrozenRefusal,
     Precondition,
     SignoffRefused,
     TargetChanged,
@@ -45,8 +43,8 @@ from ..cutover.actions import (
 )
 from ..cutover.events import PlatformEvent, StreamEvent
 from ..cutover.incidents import figures, fold, in_period
-from ..cutover.permissions import action_permitted
 from ..cutover.pipeline import ActionRefused
+from ..cutover.policy import Refusal, vet
 from ..cutover.response_actions import plan_acknowledge, plan_silence, response_notes
 from ..cutover.room import ControlRoom, RoomView
 from ..cutover.session import Delivery
@@ -641,42 +639,20 @@ class ControlRoomApp(App[None]):
             self._propose(lambda view: plan_abort_rollout(view, key, self.operator))
 
     def _propose(self, planner: Callable[[RoomView], ActionPlan]) -> None:
-        """Plan from what is on screen, then ask for confirmation."""
-        try:
-            self.pipeline.refuse_if_read_only()
-        except ActionRefused as refusal:
-            said = self.runtime.read_only_refusal or str(refusal)
-            self.notify(said, title="Read-only", severity="warning")
-            return
-        if self.view is None:
-            return
-        try:
-            plan = planner(self.view)
-        except SignoffRefused as refusal:
-            self.notify(str(refusal), title="Not yours to sign", severity="error")
-            return
-        except FrozenRefusal as refusal:
-            # Who may not make the move at all is told so, not sent to unfreeze first.
-            permitted, why = action_permitted(refusal.kind, self.view.permissions)
-            if not permitted:
-                self.notify(why, title=f"{refusal.kind.value}: not permitted", severity="error")
-                return
-            may_unfreeze, _ = action_permitted(ActionKind.UNFREEZE, self.view.permissions)
-            way_on = (
-                f"Unfreeze: {self.key_for('unfreeze')}."
-                if may_unfreeze
-                else "You may not unfreeze: an operator who may lifts it."
+        """Plan from what is on screen; what the policy lets through is confirmed."""
+        vetted = vet(
+            planner,
+            self.view,
+            self.pipeline,
+            unfreeze_key=self.key_for("unfreeze"),
+            read_only_refusal=self.runtime.read_only_refusal,
+        )
+        if isinstance(vetted, Refusal):
+            self.notify(vetted.message, title=vetted.title, severity=vetted.severity)
+        elif vetted is not None:
+            self.push_screen(
+                ConfirmScreen(vetted, partial(self._live_checks, vetted)), self._confirmed
             )
-            self.notify(f"{refusal} {way_on}", title="Frozen", severity="error")
-            return
-        except ActionUnavailable as reason:
-            self.notify(str(reason), severity="warning")
-            return
-        permitted, why = action_permitted(plan.kind, self.view.permissions, plan.target)
-        if not permitted:
-            self.notify(why, title=f"{plan.title}: not permitted", severity="error")
-            return
-        self.push_screen(ConfirmScreen(plan, partial(self._live_checks, plan)), self._confirmed)
 
     def _live_checks(self, plan: ActionPlan) -> tuple[Precondition, ...]:
         return check_preconditions(plan, self.evaluate_room())
