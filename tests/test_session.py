@@ -4,6 +4,8 @@ object under the App, `check`, `handover` and `replay`."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 from maestro_control_room.cutover.config import Config
@@ -103,3 +105,22 @@ def test_a_source_that_fails_outright_is_an_answer_in_error() -> None:
     health = session.room.health["broken"]
     assert health.state is HealthState.ERROR and "no such server" in health.reason
     assert isinstance(health, SourceHealth)
+
+
+def test_the_runtime_and_the_headless_commands_load_without_textual() -> None:
+    modules = (
+        "maestro_control_room.cutover.session",
+        "maestro_control_room.tui.composition",
+        "maestro_control_room.tui.headless",
+        "maestro_control_room.tui.check",
+        "maestro_control_room.tui.handover_command",
+    )
+    code = (
+        "import sys\n"
+        + "".join(f"import {module}\n" for module in modules)
+        + "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')\n"
+        + "print(loaded)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -6,7 +6,7 @@ import asyncio
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.notifications import SeverityLevel
@@ -23,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
+from ..cutover.action_registry import ACTING, CONTROL_ROOM, REGISTRY, Scope, keys_of
 from ..cutover.actions import (
     CD_DRY_RUN,
     SMOKE_SUITE,
@@ -67,11 +67,12 @@ from ..widgets.timeline import Timeline
 from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 from ..widgets.triggers import TriggerBoard
 from ..widgets.waves import WaveBoard
-from .bindings import CONTROL_ROOM_BINDINGS, REPLAY_BINDINGS, SCREEN_KEYS, replay_key_rows
+from .bindings import CONTROL_ROOM_BINDINGS, REPLAY_BINDINGS, replay_key_rows
 from .composition import Runtime
 from .handover import ShiftRecord, handover_dir, render, write_handover
 from .help_rows import help_rows
 from .lifecycle import install_signal_handlers, watch_server
+from .palette import ControlRoomCommands, PaletteCommand
 from .screens.audit import AuditScreen
 from .screens.confirm import Confirmed, ConfirmScreen
 from .screens.diagnostics import DiagnosticsScreen
@@ -88,25 +89,12 @@ if TYPE_CHECKING:
 SHORT_HEIGHT = 32
 #: The boards `tab` cycles through, in order.
 BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog", "#kpis")
-ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort", "acknowledge", "silence"})
+#: The actions that change the cutover, refused read-only (from the registry).
+ACTIONS = ACTING
 #: Keys that act on the dashboard itself, off while another screen is open.
-DASHBOARD_KEYS = frozenset(
-    {
-        "next_board",
-        "filter_events",
-        "all_events",
-        "help",
-        "diagnostics",
-        "audit",
-        "gates",
-        "handover",
-        "smoke",
-        "done",
-        "detail",
-    }
-)
+DASHBOARD_KEYS = frozenset(a.id for a in REGISTRY if a.scope is Scope.DASHBOARD and not a.acts)
 #: Dispatches, from the dashboard or the smoke screen.
-DISPATCHES = frozenset({"run_smoke", "cd_dry_run"})
+DISPATCHES = frozenset(a.id for a in REGISTRY if a.scope is Scope.DISPATCH)
 
 
 @dataclass(frozen=True)
@@ -150,6 +138,7 @@ class ControlRoomApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-compact"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-short"), (SHORT_HEIGHT, "-tall")]
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ControlRoomCommands}
 
     def __init__(self, runtime: Runtime, *, replay: ReplayFeed | None = None) -> None:
         super().__init__()
@@ -583,13 +572,7 @@ class ControlRoomApp(App[None]):
 
     def keys_for(self, binding_id: str) -> str:
         """A binding's keys now, in Textual's names (`question_mark`); '' for no binding."""
-        if binding_id in self._keymap:
-            return self._keymap[binding_id]
-        for binding in CONTROL_ROOM_BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.id == binding_id:
-                return binding.key
-        return SCREEN_KEYS.get(binding_id, "")
+        return keys_of(binding_id, self._keymap)
 
     # Actions ------------------------------------------------------------------------------
 
@@ -823,7 +806,7 @@ class ControlRoomApp(App[None]):
 
     def action_smoke(self) -> None:
         view = self.view.verification if self.view is not None else None
-        keys = self.key_for("run_smoke"), self.key_for("cd_dry_run")
+        keys = self.key_for("run_smoke"), self.key_for("cd_dry_run"), self.key_for("next_board")
         self.push_screen(SmokeScreen(view, *keys))
 
     def action_done(self) -> None:
@@ -918,25 +901,21 @@ class ControlRoomApp(App[None]):
                 (self.keys_for("quit"), "Quit"),
             ]
         shown = []
-        for binding in CONTROL_ROOM_BINDINGS:
-            assert isinstance(binding, Binding)
-            if self.pipeline.read_only and binding.action in ACTIONS:
+        for action in CONTROL_ROOM:
+            if self.pipeline.read_only and action.acts:
                 continue
-            if binding.show or binding.id == "command_palette":
-                shown.append((self._keymap.get(binding.id or "", binding.key), binding.description))
+            if action.shown or action.id == "command_palette":
+                shown.append((self.keys_for(action.id), action.description))
         return shown
 
     def key_rows(self) -> list[tuple[str, str, str]]:
         """Every control-room binding with its current keys, description and id."""
-        keymap = self._keymap
         rows = replay_key_rows() if self.replay is not None else []
-        for binding in CONTROL_ROOM_BINDINGS:
-            assert isinstance(binding, Binding)
-            keys = keys_label(keymap.get(binding.id or "", binding.key))
-            action = binding.tooltip or binding.description
-            if self.pipeline.read_only and binding.action in ACTIONS:
-                action += " (refused: read-only)"
-            rows.append((keys, action, binding.id or ""))
+        for action in CONTROL_ROOM:
+            said = action.tooltip
+            if self.pipeline.read_only and action.acts:
+                said += " (refused: read-only)"
+            rows.append((keys_label(self.keys_for(action.id)), said, action.id))
         return rows
 
     def _help_notes(self) -> list[str]:
@@ -952,49 +931,35 @@ class ControlRoomApp(App[None]):
         return notes
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own commands (the theme, quit); the room's are in `palette_commands`."""
         for command in super().get_system_commands(screen):
             # Textual's Keys panel lists its own key names; help (?) lists the room's.
             if command.title not in ("Keys", "Screenshot"):
                 yield command
-        key = self.key_for
-        for title, help_text, callback in (
-            ("Freeze the cutover", f"Stop promotions, pause rollouts ({key('freeze')})",
-             self.action_freeze),
-            ("Unfreeze the cutover", f"Resume what the freeze paused ({key('unfreeze')})",
-             self.action_unfreeze),
-            ("Promote the selected wave or rollout", key("promote"), self.action_promote),
-            ("Abort the selected rollout / roll back the selected wave", key("abort"),
-             self.action_abort),
-            ("Filter events: search the event stream", key("filter_events"),
-             self.action_filter_events),
-            ("Show every build event, or only failures", key("all_events"),
-             self.action_all_events),
-            ("Next board", key("next_board"), self.action_next_board),
-            ("Acknowledge the selected firing trigger", key("acknowledge"),
-             self.action_acknowledge),
-            ("Silence the selected alert trigger, or expire its silence", key("silence"),
-             self.action_silence),
-            ("Trigger detail: timeline, chart, alert, pinned events", key("detail"),
-             self.action_detail),
-            ("Go/No-Go gates: the gate matrix and sign-offs", key("gates"), self.action_gates),
-            ("Smoke suite, drills and deploys", key("smoke"), self.action_smoke),
-            ("Definition of Done: Tier-0/1, rollback, SLO streaks, sign-offs", key("done"),
-             self.action_done),
-            ("Run the smoke suite: workflow_dispatch of the smoke workflow", key("run_smoke"),
-             self.action_run_smoke),
-            ("CD dry run: workflow_dispatch of cd.yml with no_op=true", key("cd_dry_run"),
-             self.action_cd_dry_run),
-            ("Audit journal: who did what, and its hash chain", key("audit"), self.action_audit),
-            ("Diagnostics: message counters and rejected payloads", key("diagnostics"),
-             self.action_diagnostics),
-            ("Write the shift handover", key("handover"), self.action_handover),
-            ("Help: every key", key("help"), self.action_help),
-            ("Screenshot: save the screen as SVG", "next to the shift handovers",
-             self.save_screen),
-        ):  # fmt: skip
-            yield SystemCommand(title, help_text, callback)
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """What the palette offers (tui/palette.py): every action the registry titles, with
+        its key as mapped now, then each thing the room holds that can be acted on."""
+        commands = []
+        for action in REGISTRY:
+            if action.palette:
+                key = self.key_for(action.id)
+                said = f"{action.palette_help} ({key})" if action.palette_help else key
+                commands.append(
+                    PaletteCommand(action.palette, said, getattr(self, f"action_{action.id}"))
+                )
+        commands.append(
+            PaletteCommand(
+                "Screenshot: save the screen as SVG",
+                "next to the shift handovers",
+                self.save_screen,
+            )
+        )
+        return commands + list(self._room_commands())
+
+    def _room_commands(self) -> Iterator[PaletteCommand]:
         for spec in self.settings.kpis:
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"KPI history chart: {spec.title}",
                 f"30 m, 6 h or 7 d of {spec.signal}",
                 partial(self.open_chart, KpiRow.ChartWanted(spec.signal)),
@@ -1004,20 +969,20 @@ class ControlRoomApp(App[None]):
             return
         for wave in view.waves:
             state = f"{wave.wave} is {wave.state.value}"
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Promote wave {wave.wave}", state, self._offer(plan_promote_wave, wave.wave)
             )
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Roll back wave {wave.wave}", state, self._offer(plan_roll_back_wave, wave.wave)
             )
         for status in view.triggers:
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Acknowledge trigger {status.spec.title}",
                 status.state.value,
                 self._offer(plan_acknowledge, status.spec.id),
             )
             if status.spec.alertname:
-                yield SystemCommand(
+                yield PaletteCommand(
                     f"Silence trigger {status.spec.title} (or expire its silence)",
                     status.spec.alertname,
                     self._offer(plan_silence, status.spec.id),
@@ -1025,19 +990,19 @@ class ControlRoomApp(App[None]):
         if view.gates is not None:
             for role in view.gates.roles:
                 signed = view.gates.signoffs.of(role)
-                yield SystemCommand(
+                yield PaletteCommand(
                     f"Withdraw {role}'s sign-off" if signed else f"Sign off as {role}",
                     f"signed by {signed.by}" if signed else "Go/No-Go sign-off",
                     self._offer_sign_off(role),
                 )
         for rollout in view.rollouts:
             state = f"{rollout.phase.value}, step {rollout.step}/{rollout.steps}"
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Promote rollout {rollout.key}",
                 state,
                 self._offer(plan_promote_rollout, rollout.key),
             )
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Abort rollout {rollout.key}", state, self._offer(plan_abort_rollout, rollout.key)
             )
 

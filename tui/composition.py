@@ -19,6 +19,7 @@ from fnmatch import fnmatch
 from functools import partial
 from pathlib import Path
 
+from ..cutover.action_registry import keymap_problem
 from ..cutover.actions import Effector, RoutingEffector
 from ..cutover.audit import Operator
 from ..cutover.config import (
@@ -46,7 +47,6 @@ from ..sources.incident_log import IncidentLog, incident_log_path
 from ..sources.journal import AuditJournal, journal_damage, journal_path, local_operator
 from ..sources.secrets import SecretError
 from ..sources.workbook import WorkbookError, load_workbook
-from .bindings import keymap_problem
 from .configfile import ConfigError, LoadedConfig
 from .handover import resolved as resolved_handover
 
