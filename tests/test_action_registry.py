@@ -10,12 +10,14 @@ from textual.command import CommandPalette
 from maestro_control_room.cutover.action_registry import (
     KEYMAP_ACTIONS,
     REGISTRY,
+    Action,
     Scope,
     keymap_problem,
 )
 from maestro_control_room.cutover.config import UiSection
 from maestro_control_room.tui.app import ControlRoomApp
 from maestro_control_room.tui.bindings import CONTROL_ROOM_BINDINGS, REPLAY_BINDINGS
+from maestro_control_room.tui.screens.dashboard import Dashboard
 from maestro_control_room.tui.screens.gates import GateScreen
 from tests.conftest import AppFactory
 from tests.test_app import started
@@ -29,9 +31,10 @@ def test_every_binding_is_an_action_of_the_registry_and_every_action_is_bound() 
 
 
 @pytest.mark.parametrize("action", [a for a in REGISTRY if a.scope is not Scope.SCREEN])
-def test_every_action_has_its_method_on_the_app(action: object) -> None:
+def test_every_action_has_its_method_where_its_key_is_bound(action: Action) -> None:
     name = action.action.split("(")[0]
-    assert callable(getattr(ControlRoomApp, f"action_{name}", None)), name
+    owner = Dashboard if action.scope in (Scope.DASHBOARD, Scope.REPLAY) else ControlRoomApp
+    assert callable(getattr(owner, f"action_{name}", None)), name
 
 
 def test_the_keymap_knows_every_remappable_action_and_no_other() -> None:

@@ -198,7 +198,7 @@ async def test_playing_shows_the_same_panels_as_it_goes(
             view = self.view
             # Taken once everything recorded at this clock time is in, as the live panels
             # were; a frame may also show a time before its last records arrived.
-            if view is None or self._panels is None:
+            if view is None or not self.dashboard.ready:
                 return
             if feed(self).applied == bisect_right(recording.clocks, view.now.timestamp()):
                 seen[view.now] = panels(self)
@@ -287,7 +287,7 @@ async def test_keys_pause_seek_and_change_speed(recording: Recording) -> None:
         await pilot.press("escape")
         await pilot.press("space")
         assert not feed(app).playhead.paused
-        rows = {row[2] for row in app.key_rows()}
+        rows = {row[2] for row in app.dashboard.key_rows()}
         assert {"replay_pause", "replay_back", "replay_forward", "replay_faster"} <= rows
 
 
@@ -350,7 +350,7 @@ async def test_a_recording_cut_short_replays_up_to_the_damage(
         warnings = [n.message for n in app._notifications if n.title == "Recording"]
         assert warnings and "gzip end" in warnings[0]
         await pilot.press("question_mark")
-        assert any("gzip end" in note for note in app._help_notes())
+        assert any("gzip end" in note for note in app.dashboard._help_notes())
 
 
 def test_the_replay_command_refuses_what_it_cannot_play(

@@ -99,7 +99,7 @@ async def test_a_remapped_freeze_reads_right_in_every_place_derived_from_the_reg
         await started(app, pilot)
         keys = text(app.query_one(KeyHints))
         assert "F Freeze" in keys and "U Unfreeze" in keys and "f Freeze" not in keys, keys
-        rows = {row.id: row.keys for row in app.help_rows()}
+        rows = {row.id: row.keys for row in app.dashboard.help_rows()}
         assert (rows["freeze"], rows["unfreeze"], rows["next_board"]) == ("F", "U", "w")
         helps = {command.title: command.help for command in app.palette_commands()}
         assert helps["Freeze the cutover"].endswith("(F)"), helps

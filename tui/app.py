@@ -1,123 +1,73 @@
-"""The control room app: sources in workers, one room state, panels fed from its view."""
+"""The control room's App: what is app-wide. It runs the runtime (tui/composition.py): the
+session, the sources' workers feeding it and the tick; it owns the keymap, the theme,
+notifications and the palette, and carries actions out through the policy and the pipeline.
+What is on screen is the dashboard's (tui/screens/dashboard.py) and the other screens'."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.containers import Vertical
+from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
-from ..cutover.action_registry import ACTING, CONTROL_ROOM, REGISTRY, Scope, keys_of
+from ..cutover.action_registry import ACTING, REGISTRY, Scope, keys_of
 from ..cutover.actions import (
     CD_DRY_RUN,
     SMOKE_SUITE,
     ActionPlan,
-    ActionUnavailable,
     Precondition,
     SignoffRefused,
     TargetChanged,
     check_preconditions,
     plan_abort_rollout,
     plan_dispatch,
-    plan_freeze,
     plan_promote_rollout,
     plan_promote_wave,
     plan_roll_back_wave,
     plan_sign_off,
-    plan_unfreeze,
 )
-from ..cutover.events import PlatformEvent, StreamEvent
-from ..cutover.incidents import figures, fold, in_period
+from ..cutover.events import PlatformEvent
 from ..cutover.pipeline import ActionRefused
 from ..cutover.policy import Refusal, vet
-from ..cutover.response_actions import plan_acknowledge, plan_silence, response_notes
+from ..cutover.response_actions import plan_acknowledge, plan_silence
 from ..cutover.room import ControlRoom, RoomView
 from ..cutover.session import Delivery
 from ..cutover.signers import Signer
-from ..cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail, trigger_window
-from ..cutover.triggers import TriggerState
-from ..cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
+from ..cutover.updates import HealthState, SourceHealth, Update
 from ..sources.base import Source
 from ..sources.supervisor import supervise
-from ..widgets.eventlog import EventLog
-from ..widgets.events import EventStream, PendingEvents
-from ..widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
-from ..widgets.help import HelpOverlay, HelpRow
-from ..widgets.keys import KeyHints, key_label, keys_label
-from ..widgets.kpi import KpiRow, KpiTile
-from ..widgets.rollouts import RolloutBoard
-from ..widgets.smoke import VerificationRow
-from ..widgets.table import KeyedTable
-from ..widgets.timeline import Timeline
-from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
-from ..widgets.triggers import TriggerBoard
-from ..widgets.waves import WaveBoard
-from .bindings import CONTROL_ROOM_BINDINGS, REPLAY_BINDINGS, replay_key_rows
+from ..widgets.keys import key_label
+from ..widgets.kpi import KpiRow
+from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH
+from .bindings import APP_BINDINGS
 from .composition import Runtime
 from .handover import ShiftRecord, handover_dir, render, write_handover
-from .help_rows import help_rows
 from .lifecycle import install_signal_handlers, watch_server
 from .palette import ControlRoomCommands, PaletteCommand
-from .screens.audit import AuditScreen
 from .screens.confirm import Confirmed, ConfirmScreen
-from .screens.diagnostics import DiagnosticsScreen
-from .screens.done import DoneScreen
+from .screens.dashboard import Dashboard
 from .screens.gates import GateScreen
-from .screens.kpi_chart import KpiChartScreen, history_fetcher
 from .screens.smoke import SmokeScreen
-from .screens.trigger_detail import TriggerDetailScreen
 
 if TYPE_CHECKING:
     from .replay import ReplayFeed
 
 #: Below this many lines the dashboard packs tighter (`-short` in app.tcss).
 SHORT_HEIGHT = 32
-#: The boards `tab` cycles through, in order.
-BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog", "#kpis")
 #: The actions that change the cutover, refused read-only (from the registry).
 ACTIONS = ACTING
-#: Keys that act on the dashboard itself, off while another screen is open.
-DASHBOARD_KEYS = frozenset(a.id for a in REGISTRY if a.scope is Scope.DASHBOARD and not a.acts)
 #: Dispatches, from the dashboard or the smoke screen.
 DISPATCHES = frozenset(a.id for a in REGISTRY if a.scope is Scope.DISPATCH)
-
-
-@dataclass(frozen=True)
-class Panels:
-    """The dashboard's panels, found once after mount."""
-
-    header: CutoverHeader
-    banner: FreezeBanner
-    health: HealthRow
-    verification: VerificationRow
-    failures: SourceFailures
-    tiles: tuple[KpiTile, ...]
-    triggers: TriggerBoard
-    waves: WaveBoard
-    rollouts: RolloutBoard
-    events: EventStream
-
-
-def _chosen(trigger: str | None, kind: str, next_board: str) -> str:
-    """The trigger to act on; `next_board` is the key that moves to the trigger board."""
-    if trigger is None:
-        raise ActionUnavailable(f"select {kind} trigger first ({next_board} to the triggers)")
-    return trigger
 
 
 class SourceUpdates(Message):
@@ -133,8 +83,8 @@ class ControlRoomApp(App[None]):
 
     TITLE = "maestro-control-room"
     CSS_PATH = "app.tcss"
-    # A replay's keys are off (`check_action`) unless a recording feeds the room.
-    BINDINGS = [*CONTROL_ROOM_BINDINGS, *REPLAY_BINDINGS]
+    # The dashboard's own keys are on the dashboard (tui/screens/dashboard.py).
+    BINDINGS = APP_BINDINGS
     HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-compact"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-short"), (SHORT_HEIGHT, "-tall")]
     ENABLE_COMMAND_PALETTE = True
@@ -146,7 +96,6 @@ class ControlRoomApp(App[None]):
         #: The recording feeding the session instead of live sources, in a replay.
         self.replay = replay
         self.session = runtime.session
-        self.session.listen(self)
         self.signoffs = runtime.signoffs
         self.alarms = runtime.alarms
         self.settings = runtime.settings
@@ -164,16 +113,10 @@ class ControlRoomApp(App[None]):
         self.notes = self.alarms
         self.workbook_problems = runtime.workbook_problems
         self.view: RoomView | None = None
-        self._pending = PendingEvents(self.ui.event_lines)
-        self._panels: Panels | None = None
-        self._help: HelpOverlay | None = None
+        #: The main screen, made once: `get_default_screen` hands it to Textual.
+        self.dashboard = Dashboard(self.ui.event_lines)
         #: Set by q: from then on no key opens a screen or starts an action.
-        self._quitting = False
-        self._firing: set[str] = set()
-        self._frozen: bool | None = None
-        self._alerted: dict[str, float] = {}
-        #: Each trigger's events, kept for its detail whatever the stream lets go of.
-        self.pins = EventPins()
+        self.quitting = False
         #: Incidents, beside the journal: none are recorded where nothing is journalled.
         self.incident_log = runtime.incident_log
         self.theme = self.ui.theme
@@ -212,125 +155,22 @@ class ControlRoomApp(App[None]):
         a square bracket in them must not be read as markup, which would stop the app."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
-    def compose(self) -> ComposeResult:
-        yield CutoverHeader(self.settings.name, f"{self.operator} · {self.mode}", id="header")
-        yield FreezeBanner(id="freeze-banner")
-        yield HealthRow(id="health")
-        yield SourceFailures(id="source-failures")
-        yield VerificationRow(id="verification")
-        with KpiRow(id="kpis"):
-            for spec in self.settings.kpis:
-                yield KpiTile(spec.signal, spec.title)
-        with Vertical(id="boards"):
-            with Vertical(id="trigger-panel", classes="panel"):
-                yield Static("Rollback triggers", classes="panel-title")
-                yield TriggerBoard(id="triggers")
-            with Vertical(id="wave-panel", classes="panel"):
-                yield Static("Waves", classes="panel-title")
-                yield WaveBoard(id="wave-board")
-            with Vertical(id="rollout-panel", classes="panel"):
-                yield Static("Rollouts", classes="panel-title")
-                yield RolloutBoard(id="rollout-board")
-            yield EventStream(self.ui.event_lines, all_key=self.key_for("all_events"), id="events")
-        yield HelpOverlay(help_key=self.keys_for("help"), id="help")
-        if self.replay is not None:
-            yield Timeline(id="timeline")
-        yield KeyHints(id="keys")
-        yield TooSmall(quit_key=self.key_for("quit"), id="too-small")
+    def get_default_screen(self) -> Dashboard:
+        return self.dashboard
 
     def on_mount(self) -> None:
-        # Looked up once: a refresh a second need not search the DOM for its panels.
-        self._panels = Panels(
-            header=self.query_one(CutoverHeader),
-            banner=self.query_one(FreezeBanner),
-            health=self.query_one(HealthRow),
-            verification=self.query_one(VerificationRow),
-            failures=self.query_one(SourceFailures),
-            tiles=tuple(self.query(KpiTile)),
-            triggers=self.query_one(TriggerBoard),
-            waves=self.query_one(WaveBoard),
-            rollouts=self.query_one(RolloutBoard),
-            events=self.query_one(EventStream),
-        )
-        self.session.register((source.name for source in self.sources), self.clock.now())
-        for source in self.sources:
-            self.run_source(source)
-        self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
-        self._panels.triggers.freeze_key = self.key_for("freeze")
-        self._help = self.query_one(HelpOverlay)
-        self.refresh_view()
-        self.query_one(KeyHints).show(self.footer_keys(), more=self.key_for("help"))
-        self._raise_alarms()
-        # Everything built so far lives as long as the app: keep it out of the collector's
-        # way, so a collection during a burst walks only what the burst made.
-        gc.freeze()
-        self.query_one("#wave-board").focus()
         if not self.is_headless:  # a real terminal or browser, not a test's Pilot
             install_signal_handlers(self)
         if self.is_web:
             watch_server(self)
-        if self.replay is not None:
-            self.call_later(self._begin_replay)
 
-    # A replay: the recording feeds the session ---------------------------------------------
-
-    def _begin_replay(self) -> None:
-        replay = self.replay
-        assert replay is not None
-        replay.begin(self, self.key_for("help"))
-        self.run_worker(replay.play(), name="replay", group="replay")
-
-    def show(self) -> None:
-        """The session's last view on the panels, and the events waiting."""
-        if not self.is_running:
-            return  # the app is closing, its widgets going one by one
-        self.refresh_view()
-        self.drain_events()
-
-    def show_timeline(self) -> None:
-        if self.replay is None or not self.is_running:
-            return
-        timeline = self.query_one(Timeline)
-        if timeline.is_attached:
-            timeline.show(self.replay.timeline())
-
-    def queue_events(self, events: Iterable[StreamEvent], *, restart: bool = False) -> None:
-        """Events for the stream's next write; `restart`: the stream starts over with them."""
-        if restart:
-            self._pending.clear()
-            if self._panels is not None and self.is_running:
-                self._panels.events.clear()
-        self._pending.extend(events)
-
-    def settle(self, view: RoomView) -> None:
-        """Take `view`'s firing triggers and freeze as announced already."""
-        self._firing = {t.spec.id for t in view.triggers if t.state is TriggerState.FIRING}
-        self._frozen = view.freeze.frozen
-
-    def action_replay_pause(self) -> None:
-        if self.replay is not None:
-            self.replay.pause()
-
-    def action_replay_seek(self, seconds: float) -> None:
-        if self.replay is not None:
-            self.replay.seek_by(seconds)
-
-    def action_replay_faster(self) -> None:
-        if self.replay is not None:
-            self.replay.faster()
-
-    def action_replay_slower(self) -> None:
-        if self.replay is not None:
-            self.replay.slower()
-
-    def _raise_alarms(self) -> None:
-        panels = self._panels
-        for alarm in self.alarms:
-            self.log.error(alarm)
-            self.notify(alarm, title="Audit journal damaged", severity="error", timeout=60)
-            if panels is not None:
-                now = self.clock.now()
-                panels.events.add([PlatformEvent("audit.journal", "critical", alarm, now)])
+    def start_sources(self) -> None:
+        """Start every source under its supervisor, and the tick; once the dashboard that
+        shows them is mounted."""
+        self.session.register((source.name for source in self.sources), self.clock.now())
+        for source in self.sources:
+            self.run_source(source)
+        self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
 
     def run_source(self, source: Source) -> Worker[None]:
         # The supervisor restarts the source after any exception, and shows why.
@@ -362,7 +202,7 @@ class ControlRoomApp(App[None]):
 
     def take(self, batch: Delivery) -> None:
         """Apply a source's batch to the room and put its events on screen."""
-        if self._panels is None or not self._panels.events.is_attached:
+        if not self.dashboard.ready:
             return  # a delivery before the panels exist, or racing the app's exit
         first = self.session.deliver(batch)
         if first:
@@ -379,22 +219,6 @@ class ControlRoomApp(App[None]):
             self.refresh_view()
             self.drain_events()
 
-    def heard(self, batch: Delivery) -> None:
-        """The session took a batch in: its events wait for the next drain."""
-        # A replay seeking applies records without playing them: no pin, no toast.
-        silent = self.replay is not None and self.replay.silent
-        for update in batch.updates:
-            if isinstance(update, EventsUpdate):
-                self._pending.extend(update.events)
-                if not silent:
-                    self.pins.offer(update.events, self._alarming_triggers())
-            elif isinstance(update, PeerActionUpdate) and not silent:
-                for action in update.actions:
-                    self.notify(action.text, title="Another operator", timeout=10)
-
-    def ticked(self, now: datetime) -> None:
-        """The session is about to evaluate the room; the panels hear of it in the view."""
-
     @on(Worker.StateChanged)
     def _source_worker(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -406,15 +230,6 @@ class ControlRoomApp(App[None]):
         self.log.error(f"source {worker.name} failed: {reason}")
         self.refresh_view()
 
-    def drain_events(self) -> None:
-        """Write the events waiting since the last batch, at most `event_lines` of them."""
-        if not self._pending:
-            return
-        batch = list(self._pending)
-        self._pending.clear()
-        if self._panels is not None:
-            self._panels.events.add(batch)
-
     def evaluate_room(self) -> RoomView:
         """The room evaluated at the clock's now: the one place triggers advance. In a
         replay, the last recorded tick's view: only the recording moves the triggers."""
@@ -422,40 +237,15 @@ class ControlRoomApp(App[None]):
             return self.replay.frame()
         return self.session.tick(self.clock.now())
 
+    def drain_events(self) -> None:
+        """Write the events waiting since the last batch on the dashboard's stream."""
+        self.dashboard.drain_events()
+
     def refresh_view(self) -> None:
         """Evaluate the room at the source clock's now and show it."""
         view = self.evaluate_room()
         self.view = view
-        if view.firing or any(t.state is TriggerState.PENDING for t in view.triggers):
-            # A spell that began with this evaluation takes the events that led up to it.
-            self.pins.offer((), self._alarming_triggers())
-        panels = self._panels
-        if panels is None or not self.is_running or not panels.triggers.is_attached:
-            return  # before mount, or during the app's exit (its widgets going one by one)
-        with self.batch_update():
-            panels.header.show(view)
-            panels.banner.show(view.freeze)
-            panels.health.show(view.health, self.notes + self._situation(view))
-            panels.verification.show(view.verification, view.done)
-            panels.failures.show(view.health, view.now)
-            for tile, reading in zip(panels.tiles, view.kpis, strict=True):
-                tile.show(reading)
-            panels.triggers.show(view.triggers, view.now, response_notes(view))
-            panels.waves.show(view.waves, view.clock.go_live, view.now)
-            panels.rollouts.show(view.rollouts)
-            panels.events.show_counts(self.room.events_by_source)
-            for screen in self.screen_stack:
-                if isinstance(screen, GateScreen):
-                    screen.show(view.gates)
-                elif isinstance(screen, SmokeScreen):
-                    screen.show(view.verification)
-                elif isinstance(screen, DoneScreen):
-                    screen.show(view.done)
-                elif isinstance(screen, TriggerDetailScreen):
-                    detail = self.trigger_detail(screen.trigger, view)
-                    if detail is not None:
-                        screen.show(detail, view.now)
-        self._announce_firing(view)
+        self.dashboard.show_view(view)
         self._record_incidents()
 
     def _record_incidents(self) -> None:
@@ -468,101 +258,11 @@ class ControlRoomApp(App[None]):
             self.incident_log.append(events)
         except OSError as error:
             self.log.error(f"incident log: {error}")
-            self._alert("incident-log", f"cannot write the incident log: {error}", "Incidents")
-
-    def incident_line(self, now: datetime) -> str:
-        """The shift's MTTD, MTTA and MTTR (the handover's period back from now)."""
-        shift = in_period(fold(self.room.incident_events), now - self.handover.period, now)
-        return ("shift " + figures(shift).line()) if shift else ""
-
-    def _announce_firing(self, view: RoomView) -> None:
-        """A toast and the bell when a trigger starts firing or the freeze changes; each
-        kind at most once per `notify_interval`, so a flapping signal rings once."""
-        firing = {t.spec.id for t in view.triggers if t.state is TriggerState.FIRING}
-        for status in view.triggers:
-            # Someone has it in hand: an acknowledged trigger rings no more.
-            if view.acknowledgements.of(status) is not None:
-                continue
-            if status.spec.id in firing - self._firing:
-                self._alert(
-                    f"trigger:{status.spec.id}",
-                    f"{status.spec.title} is firing. Playbook: freeze ({self.key_for('freeze')}),"
-                    " then follow the steps.",
-                    "Rollback trigger firing",
-                )
-        self._firing = firing
-        frozen = view.freeze.frozen
-        if self._frozen is not None and frozen != self._frozen:
-            state = view.freeze
-            text = f"frozen by {state.by}: {state.reason}" if frozen else "the freeze is lifted"
-            self._alert("freeze", text, "Cutover frozen" if frozen else "Cutover unfrozen")
-        self._frozen = frozen
-
-    def _situation(self, view: RoomView) -> tuple[str, ...]:
-        """The Go/No-Go verdict, who else is watching, and what this operator may not do on
-        the cluster."""
-        notes: list[str] = []
-        incidents = self.incident_line(view.now)
-        if incidents:
-            notes.append(incidents)
-        if view.gates is not None:
-            blocking = len(view.gates.blockers)
-            notes.append(
-                f"Go/No-Go {view.gates.verdict.value}"
-                + (f": {blocking} blocking" if blocking else "")
-                + f" ({self.key_for('gates')})"
+            self.dashboard.alert(
+                "incident-log", f"cannot write the incident log: {error}", "Incidents"
             )
-        if view.operators:
-            notes.append(
-                "watching: "
-                + ", ".join(f"{p.operator}@{p.host} ({p.mode})" for p in view.operators)
-            )
-        if view.operators_warning:
-            notes.append(f"⚠ {view.operators_warning}")
-        permissions = view.permissions
-        if permissions is not None and permissions.denied:
-            notes.append("may not: " + ", ".join(check.key for check in permissions.denied))
-        elif permissions is not None and permissions.error:
-            notes.append(f"permissions unknown: {permissions.error}")
-        return tuple(notes)
-
-    def _alert(self, kind: str, message: str, title: str) -> None:
-        now = time.monotonic()
-        last = self._alerted.get(kind)
-        if last is not None and now - last < self.ui.notify_interval.total_seconds():
-            return
-        self._alerted[kind] = now
-        self.notify(message, title=title, severity="error", timeout=10)
-        if self.ui.bell:
-            self.bell()
 
     # Selection ----------------------------------------------------------------------------
-
-    def selected(self, verb: str) -> tuple[str, str] | None:
-        """The focused board and its selected row, which `p` and `x` act on; None, having
-        said why, when the focused board has nothing they can act on. Never a board
-        focused earlier: its selection may be minutes old."""
-        board = self.screen.focused
-        if not isinstance(board, WaveBoard | RolloutBoard):
-            where = "the trigger board"
-            if isinstance(board, EventLog):
-                where = "the event stream"
-            elif isinstance(board, KpiRow):
-                where = "the KPI row"
-            elif not isinstance(board, KeyedTable):
-                where = "no board has the keyboard and so"
-            self.notify(
-                f"{verb} acts on the selected wave or rollout; {where} has none."
-                f" {self.key_for('next_board')} moves to the Waves or Rollouts board.",
-                title="Nothing selected there",
-                severity="warning",
-            )
-            return None
-        key = board.selected_key
-        if key is None:
-            self.notify(f"{verb}: the board has no rows to select", severity="warning")
-            return None
-        return f"#{board.id}", key
 
     def key_for(self, binding_id: str) -> str:
         """The key a binding is on now, as a person types it: text that names a key asks
@@ -577,51 +277,13 @@ class ControlRoomApp(App[None]):
     # Actions ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self._quitting and action != "quit":
+        if self.quitting and action != "quit":
             return False  # a key typed right after q (one terminal read) opens nothing
-        if action.startswith("replay_"):
-            # Not while another screen is open or the event filter has the keyboard.
-            alone = len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
-            return self.replay is not None and alone
-        # Keys act on the dashboard only; a confirmation or help screen has its own keys.
-        if action in ACTIONS | DASHBOARD_KEYS:
-            if action == "next_board" and self._help is not None and self._help.is_open:
-                return False  # Tab stays in help's filter
-            return len(self.screen_stack) == 1
-        if action in DISPATCHES:
-            return len(self.screen_stack) == 1 or isinstance(self.screen, SmokeScreen)
+        if action in DISPATCHES:  # from the dashboard or the smoke screen
+            return isinstance(self.screen, Dashboard | SmokeScreen)
         return True
 
-    def action_freeze(self) -> None:
-        reason = self.actions_config.freeze_reason
-        if self.view is not None and self.view.firing:
-            reason = "rollback trigger firing: " + ", ".join(t.spec.title for t in self.view.firing)
-        self._propose(lambda view: plan_freeze(view, self.operator, reason))
-
-    def action_unfreeze(self) -> None:
-        self._propose(lambda view: plan_unfreeze(view, self.operator))
-
-    def action_promote(self) -> None:
-        selected = self.selected("Promote")
-        if selected is None:
-            return
-        board, key = selected
-        if board == "#wave-board":
-            self._propose(lambda view: plan_promote_wave(view, key, self.operator))
-        else:
-            self._propose(lambda view: plan_promote_rollout(view, key, self.operator))
-
-    def action_abort(self) -> None:
-        selected = self.selected("Abort / roll back")
-        if selected is None:
-            return
-        board, key = selected
-        if board == "#wave-board":
-            self._propose(lambda view: plan_roll_back_wave(view, key, self.operator))
-        else:
-            self._propose(lambda view: plan_abort_rollout(view, key, self.operator))
-
-    def _propose(self, planner: Callable[[RoomView], ActionPlan]) -> None:
+    def propose(self, planner: Callable[[RoomView], ActionPlan]) -> None:
         """Plan from what is on screen; what the policy lets through is confirmed."""
         vetted = vet(
             planner,
@@ -681,7 +343,7 @@ class ControlRoomApp(App[None]):
             message if message.startswith(plan.title) else f"{plan.title}: {message}"
         )
         severity = "info" if outcome.ok else "warning"
-        self._pending.append(PlatformEvent("action", severity, said, self.clock.now()))
+        self.dashboard.queue_events([PlatformEvent("action", severity, said, self.clock.now())])
         if executed.journal_error:
             self.notify(
                 f"the action happened, but its result is not in the journal:"
@@ -699,87 +361,6 @@ class ControlRoomApp(App[None]):
             self.session.deliver(self._after_action())
         self.refresh_view()
         self.drain_events()
-
-    def action_next_board(self) -> None:
-        focused = self.focused
-        index = -1
-        for position, selector in enumerate(BOARDS):
-            if focused is not None and focused in self.query(selector):
-                index = position
-        self.query_one(BOARDS[(index + 1) % len(BOARDS)]).focus()
-
-    def action_filter_events(self) -> None:
-        self.query_one(EventStream).open_filter()
-
-    def action_all_events(self) -> None:
-        self.query_one(EventStream).toggle_everything()
-
-    @on(KpiRow.ChartWanted)
-    def open_chart(self, message: KpiRow.ChartWanted) -> None:
-        spec = next(s for s in self.settings.kpis if s.signal == message.signal)
-        fetch = history_fetcher(self.room, self.sources, self.clock.now, self.call_from_thread)
-        self.push_screen(KpiChartScreen(spec, fetch))
-
-    def _alarming_triggers(self) -> dict[str, datetime | None]:
-        """Each trigger now pending or firing, and where its spell began."""
-        log = tuple(self.room.trigger_log)
-        return {
-            t.spec.id: trigger_window(t.spec.id, log)[0]
-            for t in self.room.triggers
-            if t.status().alarming
-        }
-
-    def trigger_detail(self, trigger: str, view: RoomView) -> TriggerDetail | None:
-        """What the room holds about one trigger, as of `view`."""
-        status = next((t for t in view.triggers if t.spec.id == trigger), None)
-        if status is None:
-            return None
-        stream = self._panels.events.events if self._panels is not None else ()
-        return trigger_detail(
-            status,
-            tuple(self.room.trigger_log),
-            self.room.history,
-            self.settings.history_interval,
-            view.alerts,
-            (*self.pins.of(trigger), *stream),
-            view.acknowledgements.of_last_firing(status),
-        )
-
-    def action_detail(self) -> None:
-        """Enter on a board row: the selected trigger in full."""
-        table = self.query_one("#trigger-table", KeyedTable)
-        if self.focused is not table:
-            return
-        key, view = table.selected_key, self.view
-        detail = None if key is None or view is None else self.trigger_detail(key, view)
-        if detail is not None and view is not None:
-            self.push_screen(TriggerDetailScreen(detail, view.now))
-
-    def selected_trigger(self) -> str | None:
-        """The trigger row selected, else the one firing trigger, if only one fires."""
-        table = self.query_one("#trigger-table", KeyedTable)
-        if self.focused is table and table.selected_key is not None:
-            return table.selected_key
-        firing = self.view.firing if self.view is not None else ()
-        return firing[0].spec.id if len(firing) == 1 else None
-
-    def action_acknowledge(self) -> None:
-        trigger = self.selected_trigger()
-        # Through _propose even without a selection, so read-only refuses first.
-        self._propose(
-            lambda view: plan_acknowledge(
-                view, _chosen(trigger, "a firing", self.key_for("next_board")), self.operator
-            )
-        )
-
-    def action_silence(self) -> None:
-        trigger = self.selected_trigger()
-        chosen = partial(_chosen, trigger, "an alert", self.key_for("next_board"))
-        self._propose(lambda view: plan_silence(view, chosen(), self.operator))
-
-    def action_gates(self) -> None:
-        board = self.view.gates if self.view is not None else None
-        self.push_screen(GateScreen(board, sign_key=self.key_for("sign_off")))
 
     @on(GateScreen.SignOff)
     def propose_sign_off(self, message: GateScreen.SignOff) -> None:
@@ -804,14 +385,6 @@ class ControlRoomApp(App[None]):
             )
         return Signer(self.operator)  # anyone may sign: the operator's name is recorded
 
-    def action_smoke(self) -> None:
-        view = self.view.verification if self.view is not None else None
-        keys = self.key_for("run_smoke"), self.key_for("cd_dry_run"), self.key_for("next_board")
-        self.push_screen(SmokeScreen(view, *keys))
-
-    def action_done(self) -> None:
-        self.push_screen(DoneScreen(self.view.done if self.view is not None else None))
-
     def action_run_smoke(self) -> None:
         self._dispatch(SMOKE_SUITE, self.workflows.smoke_workflow)
 
@@ -822,22 +395,7 @@ class ControlRoomApp(App[None]):
         """A `workflow_dispatch` of the smoke suite or the CD dry run, confirmed with the
         workflow, ref and inputs named, through the one pipeline."""
         repository, ref = self.workflows.repository, self.workflows.ref
-        self._propose(lambda _: plan_dispatch(what, repository, workflow, ref, self.operator))
-
-    def action_diagnostics(self) -> None:
-        self.push_screen(DiagnosticsScreen(self.room.diagnostics))
-
-    def action_audit(self) -> None:
-        if self.replay is not None:
-            self.notify(self.replay.audit_note(), title="Replay")
-            return
-        if self.journal is None:
-            self.notify("no audit journal is configured", severity="warning")
-            return
-        self.push_screen(AuditScreen(self.journal.path))
-
-    def action_handover(self) -> None:
-        self.write_shift_handover()
+        self.propose(lambda _: plan_dispatch(what, repository, workflow, ref, self.operator))
 
     @work(exclusive=True, group="handover", exit_on_error=False)
     async def write_shift_handover(self) -> None:
@@ -866,69 +424,15 @@ class ControlRoomApp(App[None]):
         if self.is_web:  # in a browser, the file is on the server: download it too
             self.deliver_text(path, save_filename=path.name, mime_type="text/markdown")
 
-    def action_help(self) -> None:
-        overlay = self.query_one(HelpOverlay)
-        if overlay.is_open:
-            overlay.close()
-        else:
-            overlay.open(self.help_rows(), self._help_notes())
-
-    def help_rows(self) -> list[HelpRow]:
-        """Every key that works, by where it works, read from the bindings themselves."""
-        return help_rows(self.key_rows(), self.key_for, self._keymap)
-
-    def action_close_help(self) -> None:
-        self.query_one(HelpOverlay).close()
-
     async def action_quit(self) -> None:
-        overlay = self.query_one(HelpOverlay)
-        if overlay.is_open:
-            overlay.close()  # q closes help first, as it would a help screen
+        if self.dashboard.help_open:
+            self.dashboard.action_close_help()  # q closes help first, as a help screen would
             return
-        self._quitting = True
+        self.quitting = True
         await super().action_quit()
 
-    def footer_keys(self) -> list[tuple[str, str]]:
-        """The keys the bottom line shows, with their current mapping; read-only, only the
-        keys that work there (the actions would only be refused)."""
-        if self.replay is not None:
-            return [
-                ("space", "Pause"),
-                ("←→", "Seek 1m"),
-                ("[ ]", "Speed"),
-                (self.keys_for("filter_events"), "Filter"),
-                (self.keys_for("help"), "Help"),
-                (self.keys_for("quit"), "Quit"),
-            ]
-        shown = []
-        for action in CONTROL_ROOM:
-            if self.pipeline.read_only and action.acts:
-                continue
-            if action.shown or action.id == "command_palette":
-                shown.append((self.keys_for(action.id), action.description))
-        return shown
-
-    def key_rows(self) -> list[tuple[str, str, str]]:
-        """Every control-room binding with its current keys, description and id."""
-        rows = replay_key_rows() if self.replay is not None else []
-        for action in CONTROL_ROOM:
-            said = action.tooltip
-            if self.pipeline.read_only and action.acts:
-                said += " (refused: read-only)"
-            rows.append((keys_label(self.keys_for(action.id)), said, action.id))
-        return rows
-
-    def _help_notes(self) -> list[str]:
-        if self.replay is not None:
-            # The replay's notes, and the workbook's; its mode and why it cannot act are in
-            # the replay's own words.
-            workbook = [f"Workbook problem: {problem}" for problem in self.workbook_problems]
-            return self.replay.help_notes() + workbook
-        notes = [f"Mode: {self.mode}"]
-        if self.pipeline.read_only:
-            notes.append(f"Actions are disabled: {self.pipeline.why_read_only}.")
-        notes += [f"Workbook problem: {problem}" for problem in self.workbook_problems]
-        return notes
+    def action_close_help(self) -> None:
+        self.dashboard.action_close_help()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Textual's own commands (the theme, quit); the room's are in `palette_commands`."""
@@ -945,9 +449,10 @@ class ControlRoomApp(App[None]):
             if action.palette:
                 key = self.key_for(action.id)
                 said = f"{action.palette_help} ({key})" if action.palette_help else key
-                commands.append(
-                    PaletteCommand(action.palette, said, getattr(self, f"action_{action.id}"))
-                )
+                # The dashboard's actions on the dashboard, the App's on the App.
+                owner = self.dashboard if hasattr(self.dashboard, f"action_{action.id}") else self
+                run = getattr(owner, f"action_{action.id}")
+                commands.append(PaletteCommand(action.palette, said, run))
         commands.append(
             PaletteCommand(
                 "Screenshot: save the screen as SVG",
@@ -962,7 +467,7 @@ class ControlRoomApp(App[None]):
             yield PaletteCommand(
                 f"KPI history chart: {spec.title}",
                 f"30 m, 6 h or 7 d of {spec.signal}",
-                partial(self.open_chart, KpiRow.ChartWanted(spec.signal)),
+                partial(self.dashboard.open_chart, KpiRow.ChartWanted(spec.signal)),
             )
         view = self.view
         if view is None:
@@ -1028,7 +533,7 @@ class ControlRoomApp(App[None]):
             return plan_sign_off(view, role, self.operator, signer=signer, policy=self.signoffs)
 
         def propose() -> None:
-            self._propose(plan)
+            self.propose(plan)
 
         return propose
 
@@ -1036,6 +541,6 @@ class ControlRoomApp(App[None]):
         self, planner: Callable[[RoomView, str, str], ActionPlan], target: str
     ) -> Callable[[], None]:
         def propose() -> None:
-            self._propose(lambda view: planner(view, target, self.operator))
+            self.propose(lambda view: planner(view, target, self.operator))
 
         return propose

@@ -19,7 +19,9 @@ from ..cutover.action_registry import (
 )
 
 __all__ = [
+    "APP_BINDINGS",
     "CONTROL_ROOM_BINDINGS",
+    "DASHBOARD_BINDINGS",
     "REPLAY_BINDINGS",
     "RESERVED_KEYS",
     "SCREEN_KEYS",
@@ -46,6 +48,14 @@ def binding(action: Action | str) -> Binding:
 
 
 CONTROL_ROOM_BINDINGS: list[BindingType] = [binding(action) for action in CONTROL_ROOM]
+#: On the dashboard screen: its own keys, and a replay's (off unless a recording plays).
+DASHBOARD_BINDINGS: list[BindingType] = [
+    binding(action) for action in REGISTRY if action.scope in (Scope.DASHBOARD, Scope.REPLAY)
+]
+#: On the App, whichever screen is open: quit, the palette, closing help, the dispatches.
+APP_BINDINGS: list[BindingType] = [
+    binding(action) for action in REGISTRY if action.scope in (Scope.APP, Scope.DISPATCH)
+]
 #: The keys of a replay, on top of the control room's (whose actions a replay refuses).
 REPLAY_BINDINGS: list[BindingType] = [binding(action) for action in REPLAY]
 #: The keymap's actions bound on a screen rather than the dashboard, with their default keys.
