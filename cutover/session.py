@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Protocol
 
 from .room import ControlRoom, RoomSettings, RoomView
-from .updates import Update
+from .updates import HealthState, Update
 
 
 @dataclass(frozen=True)
@@ -74,15 +74,20 @@ class Session:
         self.view = view
 
     def deliver(self, batch: Delivery) -> bool:
-        """Apply a batch to the room, then tell the listeners. True when it is its source's
-        first: what a screen shows at once rather than at the next tick."""
+        """Apply a batch to the room, then tell the listeners. True when it holds its
+        source's first answer (its health no longer connecting): what a screen shows at
+        once rather than at the next tick. A batch of history alone is not an answer yet."""
         for update in batch.updates:
             self.room.apply(update)
         for listener in self._listeners:
             listener.heard(batch)
-        first = batch.source in self._unheard
+        if batch.source not in self._unheard:
+            return False
+        health = self.room.health.get(batch.source)
+        if health is None or health.state is HealthState.CONNECTING:
+            return False
         self._unheard.discard(batch.source)
-        return first
+        return True
 
     def tick(self, now: datetime) -> RoomView:
         """Evaluate the room at `now`: the one place triggers advance and a view is made."""

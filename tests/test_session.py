@@ -15,6 +15,7 @@ from maestro_control_room.cutover.updates import (
     EventsUpdate,
     FreezeUpdate,
     HealthState,
+    HistoryBackfill,
     SourceHealth,
 )
 from maestro_control_room.tui.composition import room_parts
@@ -55,16 +56,21 @@ def test_a_batch_goes_into_the_room_and_then_to_every_listener_in_order() -> Non
     assert first.said == expected and second.said == expected
 
 
-def test_only_a_sources_first_batch_says_so() -> None:
+def test_only_a_sources_first_answer_says_so() -> None:
     session = Session(calm_room().settings)
     session.register(["mqtt", "sim"], NOW)
     assert [h.state for h in session.tick(NOW).health if h.source == "mqtt"] == [
         HealthState.CONNECTING
     ]
-    batch = Delivery("mqtt", NOW, (EventsUpdate("mqtt", ()),))
-    assert session.deliver(batch) is True
-    assert session.deliver(batch) is False
-    assert session.deliver(Delivery("sim", NOW, ())) is True
+    # History alone, or an empty batch of events, is not the source's answer yet.
+    history = HistoryBackfill("success_rate", ((NOW, 0.99),))
+    assert session.deliver(Delivery("sim", NOW, (history,))) is False
+    assert session.deliver(Delivery("mqtt", NOW, (EventsUpdate("mqtt", ()),))) is False
+    answer = Delivery("mqtt", NOW, (SourceHealth("mqtt", HealthState.CONNECTED, NOW),))
+    assert session.deliver(answer) is True
+    assert session.deliver(answer) is False
+    failed = SourceHealth("sim", HealthState.ERROR, NOW, "refused")
+    assert session.deliver(Delivery("sim", NOW, (failed,))) is True  # an error answers too
     # A batch from a source the session was never told of (a test, an action's effect).
     assert session.deliver(Delivery("", NOW, ())) is False
 
