@@ -31,6 +31,7 @@ from ..cutover.recording import (
     part_line,
     record_line,
 )
+from ..cutover.session import Delivery
 from ..cutover.updates import SignalUpdate, Update
 from .base import Clock
 
@@ -111,12 +112,22 @@ class SessionRecorder:
 
     # Called on the app's thread: each only queues ------------------------------------------
 
-    def delivered(self, updates: Sequence[Update]) -> None:
-        """A batch of updates is about to be applied to the room."""
+    def delivered(self, updates: Sequence[Update], source: str = "") -> None:
+        """A batch of updates from `source` is applied to the room (its name read from its
+        updates when not given)."""
         if self._closed or self.error:
             return
         self._last_tick = None
-        self._queue.append(("batch", self._wall(), self._clock.now(), tuple(updates)))
+        named = source or source_of(updates)
+        self._queue.append(("batch", self._wall(), self._clock.now(), (named, tuple(updates))))
+
+    def heard(self, batch: Delivery) -> None:
+        """As a session's listener: every batch the room takes in."""
+        self.delivered(batch.updates, batch.source)
+
+    def ticked(self, now: datetime) -> None:
+        """As a session's listener: every evaluation of the room."""
+        self.evaluated(now)
 
     def evaluated(self, now: datetime) -> None:
         """The room is about to be evaluated at `now`."""
@@ -180,8 +191,8 @@ class SessionRecorder:
         if kind == "audit":
             entry: Mapping[str, Any] = payload
             return record_line(Audited(wall, now, entry))
-        updates: tuple[Update, ...] = payload
-        batch = Batch(wall, now, source_of(updates), updates)
+        source, updates = payload
+        batch = Batch(wall, now, source, updates)
         try:
             return record_line(batch)
         except (TypeError, ValueError):

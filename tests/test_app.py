@@ -184,7 +184,7 @@ async def test_help_and_palette_list_every_action(make_app: AppFactory) -> None:
         }  # fmt: skip
         await pilot.press("escape")
         assert not overlay.is_open
-        titles = [command.title for command in app.get_system_commands(app.screen)]
+        titles = [command.title for command in app.palette_commands()]
         for title in ("Freeze the cutover", "Unfreeze the cutover"):
             assert title in titles
         assert "Promote wave Wave-3" in titles

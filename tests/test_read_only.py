@@ -42,9 +42,7 @@ async def test_every_key_palette_entry_and_the_pipeline_refuse(
         for binding in keys:
             await pilot.press(binding.key)
             assert not isinstance(app.screen, ConfirmScreen), binding.action
-        commands = [
-            c for c in app.get_system_commands(app.screen) if c.title.startswith(ACTING_WORDS)
-        ]
+        commands = [c for c in app.palette_commands() if c.title.startswith(ACTING_WORDS)]
         assert len(commands) >= 4 + 2 * (len(app.view.waves) + len(app.view.rollouts))  # type: ignore[union-attr]
         for command in commands:
             command.callback()
@@ -92,7 +90,7 @@ async def test_read_only_shows_the_playbook_and_refuses_every_step(
         await pilot.press("escape")
         commands = [
             c
-            for c in app.get_system_commands(app.screen)
+            for c in app.palette_commands()
             if c.title.startswith(("Playbook step", "Skip playbook step"))
         ]
         assert len(commands) == 2 * len(STEPS)

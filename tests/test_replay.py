@@ -29,7 +29,7 @@ from maestro_control_room.tui.build import build_app
 from maestro_control_room.tui.cli import main
 from maestro_control_room.tui.configfile import LoadedConfig
 from maestro_control_room.tui.record import start_recording
-from maestro_control_room.tui.replay import ReplayApp
+from maestro_control_room.tui.replay import ReplayFeed, replay_app
 from maestro_control_room.tui.screens.confirm import ConfirmScreen
 from maestro_control_room.widgets.eventlog import EventLog
 from maestro_control_room.widgets.events import EventStream
@@ -48,6 +48,12 @@ FREEZE_AT = 4
 START_WALL = 1_800_000_000.0
 
 Panels = dict[str, Any]
+
+
+def feed(app: ControlRoomApp) -> ReplayFeed:
+    """The recording feeding a replay's session."""
+    assert app.replay is not None
+    return app.replay
 
 
 def text(widget: Static) -> str:
@@ -138,8 +144,8 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
     await pilot.pause()
 
 
-async def landed(app: ReplayApp, pilot: Pilot[None]) -> None:
-    await until(pilot, lambda: not app.seeking and app.view is not None)
+async def landed(app: ControlRoomApp, pilot: Pilot[None]) -> None:
+    await until(pilot, lambda: not feed(app).seeking and app.view is not None)
 
 
 def test_the_recording_holds_the_whole_session(recording: Recording) -> None:
@@ -166,16 +172,16 @@ async def test_seeking_shows_the_same_panels_at_the_same_clock_times(
     shown = session[1]
     if checkpoints:  # seeking back starts again from a copy of the room, not from the start
         monkeypatch.setattr("maestro_control_room.tui.replay.CHECKPOINT_EVERY", 5)
-    app = ReplayApp(recording, paused=True)
+    app = replay_app(recording, paused=True)
     async with app.run_test(size=SIZE) as pilot:
         times = sorted(shown)
         # Forward through the session, then back to earlier times (the room rebuilt).
         for moment in [*times, times[2], times[FREEZE_AT + 1], times[0]]:
-            app.seek_clock(moment)
+            feed(app).seek_clock(moment)
             await landed(app, pilot)
             assert app.view is not None and app.view.now == moment
             assert panels(app) == shown[moment], moment
-        assert (len(app._checkpoints) >= 5) if checkpoints else not app._checkpoints
+        assert (len(feed(app)._checkpoints) >= 5) if checkpoints else not feed(app)._checkpoints
 
 
 async def test_playing_shows_the_same_panels_as_it_goes(
@@ -184,7 +190,7 @@ async def test_playing_shows_the_same_panels_as_it_goes(
     shown = session[1]
     seen: dict[datetime, Panels] = {}
 
-    class Watched(ReplayApp):
+    class Watched(ControlRoomApp):
         CSS_PATH = str(ROOT / "tui" / "app.tcss")  # relative paths are from this file
 
         def refresh_view(self) -> None:
@@ -192,17 +198,17 @@ async def test_playing_shows_the_same_panels_as_it_goes(
             view = self.view
             # Taken once everything recorded at this clock time is in, as the live panels
             # were; a frame may also show a time before its last records arrived.
-            if view is None or self._panels is None:
+            if view is None or not self.dashboard.ready:
                 return
-            if self.applied == bisect_right(recording.clocks, view.now.timestamp()):
+            if feed(self).applied == bisect_right(recording.clocks, view.now.timestamp()):
                 seen[view.now] = panels(self)
 
     # 24 recorded minutes in about 3 s: each minute's records come in a frame of their own,
     # unless the machine is too busy to keep up (then a frame takes in two).
-    app = Watched(recording, speed=512)
+    app = replay_app(recording, speed=512, app=Watched)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.ended)
-        assert app.playhead.paused
+        await until(pilot, lambda: feed(app).ended)
+        assert feed(app).playhead.paused
         assert "end of recording" in app.query_one(Timeline).text
         assert "End of the recording" in [n.message for n in app._notifications][-1]
         assert panels(app) == shown[max(shown)]
@@ -216,9 +222,9 @@ async def test_a_replay_refuses_every_action_and_journals_nothing(
     recording: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    app = ReplayApp(recording, paused=True, start=SeekTarget(offset=recording.duration))
+    app = replay_app(recording, paused=True, start=SeekTarget(offset=recording.duration))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.applied == recording.count and not app.seeking)
+        await until(pilot, lambda: feed(app).applied == recording.count and not feed(app).seeking)
         assert "REPLAY · READ-ONLY" in text(app.query_one("#header", Static))
         assert app.journal is None and app.pipeline.read_only
         for board in (WaveBoard, RolloutBoard):
@@ -226,7 +232,7 @@ async def test_a_replay_refuses_every_action_and_journals_nothing(
             for key in ("f", "u", "p", "x"):
                 await pilot.press(key)
                 assert not isinstance(app.screen, ConfirmScreen), key
-        commands = [c for c in app.get_system_commands(app.screen) if c.title.split()[0] in
+        commands = [c for c in app.palette_commands() if c.title.split()[0] in
                     ("Freeze", "Unfreeze", "Promote", "Abort", "Roll")]  # fmt: skip
         assert len(commands) >= 4
         for command in commands:
@@ -243,56 +249,56 @@ async def test_a_replay_refuses_every_action_and_journals_nothing(
 
 
 async def test_keys_pause_seek_and_change_speed(recording: Recording) -> None:
-    app = ReplayApp(recording, speed=1)
+    app = replay_app(recording, speed=1)
     async with app.run_test(size=SIZE) as pilot:
         timeline = app.query_one(Timeline)
         await until(pilot, lambda: "playing" in timeline.text)
         await pilot.press("space")
-        assert app.playhead.paused
+        assert feed(app).playhead.paused
         await until(pilot, lambda: "paused" in timeline.text)
-        start = app.position
+        start = feed(app).position
         await pilot.press("right")
         await landed(app, pilot)
-        assert app.position == pytest.approx(start + 60)
+        assert feed(app).position == pytest.approx(start + 60)
         await pilot.press("shift+right")
         await landed(app, pilot)
-        assert app.position == pytest.approx(start + 660)
+        assert feed(app).position == pytest.approx(start + 660)
         assert app.view is not None
         assert app.view.now == recording.header.now + timedelta(minutes=11)
         at_eleven = app.view.now
         await pilot.press("left", "left")
         await landed(app, pilot)
-        assert app.position == pytest.approx(start + 540)
+        assert feed(app).position == pytest.approx(start + 540)
         assert app.view.now < at_eleven
         await pilot.press("shift+left", "shift+left")
         await landed(app, pilot)
-        assert app.position == 0
+        assert feed(app).position == 0
         await pilot.press("right_square_bracket", "right_square_bracket")
-        assert app.playhead.speed == 4
+        assert feed(app).playhead.speed == 4
         await pilot.press("left_square_bracket", "minus", "minus")
-        assert app.playhead.speed == 0.5
+        assert feed(app).playhead.speed == 0.5
         await pilot.press("plus")
-        assert app.playhead.speed == 1
+        assert feed(app).playhead.speed == 1
         await until(pilot, lambda: " 1x " in timeline.text and "paused" in timeline.text)
         # The event filter takes the keys it types, a space included.
         await pilot.press("slash", "a", "space", "b")
         assert app.query_one("#event-filter").value == "a b"  # type: ignore[attr-defined]
-        assert app.playhead.paused
+        assert feed(app).playhead.paused
         await pilot.press("escape")
         await pilot.press("space")
-        assert not app.playhead.paused
-        rows = {row[2] for row in app.key_rows()}
+        assert not feed(app).playhead.paused
+        rows = {row[2] for row in app.dashboard.key_rows()}
         assert {"replay_pause", "replay_back", "replay_forward", "replay_faster"} <= rows
 
 
 async def test_recorded_actions_show_on_the_timeline_and_in_the_stream(
     recording: Recording,
 ) -> None:
-    app = ReplayApp(recording, speed=1024)
+    app = replay_app(recording, speed=1024)
     async with app.run_test(size=SIZE) as pilot:
         timeline = app.query_one(Timeline)
         await until(pilot, lambda: "◆" in timeline.text)
-        await until(pilot, lambda: app.ended)
+        await until(pilot, lambda: feed(app).ended)
         notes = [n for n in app._notifications if n.title == "Recorded action"]
         assert [n.message.split(" by ")[0] for n in notes] == [
             "intent freeze cutover",
@@ -303,10 +309,10 @@ async def test_recorded_actions_show_on_the_timeline_and_in_the_stream(
         assert any("action intent freeze cutover by alice" in line for line in lines)
         assert any("action result freeze cutover by alice" in line for line in lines)
         # Seeking back before the freeze and forward past it: the actions come back in order.
-        app.seek(FREEZE_AT * 60 - 1)
+        feed(app).seek(FREEZE_AT * 60 - 1)
         await landed(app, pilot)
         assert not any("action" in line.plain for line in log.lines)
-        app.seek(FREEZE_AT * 60)
+        feed(app).seek(FREEZE_AT * 60)
         await landed(app, pilot)
         assert sum("action " in line.plain for line in log.lines) == 2
 
@@ -320,12 +326,12 @@ async def test_a_replay_can_start_from_a_time(
 ) -> None:
     go_live = config_from_document(recording.header.config).cutover.go_live
     assert recording.header.now == go_live + timedelta(days=1, hours=2)  # the sim's start
-    app = ReplayApp(recording, paused=True, start=parse_when(when, go_live))
+    app = replay_app(recording, paused=True, start=parse_when(when, go_live))
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.applied > 0 and not app.seeking)
+        await until(pilot, lambda: feed(app).applied > 0 and not feed(app).seeking)
         assert app.view is not None
         assert app.view.now == recording.header.now + timedelta(minutes=minutes)
-        assert app.position == minutes * 60
+        assert feed(app).position == minutes * 60
 
 
 async def test_a_recording_cut_short_replays_up_to_the_damage(
@@ -337,14 +343,14 @@ async def test_a_recording_cut_short_replays_up_to_the_damage(
     recording = open_recording(copy)
     assert recording.problems and "gzip end" in str(recording.problems[0])
     assert recording.count > 0
-    app = ReplayApp(recording, speed=4096)
+    app = replay_app(recording, speed=4096)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.ended)
-        assert app.applied == recording.count
+        await until(pilot, lambda: feed(app).ended)
+        assert feed(app).applied == recording.count
         warnings = [n.message for n in app._notifications if n.title == "Recording"]
         assert warnings and "gzip end" in warnings[0]
         await pilot.press("question_mark")
-        assert any("gzip end" in note for note in app._help_notes())
+        assert any("gzip end" in note for note in app.dashboard._help_notes())
 
 
 def test_the_replay_command_refuses_what_it_cannot_play(

@@ -182,7 +182,7 @@ async def test_read_only_refuses_acknowledge_and_silence_on_a_firing_trigger(
             await pilot.press(key)
             assert not isinstance(app.screen, ConfirmScreen), key
         tried = 2
-        for command in app.get_system_commands(app.screen):
+        for command in app.palette_commands():
             if command.title.startswith(("Acknowledge", "Silence")):
                 command.callback()
                 tried += 1

@@ -65,7 +65,7 @@ async def _frozen(pilot: Pilot[None]) -> None:
     app = pilot.app
     assert isinstance(app, ControlRoomApp)
     await _settle(pilot)
-    app.action_freeze()
+    app.dashboard.action_freeze()
     await pilot.pause()
     await pilot.press("enter")
     while app.view is None or not app.view.freeze.frozen:

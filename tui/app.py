@@ -1,162 +1,89 @@
-"""The control room app: sources in workers, one room state, panels fed from its view."""
+"""The control room's App: what is app-wide. It runs the runtime (tui/composition.py): the
+session, the sources' workers feeding it and the tick; it owns the keymap, the theme,
+notifications and the palette, and carries actions out through the policy and the pipeline.
+What is on screen is the dashboard's (tui/screens/dashboard.py) and the other screens'."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Vertical
+from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from ..cutover.action_kinds import ActionKind
+from ..cutover.action_registry import ACTING, REGISTRY, Scope, keys_of
 from ..cutover.actions import (
     CD_DRY_RUN,
     SMOKE_SUITE,
-    ActionKind,
     ActionPlan,
-    ActionUnavailable,
-    Effector,
-    FrozenRefusal,
     Precondition,
     SignoffRefused,
     TargetChanged,
     check_preconditions,
     plan_abort_rollout,
     plan_dispatch,
-    plan_freeze,
     plan_promote_rollout,
     plan_promote_wave,
     plan_roll_back_wave,
     plan_sign_off,
-    plan_unfreeze,
-)
-from ..cutover.audit import Operator
-from ..cutover.config import (
-    ActionsSection,
-    AnnounceSection,
-    GithubSection,
-    HandoverSection,
-    UiSection,
 )
 from ..cutover.events import PlatformEvent
-from ..cutover.incidents import figures, fold, in_period
-from ..cutover.permissions import action_permitted
-from ..cutover.pipeline import ActionPipeline, ActionRefused, Announce
+from ..cutover.pipeline import ActionRefused
 from ..cutover.playbook import STEPS
-from ..cutover.playbook_plans import as_step, exec_update_message, plan_skip, plan_step
-from ..cutover.presence import Presence
-from ..cutover.response_actions import plan_acknowledge, plan_silence, response_notes
-from ..cutover.room import ControlRoom, RoomSettings, RoomView
-from ..cutover.signers import UNRESTRICTED, Signer, SignoffPolicy
-from ..cutover.trigger_detail import EventPins, TriggerDetail, trigger_detail, trigger_window
-from ..cutover.triggers import TriggerState
-from ..cutover.updates import EventsUpdate, HealthState, PeerActionUpdate, SourceHealth, Update
-from ..sources.base import Clock, Source
-from ..sources.incident_log import IncidentLog, incident_log_path
-from ..sources.journal import AuditJournal
+from ..cutover.playbook_plans import exec_update_message, plan_skip, plan_step
+from ..cutover.policy import Refusal, vet
+from ..cutover.response_actions import plan_acknowledge, plan_silence
+from ..cutover.room import ControlRoom, RoomView
+from ..cutover.session import Delivery
+from ..cutover.signers import Signer
+from ..cutover.updates import HealthState, SourceHealth, Update
+from ..sources.base import Source
 from ..sources.log_export import LogExporter
-from ..sources.playbook_effector import PlaybookEffector
 from ..sources.supervisor import supervise
-from ..widgets.eventlog import EventLog
-from ..widgets.events import EventStream, PendingEvents, event_line
-from ..widgets.header import CutoverHeader, FreezeBanner, HealthRow, SourceFailures
-from ..widgets.help import HelpOverlay, HelpRow
-from ..widgets.keys import KeyHints, key_label, keys_label
-from ..widgets.kpi import KpiRow, KpiTile
-from ..widgets.rollouts import RolloutBoard
-from ..widgets.smoke import VerificationRow
-from ..widgets.table import KeyedTable
-from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
-from ..widgets.triggers import TriggerBoard
-from ..widgets.waves import WaveBoard
-from .bindings import CONTROL_ROOM_BINDINGS, SCREEN_KEYS
+from ..widgets.events import event_line
+from ..widgets.keys import key_label
+from ..widgets.kpi import KpiRow
+from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH
+from .bindings import APP_BINDINGS
+from .composition import Runtime
 from .handover import ShiftRecord, handover_dir, render, write_handover
-from .help_rows import help_rows
 from .lifecycle import install_signal_handlers, watch_server
-from .screens.audit import AuditScreen
+from .palette import ControlRoomCommands, PaletteCommand
 from .screens.confirm import Confirmed, ConfirmScreen
-from .screens.diagnostics import DiagnosticsScreen
-from .screens.done import DoneScreen
+from .screens.dashboard import Dashboard
 from .screens.gates import GateScreen
-from .screens.kpi_chart import KpiChartScreen, history_fetcher
-from .screens.playbook import ExecUpdateScreen, PlaybookScreen, firing_note
+from .screens.playbook import ExecUpdateScreen, PlaybookScreen
 from .screens.smoke import SmokeScreen
 from .screens.trigger_detail import TriggerDetailScreen
 
 if TYPE_CHECKING:
     from ..sources.recorder import SessionRecorder
+    from .replay import ReplayFeed
 
 #: Below this many lines the dashboard packs tighter (`-short` in app.tcss).
 SHORT_HEIGHT = 32
-#: The boards `tab` cycles through, in order.
-BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog", "#kpis")
-ACTIONS = frozenset({"freeze", "unfreeze", "promote", "abort", "acknowledge", "silence"})
-#: Keys that act on the dashboard itself, off while another screen is open.
-DASHBOARD_KEYS = frozenset(
-    {
-        "next_board",
-        "filter_events",
-        "all_events",
-        "help",
-        "diagnostics",
-        "audit",
-        "gates",
-        "handover",
-        "smoke",
-        "done",
-        "detail",
-        "playbook",
-    }
-)
+#: The actions that change the cutover, refused read-only (from the registry).
+ACTIONS = ACTING
 #: Dispatches, from the dashboard or the smoke screen.
-DISPATCHES = frozenset({"run_smoke", "cd_dry_run"})
-
-
-@dataclass(frozen=True)
-class Panels:
-    """The dashboard's panels, found once after mount."""
-
-    header: CutoverHeader
-    banner: FreezeBanner
-    health: HealthRow
-    verification: VerificationRow
-    failures: SourceFailures
-    tiles: tuple[KpiTile, ...]
-    triggers: TriggerBoard
-    waves: WaveBoard
-    rollouts: RolloutBoard
-    events: EventStream
-
-
-def _chosen(trigger: str | None, kind: str, next_board: str) -> str:
-    """The trigger to act on; `next_board` is the key that moves to the trigger board."""
-    if trigger is None:
-        raise ActionUnavailable(f"select {kind} trigger first ({next_board} to the triggers)")
-    return trigger
+DISPATCHES = frozenset(a.id for a in REGISTRY if a.scope is Scope.DISPATCH)
 
 
 class SourceUpdates(Message):
-    """A batch of updates from one source's worker."""
+    """A batch from one source's worker, delivered off the app's thread."""
 
-    def __init__(self, updates: Sequence[Update]) -> None:
+    def __init__(self, batch: Delivery) -> None:
         super().__init__()
-        self.updates = updates
+        self.batch = batch
 
 
 class ControlRoomApp(App[None]):
@@ -164,132 +91,71 @@ class ControlRoomApp(App[None]):
 
     TITLE = "maestro-control-room"
     CSS_PATH = "app.tcss"
-    BINDINGS = CONTROL_ROOM_BINDINGS
+    # The dashboard's own keys are on the dashboard (tui/screens/dashboard.py).
+    BINDINGS = APP_BINDINGS
     HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_WIDTH, "-compact"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_HEIGHT, "-short"), (SHORT_HEIGHT, "-tall")]
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ControlRoomCommands}
 
-    def __init__(
-        self,
-        *,
-        settings: RoomSettings,
-        sources: Sequence[Source],
-        clock: Clock,
-        effector: Effector | None,
-        operator: str,
-        ui: UiSection,
-        actions: ActionsSection,
-        read_only: bool = False,
-        after_action: Callable[[], Sequence[Update]] | None = None,
-        notes: Sequence[str] = (),
-        workbook_problems: Sequence[str] = (),
-        journal: AuditJournal | None = None,
-        audit_operator: Operator | None = None,
-        announcers: Sequence[Announce] = (),
-        announce: AnnounceSection | None = None,
-        handover: HandoverSection | None = None,
-        alarms: Sequence[str] = (),
-        signoffs: SignoffPolicy = UNRESTRICTED,
-        workflows: GithubSection | None = None,
-    ) -> None:
+    def __init__(self, runtime: Runtime, *, replay: ReplayFeed | None = None) -> None:
         super().__init__()
-        self.signoffs = signoffs
-        #: What is wrong from the start (a damaged audit journal): said on screen, in the
-        #: event stream and in the log, and kept on the health row.
-        self.alarms = tuple(alarms)
-        self.settings = settings
-        self.room = ControlRoom(settings)
-        self.sources = list(sources)
-        self.clock = clock
-        self.operator = operator
-        self.ui = ui
-        self.actions_config = actions
-        self.journal = journal
-        self.audit_operator = audit_operator
-        self.handover = handover or HandoverSection()
-        #: Where the smoke suite and the CD dry run are dispatched.
-        self.workflows = workflows or GithubSection()
-        self.read_only_mode = read_only or actions.read_only or effector is None
-        #: The playbook's steps, when the effector carries them out (build.py wraps it).
-        self.playbook_effector = effector if isinstance(effector, PlaybookEffector) else None
+        self.runtime = runtime
+        #: The recording feeding the session instead of live sources, in a replay.
+        self.replay = replay
+        self.session = runtime.session
+        self.signoffs = runtime.signoffs
+        self.alarms = runtime.alarms
+        self.settings = runtime.settings
+        self.sources = runtime.sources
+        self.clock = runtime.clock
+        self.operator = runtime.operator
+        self.ui = runtime.ui
+        self.actions_config = runtime.actions
+        self.journal = runtime.journal
+        self.audit_operator = runtime.audit_operator
+        self.handover = runtime.handover
+        self.workflows = runtime.workflows
+        self.pipeline = runtime.pipeline
+        #: The session's recording, when `--record` runs one (tui/record.py).
+        self.recorder: SessionRecorder | None = None
+        #: The playbook's steps, when the effector carries them out (tui/composition.py).
+        self.playbook_effector = runtime.playbook
         if self.playbook_effector is not None:
             exporter = self.playbook_effector.backends.get(ActionKind.EXPORT_LOGS)
             if isinstance(exporter, LogExporter):
                 exporter.collect = self.log_files
-        self.pipeline = ActionPipeline(
-            effector,
-            read_only=read_only or actions.read_only,
-            announcers=[*announcers, *self._mqtt_announcers(announce or AnnounceSection())],
-            journal=journal,
-            operator=audit_operator,
-            signoffs=signoffs,
-        )
-        self._after_action = after_action
-        self.notes = tuple(notes) + self.alarms
-        self.workbook_problems = tuple(workbook_problems)
+        self._after_action = runtime.after_action
+        self.notes = self.alarms
+        self.workbook_problems = runtime.workbook_problems
         self.view: RoomView | None = None
-        #: Set by `--record`: hears every batch ingested and every evaluation of the room.
-        self.recorder: SessionRecorder | None = None
-        self._pending = PendingEvents(ui.event_lines)
-        self._unheard: set[str] = {source.name for source in self.sources}
-        self._panels: Panels | None = None
-        self._help: HelpOverlay | None = None
+        #: The main screen, made once: `get_default_screen` hands it to Textual.
+        self.dashboard = Dashboard(self.ui.event_lines)
         #: Set by q: from then on no key opens a screen or starts an action.
-        self._quitting = False
-        self._firing: set[str] = set()
-        self._frozen: bool | None = None
-        self._alerted: dict[str, float] = {}
-        #: Each trigger's events, kept for its detail whatever the stream lets go of.
-        self.pins = EventPins()
+        self.quitting = False
         #: Incidents, beside the journal: none are recorded where nothing is journalled.
-        self.incident_log = IncidentLog(incident_log_path(journal.path)) if journal else None
-        if self.incident_log is not None:
-            self.room.seed_incidents(self.incident_log.read())
-        self.theme = ui.theme
-        if ui.keymap:
-            self.set_keymap(ui.keymap)
+        self.incident_log = runtime.incident_log
+        self.theme = self.ui.theme
+        if self.ui.keymap:
+            self.set_keymap(self.ui.keymap)
         if self.workbook_problems:  # named with the help key as mapped, hence here
             problems = len(self.workbook_problems)
             note = f"workbook: {problems} bad row(s), see {self.key_for('help')}"
             self.notes = (note, *self.notes)
 
-    def _mqtt_announcers(self, announce: AnnounceSection) -> list[Announce]:
-        """Presence, and the freeze and audit announcements, on the MQTT source's connection."""
-        from ..sources.mqtt import MqttSource
-        from ..sources.mqtt_announce import MqttAnnouncer
+    @property
+    def room(self) -> ControlRoom:
+        """The session's room."""
+        return self.session.room
 
-        found: list[Announce] = []
-        steps = self.playbook_effector
-        for source in self.sources:
-            if not isinstance(source, MqttSource):
-                continue
-            if announce.mqtt_presence:
-                me = self.audit_operator
-                user, host = (me.user, me.host) if me else (self.operator, socket.gethostname())
-                source.present_as(
-                    Presence(
-                        operator_id=f"{user}-{host}-{os.getpid()}",
-                        operator=self.operator,
-                        host=host,
-                        since=datetime.now(timezone.utc),
-                        mode="read-only" if self.read_only_mode else "operator",
-                    ),
-                    audited_as=(user, host),
-                )
-            if announce.mqtt_freeze or announce.mqtt_audit:
-                found.append(
-                    MqttAnnouncer(
-                        source,
-                        freeze=announce.mqtt_freeze,
-                        audit=announce.mqtt_audit,
-                        playbook=(lambda: steps.run) if steps else None,
-                        routing=(lambda: steps.routing) if steps else None,
-                    )
-                )
-        return found
+    @property
+    def read_only_mode(self) -> bool:
+        return self.runtime.read_only
 
     @property
     def mode(self) -> str:
+        if self.replay is not None:
+            return self.replay.mode
         return "READ-ONLY" if self.pipeline.read_only else "operator"
 
     def notify(
@@ -305,125 +171,66 @@ class ControlRoomApp(App[None]):
         a square bracket in them must not be read as markup, which would stop the app."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
-    def compose(self) -> ComposeResult:
-        yield CutoverHeader(self.settings.name, f"{self.operator} · {self.mode}", id="header")
-        yield FreezeBanner(id="freeze-banner")
-        yield HealthRow(id="health")
-        yield SourceFailures(id="source-failures")
-        yield VerificationRow(id="verification")
-        with KpiRow(id="kpis"):
-            for spec in self.settings.kpis:
-                yield KpiTile(spec.signal, spec.title)
-        with Vertical(id="boards"):
-            with Vertical(id="trigger-panel", classes="panel"):
-                yield Static("Rollback triggers", classes="panel-title")
-                yield TriggerBoard(id="triggers")
-            with Vertical(id="wave-panel", classes="panel"):
-                yield Static("Waves", classes="panel-title")
-                yield WaveBoard(id="wave-board")
-            with Vertical(id="rollout-panel", classes="panel"):
-                yield Static("Rollouts", classes="panel-title")
-                yield RolloutBoard(id="rollout-board")
-            yield EventStream(self.ui.event_lines, all_key=self.key_for("all_events"), id="events")
-        yield HelpOverlay(help_key=self.keys_for("help"), id="help")
-        yield KeyHints(id="keys")
-        yield TooSmall(quit_key=self.key_for("quit"), id="too-small")
+    def get_default_screen(self) -> Dashboard:
+        return self.dashboard
 
     def on_mount(self) -> None:
-        # Looked up once: a refresh a second need not search the DOM for its panels.
-        self._panels = Panels(
-            header=self.query_one(CutoverHeader),
-            banner=self.query_one(FreezeBanner),
-            health=self.query_one(HealthRow),
-            verification=self.query_one(VerificationRow),
-            failures=self.query_one(SourceFailures),
-            tiles=tuple(self.query(KpiTile)),
-            triggers=self.query_one(TriggerBoard),
-            waves=self.query_one(WaveBoard),
-            rollouts=self.query_one(RolloutBoard),
-            events=self.query_one(EventStream),
-        )
-        now = self.clock.now()
-        for source in self.sources:
-            self.room.register_source(source.name, now)
-            self.run_source(source)
-        self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
-        self._panels.triggers.freeze_key = self.key_for("freeze")
-        self._panels.triggers.playbook_key = self.key_for("playbook")
-        self._help = self.query_one(HelpOverlay)
-        self.refresh_view()
-        self.query_one(KeyHints).show(self.footer_keys(), more=self.key_for("help"))
-        self._raise_alarms()
-        # Everything built so far lives as long as the app: keep it out of the collector's
-        # way, so a collection during a burst walks only what the burst made.
-        gc.freeze()
-        self.query_one("#wave-board").focus()
         if not self.is_headless:  # a real terminal or browser, not a test's Pilot
             install_signal_handlers(self)
         if self.is_web:
             watch_server(self)
 
-    def _raise_alarms(self) -> None:
-        panels = self._panels
-        for alarm in self.alarms:
-            self.log.error(alarm)
-            self.notify(alarm, title="Audit journal damaged", severity="error", timeout=60)
-            if panels is not None:
-                now = self.clock.now()
-                panels.events.add([PlatformEvent("audit.journal", "critical", alarm, now)])
+    def start_sources(self) -> None:
+        """Start every source under its supervisor, and the tick; once the dashboard that
+        shows them is mounted."""
+        self.session.register((source.name for source in self.sources), self.clock.now())
+        for source in self.sources:
+            self.run_source(source)
+        self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
 
     def run_source(self, source: Source) -> Worker[None]:
         # The supervisor restarts the source after any exception, and shows why.
         return self.run_worker(
-            supervise(source, self.deliver, self.clock.now),
+            supervise(source, partial(self.deliver_from, source.name), self.clock.now),
             name=source.name,
             group="sources",
             exit_on_error=False,
         )
 
-    def deliver(self, updates: Sequence[Update]) -> None:
-        """Hand updates to the app; callable from any task or thread. On the app's own
-        thread (the sources' tasks and callbacks) they are taken in at once: a message
-        would cost a turn of the app's message loop, several times a second."""
+    def deliver_from(self, source: str, updates: Sequence[Update]) -> None:
+        """What `source` delivers, as one batch with its name and the clock's time."""
+        self.deliver(Delivery(source, self.clock.now(), tuple(updates)))
+
+    def deliver(self, batch: Delivery) -> None:
+        """Hand a batch to the session; callable from any task or thread. On the app's own
+        thread (the sources' tasks and callbacks) it is taken in at once: a message would
+        cost a turn of the app's message loop, several times a second."""
         if self._thread_id != threading.get_ident():
-            self.post_message(SourceUpdates(updates))
+            self.post_message(SourceUpdates(batch))
             return
         try:
-            self.take(updates)
+            self.take(batch)
         except Exception as error:  # as a message handler's would: not the source's fault
             self._handle_exception(error)
 
     def on_source_updates(self, message: SourceUpdates) -> None:
-        self.take(message.updates)
+        self.take(message.batch)
 
-    def take(self, updates: Sequence[Update]) -> None:
-        """Apply a source's updates to the room and put its events on screen."""
-        if self._panels is None or not self._panels.events.is_attached:
+    def take(self, batch: Delivery) -> None:
+        """Apply a source's batch to the room and put its events on screen."""
+        if not self.dashboard.ready:
             return  # a delivery before the panels exist, or racing the app's exit
-        self.ingest(updates)
+        first = self.session.deliver(batch)
+        if first:
+            self.refresh_view()  # a source's first delivery is shown at once
         # Sources batch their events already (MQTT a few times a second, the simulator
         # once a refresh): each batch goes on screen as it comes, in one write.
         self.drain_events()
 
-    def ingest(self, updates: Iterable[Update]) -> None:
-        """Apply updates to the room; events wait for the next drain."""
-        if self.recorder is not None:
-            updates = tuple(updates)
-            self.recorder.delivered(updates)
-        first = False
-        for update in updates:
-            self.room.apply(update)
-            if isinstance(update, EventsUpdate):
-                self._pending.extend(update.events)
-                self.pins.offer(update.events, self._alarming_triggers())
-            elif isinstance(update, PeerActionUpdate):
-                for action in update.actions:
-                    self.notify(action.text, title="Another operator", timeout=10)
-            source = getattr(update, "source", None)
-            if source in self._unheard:
-                self._unheard.discard(source)
-                first = True
-        if first:
+    def ingest(self, updates: Iterable[Update], source: str = "") -> None:
+        """Apply updates to the room as one batch from `source`; events wait for the next
+        drain. For what is not a running source's delivery (a test, an action's effect)."""
+        if self.session.deliver(Delivery(source, self.clock.now(), tuple(updates))):
             # A source's first delivery is shown at once, not at the next tick.
             self.refresh_view()
             self.drain_events()
@@ -434,62 +241,27 @@ class ControlRoomApp(App[None]):
         if worker.group != "sources" or event.state not in (WorkerState.ERROR,):
             return
         reason = str(worker.error) or type(worker.error).__name__
-        self.ingest([SourceHealth(worker.name, HealthState.ERROR, self.clock.now(), reason)])
+        failed = SourceHealth(worker.name, HealthState.ERROR, self.clock.now(), reason)
+        self.ingest([failed], worker.name)
         self.log.error(f"source {worker.name} failed: {reason}")
         self.refresh_view()
 
-    def drain_events(self) -> None:
-        """Write the events waiting since the last batch, at most `event_lines` of them."""
-        if not self._pending:
-            return
-        batch = list(self._pending)
-        self._pending.clear()
-        if self._panels is not None:
-            self._panels.events.add(batch)
-
     def evaluate_room(self) -> RoomView:
-        """The room evaluated at the clock's now: the one place triggers advance."""
-        now = self.clock.now()
-        if self.recorder is not None:
-            self.recorder.evaluated(now)
-        return self.room.evaluate(now)
+        """The room evaluated at the clock's now: the one place triggers advance. In a
+        replay, the last recorded tick's view: only the recording moves the triggers."""
+        if self.replay is not None:
+            return self.replay.frame()
+        return self.session.tick(self.clock.now())
+
+    def drain_events(self) -> None:
+        """Write the events waiting since the last batch on the dashboard's stream."""
+        self.dashboard.drain_events()
 
     def refresh_view(self) -> None:
         """Evaluate the room at the source clock's now and show it."""
         view = self.evaluate_room()
         self.view = view
-        if view.firing or any(t.state is TriggerState.PENDING for t in view.triggers):
-            # A spell that began with this evaluation takes the events that led up to it.
-            self.pins.offer((), self._alarming_triggers())
-        panels = self._panels
-        if panels is None or not self.is_running or not panels.triggers.is_attached:
-            return  # before mount, or during the app's exit (its widgets going one by one)
-        with self.batch_update():
-            panels.header.show(view)
-            panels.banner.show(view.freeze)
-            panels.health.show(view.health, self.notes + self._situation(view))
-            panels.verification.show(view.verification, view.done)
-            panels.failures.show(view.health, view.now)
-            for tile, reading in zip(panels.tiles, view.kpis, strict=True):
-                tile.show(reading)
-            panels.triggers.show(view.triggers, view.now, response_notes(view), view.playbook)
-            panels.waves.show(view.waves, view.clock.go_live, view.now)
-            panels.rollouts.show(view.rollouts)
-            panels.events.show_counts(self.room.events_by_source)
-            for screen in self.screen_stack:
-                if isinstance(screen, GateScreen):
-                    screen.show(view.gates)
-                elif isinstance(screen, SmokeScreen):
-                    screen.show(view.verification)
-                elif isinstance(screen, DoneScreen):
-                    screen.show(view.done)
-                elif isinstance(screen, PlaybookScreen):
-                    screen.show(view.playbook, self._firing_note(view, screen.trigger))
-                elif isinstance(screen, TriggerDetailScreen):
-                    detail = self.trigger_detail(screen.trigger, view)
-                    if detail is not None:
-                        screen.show(detail, view.now)
-        self._announce_firing(view)
+        self.dashboard.show_view(view)
         self._record_incidents()
 
     def _record_incidents(self) -> None:
@@ -502,101 +274,11 @@ class ControlRoomApp(App[None]):
             self.incident_log.append(events)
         except OSError as error:
             self.log.error(f"incident log: {error}")
-            self._alert("incident-log", f"cannot write the incident log: {error}", "Incidents")
-
-    def incident_line(self, now: datetime) -> str:
-        """The shift's MTTD, MTTA and MTTR (the handover's period back from now)."""
-        shift = in_period(fold(self.room.incident_events), now - self.handover.period, now)
-        return ("shift " + figures(shift).line()) if shift else ""
-
-    def _announce_firing(self, view: RoomView) -> None:
-        """A toast and the bell when a trigger starts firing or the freeze changes; each
-        kind at most once per `notify_interval`, so a flapping signal rings once."""
-        firing = {t.spec.id for t in view.triggers if t.state is TriggerState.FIRING}
-        for status in view.triggers:
-            # Someone has it in hand: an acknowledged trigger rings no more.
-            if view.acknowledgements.of(status) is not None:
-                continue
-            if status.spec.id in firing - self._firing:
-                self._alert(
-                    f"trigger:{status.spec.id}",
-                    f"{status.spec.title} is firing. Playbook: freeze ({self.key_for('freeze')}),"
-                    " then follow the steps.",
-                    "Rollback trigger firing",
-                )
-        self._firing = firing
-        frozen = view.freeze.frozen
-        if self._frozen is not None and frozen != self._frozen:
-            state = view.freeze
-            text = f"frozen by {state.by}: {state.reason}" if frozen else "the freeze is lifted"
-            self._alert("freeze", text, "Cutover frozen" if frozen else "Cutover unfrozen")
-        self._frozen = frozen
-
-    def _situation(self, view: RoomView) -> tuple[str, ...]:
-        """The Go/No-Go verdict, who else is watching, and what this operator may not do on
-        the cluster."""
-        notes: list[str] = []
-        incidents = self.incident_line(view.now)
-        if incidents:
-            notes.append(incidents)
-        if view.gates is not None:
-            blocking = len(view.gates.blockers)
-            notes.append(
-                f"Go/No-Go {view.gates.verdict.value}"
-                + (f": {blocking} blocking" if blocking else "")
-                + f" ({self.key_for('gates')})"
+            self.dashboard.alert(
+                "incident-log", f"cannot write the incident log: {error}", "Incidents"
             )
-        if view.operators:
-            notes.append(
-                "watching: "
-                + ", ".join(f"{p.operator}@{p.host} ({p.mode})" for p in view.operators)
-            )
-        if view.operators_warning:
-            notes.append(f"⚠ {view.operators_warning}")
-        permissions = view.permissions
-        if permissions is not None and permissions.denied:
-            notes.append("may not: " + ", ".join(check.key for check in permissions.denied))
-        elif permissions is not None and permissions.error:
-            notes.append(f"permissions unknown: {permissions.error}")
-        return tuple(notes)
-
-    def _alert(self, kind: str, message: str, title: str) -> None:
-        now = time.monotonic()
-        last = self._alerted.get(kind)
-        if last is not None and now - last < self.ui.notify_interval.total_seconds():
-            return
-        self._alerted[kind] = now
-        self.notify(message, title=title, severity="error", timeout=10)
-        if self.ui.bell:
-            self.bell()
 
     # Selection ----------------------------------------------------------------------------
-
-    def selected(self, verb: str) -> tuple[str, str] | None:
-        """The focused board and its selected row, which `p` and `x` act on; None, having
-        said why, when the focused board has nothing they can act on. Never a board
-        focused earlier: its selection may be minutes old."""
-        board = self.screen.focused
-        if not isinstance(board, WaveBoard | RolloutBoard):
-            where = "the trigger board"
-            if isinstance(board, EventLog):
-                where = "the event stream"
-            elif isinstance(board, KpiRow):
-                where = "the KPI row"
-            elif not isinstance(board, KeyedTable):
-                where = "no board has the keyboard and so"
-            self.notify(
-                f"{verb} acts on the selected wave or rollout; {where} has none."
-                f" {self.key_for('next_board')} moves to the Waves or Rollouts board.",
-                title="Nothing selected there",
-                severity="warning",
-            )
-            return None
-        key = board.selected_key
-        if key is None:
-            self.notify(f"{verb}: the board has no rows to select", severity="warning")
-            return None
-        return f"#{board.id}", key
 
     def key_for(self, binding_id: str) -> str:
         """The key a binding is on now, as a person types it: text that names a key asks
@@ -606,100 +288,32 @@ class ControlRoomApp(App[None]):
 
     def keys_for(self, binding_id: str) -> str:
         """A binding's keys now, in Textual's names (`question_mark`); '' for no binding."""
-        if binding_id in self._keymap:
-            return self._keymap[binding_id]
-        for binding in CONTROL_ROOM_BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.id == binding_id:
-                return binding.key
-        return SCREEN_KEYS.get(binding_id, "")
+        return keys_of(binding_id, self._keymap)
 
     # Actions ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self._quitting and action != "quit":
+        if self.quitting and action != "quit":
             return False  # a key typed right after q (one terminal read) opens nothing
-        # Keys act on the dashboard only; a confirmation or help screen has its own keys.
-        if action in ACTIONS | DASHBOARD_KEYS:
-            if action == "next_board" and self._help is not None and self._help.is_open:
-                return False  # Tab stays in help's filter
-            return len(self.screen_stack) == 1
-        if action in DISPATCHES:
-            return len(self.screen_stack) == 1 or isinstance(self.screen, SmokeScreen)
+        if action in DISPATCHES:  # from the dashboard or the smoke screen
+            return isinstance(self.screen, Dashboard | SmokeScreen)
         return True
 
-    def action_freeze(self) -> None:
-        reason = self.actions_config.freeze_reason
-        if self.view is not None and self.view.firing:
-            reason = "rollback trigger firing: " + ", ".join(t.spec.title for t in self.view.firing)
-        firing = self.view.firing if self.view is not None else ()
-
-        def plan(view: RoomView) -> ActionPlan:
-            planned = plan_freeze(view, self.operator, reason)
-            # While a trigger fires, this freeze is the playbook's first step.
-            return as_step(planned, view, "freeze", firing[0].spec.id) if firing else planned
-
-        self._propose(plan)
-
-    def action_unfreeze(self) -> None:
-        self._propose(lambda view: plan_unfreeze(view, self.operator))
-
-    def action_promote(self) -> None:
-        selected = self.selected("Promote")
-        if selected is None:
-            return
-        board, key = selected
-        if board == "#wave-board":
-            self._propose(lambda view: plan_promote_wave(view, key, self.operator))
-        else:
-            self._propose(lambda view: plan_promote_rollout(view, key, self.operator))
-
-    def action_abort(self) -> None:
-        selected = self.selected("Abort / roll back")
-        if selected is None:
-            return
-        board, key = selected
-        if board == "#wave-board":
-            self._propose(lambda view: plan_roll_back_wave(view, key, self.operator))
-        else:
-            self._propose(lambda view: plan_abort_rollout(view, key, self.operator))
-
-    def _propose(self, planner: Callable[[RoomView], ActionPlan]) -> None:
-        """Plan from what is on screen, then ask for confirmation."""
-        try:
-            self.pipeline.refuse_if_read_only()
-        except ActionRefused as refusal:
-            self.notify(str(refusal), title="Read-only", severity="warning")
-            return
-        if self.view is None:
-            return
-        try:
-            plan = planner(self.view)
-        except SignoffRefused as refusal:
-            self.notify(str(refusal), title="Not yours to sign", severity="error")
-            return
-        except FrozenRefusal as refusal:
-            # Who may not make the move at all is told so, not sent to unfreeze first.
-            permitted, why = action_permitted(refusal.kind, self.view.permissions)
-            if not permitted:
-                self.notify(why, title=f"{refusal.kind.value}: not permitted", severity="error")
-                return
-            may_unfreeze, _ = action_permitted(ActionKind.UNFREEZE, self.view.permissions)
-            way_on = (
-                f"Unfreeze: {self.key_for('unfreeze')}."
-                if may_unfreeze
-                else "You may not unfreeze: an operator who may lifts it."
+    def propose(self, planner: Callable[[RoomView], ActionPlan]) -> None:
+        """Plan from what is on screen; what the policy lets through is confirmed."""
+        vetted = vet(
+            planner,
+            self.view,
+            self.pipeline,
+            unfreeze_key=self.key_for("unfreeze"),
+            read_only_refusal=self.runtime.read_only_refusal,
+        )
+        if isinstance(vetted, Refusal):
+            self.notify(vetted.message, title=vetted.title, severity=vetted.severity)
+        elif vetted is not None:
+            self.push_screen(
+                ConfirmScreen(vetted, partial(self._live_checks, vetted)), self._confirmed
             )
-            self.notify(f"{refusal} {way_on}", title="Frozen", severity="error")
-            return
-        except ActionUnavailable as reason:
-            self.notify(str(reason), severity="warning")
-            return
-        permitted, why = action_permitted(plan.kind, self.view.permissions, plan.target)
-        if not permitted:
-            self.notify(why, title=f"{plan.title}: not permitted", severity="error")
-            return
-        self.push_screen(ConfirmScreen(plan, partial(self._live_checks, plan)), self._confirmed)
 
     def _live_checks(self, plan: ActionPlan) -> tuple[Precondition, ...]:
         return check_preconditions(plan, self.evaluate_room())
@@ -745,7 +359,7 @@ class ControlRoomApp(App[None]):
             message if message.startswith(plan.title) else f"{plan.title}: {message}"
         )
         severity = "info" if outcome.ok else "warning"
-        self._pending.append(PlatformEvent("action", severity, said, self.clock.now()))
+        self.dashboard.queue_events([PlatformEvent("action", severity, said, self.clock.now())])
         if executed.journal_error:
             self.notify(
                 f"the action happened, but its result is not in the journal:"
@@ -760,119 +374,16 @@ class ControlRoomApp(App[None]):
 
     def _show_new_state(self) -> None:
         if self._after_action is not None:
-            self.ingest(self._after_action())
+            self.session.deliver(self._after_action())
         self.refresh_view()
         self.drain_events()
 
-    def action_next_board(self) -> None:
-        focused = self.focused
-        index = -1
-        for position, selector in enumerate(BOARDS):
-            if focused is not None and focused in self.query(selector):
-                index = position
-        self.query_one(BOARDS[(index + 1) % len(BOARDS)]).focus()
-
-    def action_filter_events(self) -> None:
-        self.query_one(EventStream).open_filter()
-
-    def action_all_events(self) -> None:
-        self.query_one(EventStream).toggle_everything()
-
-    @on(KpiRow.ChartWanted)
-    def open_chart(self, message: KpiRow.ChartWanted) -> None:
-        spec = next(s for s in self.settings.kpis if s.signal == message.signal)
-        fetch = history_fetcher(self.room, self.sources, self.clock.now, self.call_from_thread)
-        self.push_screen(KpiChartScreen(spec, fetch))
-
-    def _alarming_triggers(self) -> dict[str, datetime | None]:
-        """Each trigger now pending or firing, and where its spell began."""
-        log = tuple(self.room.trigger_log)
-        return {
-            t.spec.id: trigger_window(t.spec.id, log)[0]
-            for t in self.room.triggers
-            if t.status().alarming
-        }
-
-    def trigger_detail(self, trigger: str, view: RoomView) -> TriggerDetail | None:
-        """What the room holds about one trigger, as of `view`."""
-        status = next((t for t in view.triggers if t.spec.id == trigger), None)
-        if status is None:
-            return None
-        stream = self._panels.events.events if self._panels is not None else ()
-        return trigger_detail(
-            status,
-            tuple(self.room.trigger_log),
-            self.room.history,
-            self.settings.history_interval,
-            view.alerts,
-            (*self.pins.of(trigger), *stream),
-            view.acknowledgements.of_last_firing(status),
-        )
-
-    def action_detail(self) -> None:
-        """Enter on a board row: the selected trigger in full."""
-        table = self.query_one("#trigger-table", KeyedTable)
-        if self.focused is not table:
-            return
-        key, view = table.selected_key, self.view
-        detail = None if key is None or view is None else self.trigger_detail(key, view)
-        if detail is not None and view is not None:
-            self.push_screen(TriggerDetailScreen(detail, view.now))
-
-    def selected_trigger(self) -> str | None:
-        """The trigger row selected, else the one firing trigger, if only one fires."""
-        table = self.query_one("#trigger-table", KeyedTable)
-        if self.focused is table and table.selected_key is not None:
-            return table.selected_key
-        firing = self.view.firing if self.view is not None else ()
-        return firing[0].spec.id if len(firing) == 1 else None
-
-    def action_acknowledge(self) -> None:
-        trigger = self.selected_trigger()
-        # Through _propose even without a selection, so read-only refuses first.
-        self._propose(
-            lambda view: plan_acknowledge(
-                view, _chosen(trigger, "a firing", self.key_for("next_board")), self.operator
-            )
-        )
-
-    def action_silence(self) -> None:
-        trigger = self.selected_trigger()
-        chosen = partial(_chosen, trigger, "an alert", self.key_for("next_board"))
-        self._propose(lambda view: plan_silence(view, chosen(), self.operator))
-
-    # The rollback playbook ----------------------------------------------------------------
-
-    def action_playbook(self, trigger: str | None = None) -> None:
-        """The playbook's run, for the selected (or the one firing) trigger."""
-        view = self.view
-        if view is None:
-            return
-        run = view.playbook
-        # A run under way is about its own trigger, whichever row or detail opened it.
-        chosen = (
-            run.trigger
-            if run.started and not run.finished
-            else trigger
-            or self.selected_trigger()
-            or (view.firing[0].spec.id if view.firing else run.trigger)
-        )
-        status = next((t for t in view.triggers if t.spec.id == chosen), None)
-        title = status.spec.title if status is not None else ""
-        self.push_screen(
-            PlaybookScreen(view.playbook, chosen or "", title, self._firing_note(view, chosen))
-        )
-
-    def _firing_note(self, view: RoomView, trigger: str | None) -> str:
-        status = next((t for t in view.triggers if t.spec.id == trigger), None)
-        if status is None or not status.alarming:
-            return ""
-        return firing_note(status.state.value, status.fired_at)
+    # The rollback playbook: its screen's steps, carried out here like every action. -------
 
     @on(TriggerDetailScreen.PlaybookWanted)
     def playbook_for(self, message: TriggerDetailScreen.PlaybookWanted) -> None:
         # After the detail has gone: the playbook opens over the dashboard.
-        self.call_after_refresh(self.action_playbook, message.trigger)
+        self.call_after_refresh(self.dashboard.action_playbook, message.trigger)
 
     @on(PlaybookScreen.TakeStep)
     def take_step(self, message: PlaybookScreen.TakeStep) -> None:
@@ -889,18 +400,18 @@ class ControlRoomApp(App[None]):
 
             def send(text: str | None) -> None:
                 if text:
-                    self._propose(
+                    self.propose(
                         lambda view: plan_step(view, step, self.operator, trigger, message=text)
                     )
 
             self.push_screen(ExecUpdateScreen(template), send)
             return
-        self._propose(lambda view: plan_step(view, step, self.operator, trigger))
+        self.propose(lambda view: plan_step(view, step, self.operator, trigger))
 
     @on(PlaybookScreen.SkipStep)
     def skip_step(self, message: PlaybookScreen.SkipStep) -> None:
         step, trigger = message.step, message.trigger
-        self._propose(lambda view: plan_skip(view, step, self.operator, "", trigger))
+        self.propose(lambda view: plan_skip(view, step, self.operator, "", trigger))
 
     def log_files(self, plan: ActionPlan) -> dict[str, bytes]:
         """What the logs bundle holds, as of now: the journal's entries of the handover's
@@ -935,16 +446,12 @@ class ControlRoomApp(App[None]):
             journal=self.journal.path if self.journal else None,
         )
         files["handover.md"] = render(record, since, until).encode()
-        stream = self._panels.events.events if self._panels is not None else ()
+        stream = self.dashboard.events_shown()
         files["events.log"] = "".join(f"{event_line(e).plain}\n" for e in stream).encode()
         if view.gates is not None:
             document = report(view.gates, view.triggers, view.now, ())
             files["gate-report.json"] = json.dumps(document, indent=2).encode()
         return files
-
-    def action_gates(self) -> None:
-        board = self.view.gates if self.view is not None else None
-        self.push_screen(GateScreen(board, sign_key=self.key_for("sign_off")))
 
     @on(GateScreen.SignOff)
     def propose_sign_off(self, message: GateScreen.SignOff) -> None:
@@ -969,14 +476,6 @@ class ControlRoomApp(App[None]):
             )
         return Signer(self.operator)  # anyone may sign: the operator's name is recorded
 
-    def action_smoke(self) -> None:
-        view = self.view.verification if self.view is not None else None
-        keys = self.key_for("run_smoke"), self.key_for("cd_dry_run")
-        self.push_screen(SmokeScreen(view, *keys))
-
-    def action_done(self) -> None:
-        self.push_screen(DoneScreen(self.view.done if self.view is not None else None))
-
     def action_run_smoke(self) -> None:
         self._dispatch(SMOKE_SUITE, self.workflows.smoke_workflow)
 
@@ -987,19 +486,7 @@ class ControlRoomApp(App[None]):
         """A `workflow_dispatch` of the smoke suite or the CD dry run, confirmed with the
         workflow, ref and inputs named, through the one pipeline."""
         repository, ref = self.workflows.repository, self.workflows.ref
-        self._propose(lambda _: plan_dispatch(what, repository, workflow, ref, self.operator))
-
-    def action_diagnostics(self) -> None:
-        self.push_screen(DiagnosticsScreen(self.room.diagnostics))
-
-    def action_audit(self) -> None:
-        if self.journal is None:
-            self.notify("no audit journal is configured", severity="warning")
-            return
-        self.push_screen(AuditScreen(self.journal.path))
-
-    def action_handover(self) -> None:
-        self.write_shift_handover()
+        self.propose(lambda _: plan_dispatch(what, repository, workflow, ref, self.operator))
 
     @work(exclusive=True, group="handover", exit_on_error=False)
     async def write_shift_handover(self) -> None:
@@ -1028,141 +515,82 @@ class ControlRoomApp(App[None]):
         if self.is_web:  # in a browser, the file is on the server: download it too
             self.deliver_text(path, save_filename=path.name, mime_type="text/markdown")
 
-    def action_help(self) -> None:
-        overlay = self.query_one(HelpOverlay)
-        if overlay.is_open:
-            overlay.close()
-        else:
-            overlay.open(self.help_rows(), self._help_notes())
-
-    def help_rows(self) -> list[HelpRow]:
-        """Every key that works, by where it works, read from the bindings themselves."""
-        return help_rows(self.key_rows(), self.key_for, self._keymap)
-
-    def action_close_help(self) -> None:
-        self.query_one(HelpOverlay).close()
-
     async def action_quit(self) -> None:
-        overlay = self.query_one(HelpOverlay)
-        if overlay.is_open:
-            overlay.close()  # q closes help first, as it would a help screen
+        if self.dashboard.help_open:
+            self.dashboard.action_close_help()  # q closes help first, as a help screen would
             return
-        self._quitting = True
+        self.quitting = True
         await super().action_quit()
 
-    def footer_keys(self) -> list[tuple[str, str]]:
-        """The keys the bottom line shows, with their current mapping; read-only, only the
-        keys that work there (the actions would only be refused)."""
-        shown = []
-        for binding in CONTROL_ROOM_BINDINGS:
-            assert isinstance(binding, Binding)
-            if self.pipeline.read_only and binding.action in ACTIONS:
-                continue
-            if binding.show or binding.id == "command_palette":
-                shown.append((self._keymap.get(binding.id or "", binding.key), binding.description))
-        return shown
-
-    def key_rows(self) -> list[tuple[str, str, str]]:
-        """Every control-room binding with its current keys, description and id."""
-        keymap = self._keymap
-        rows = []
-        for binding in CONTROL_ROOM_BINDINGS:
-            assert isinstance(binding, Binding)
-            keys = keys_label(keymap.get(binding.id or "", binding.key))
-            action = binding.tooltip or binding.description
-            if self.pipeline.read_only and binding.action in ACTIONS:
-                action += " (refused: read-only)"
-            rows.append((keys, action, binding.id or ""))
-        return rows
-
-    def _help_notes(self) -> list[str]:
-        notes = [f"Mode: {self.mode}"]
-        if self.pipeline.read_only:
-            notes.append(f"Actions are disabled: {self.pipeline.why_read_only}.")
-        notes += [f"Workbook problem: {problem}" for problem in self.workbook_problems]
-        return notes
+    def action_close_help(self) -> None:
+        self.dashboard.action_close_help()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's own commands (the theme, quit); the room's are in `palette_commands`."""
         for command in super().get_system_commands(screen):
             # Textual's Keys panel lists its own key names; help (?) lists the room's.
             if command.title not in ("Keys", "Screenshot"):
                 yield command
-        key = self.key_for
-        for title, help_text, callback in (
-            ("Freeze the cutover", f"Stop promotions, pause rollouts ({key('freeze')})",
-             self.action_freeze),
-            ("Unfreeze the cutover", f"Resume what the freeze paused ({key('unfreeze')})",
-             self.action_unfreeze),
-            ("Promote the selected wave or rollout", key("promote"), self.action_promote),
-            ("Abort the selected rollout / roll back the selected wave", key("abort"),
-             self.action_abort),
-            ("Filter events: search the event stream", key("filter_events"),
-             self.action_filter_events),
-            ("Show every build event, or only failures", key("all_events"),
-             self.action_all_events),
-            ("Next board", key("next_board"), self.action_next_board),
-            ("Acknowledge the selected firing trigger", key("acknowledge"),
-             self.action_acknowledge),
-            ("Silence the selected alert trigger, or expire its silence", key("silence"),
-             self.action_silence),
-            ("Trigger detail: timeline, chart, alert, pinned events", key("detail"),
-             self.action_detail),
-            ("Rollback playbook: the seven steps as a run", key("playbook"),
-             self.action_playbook),
-            ("Go/No-Go gates: the gate matrix and sign-offs", key("gates"), self.action_gates),
-            ("Smoke suite, drills and deploys", key("smoke"), self.action_smoke),
-            ("Definition of Done: Tier-0/1, rollback, SLO streaks, sign-offs", key("done"),
-             self.action_done),
-            ("Run the smoke suite: workflow_dispatch of the smoke workflow", key("run_smoke"),
-             self.action_run_smoke),
-            ("CD dry run: workflow_dispatch of cd.yml with no_op=true", key("cd_dry_run"),
-             self.action_cd_dry_run),
-            ("Audit journal: who did what, and its hash chain", key("audit"), self.action_audit),
-            ("Diagnostics: message counters and rejected payloads", key("diagnostics"),
-             self.action_diagnostics),
-            ("Write the shift handover", key("handover"), self.action_handover),
-            ("Help: every key", key("help"), self.action_help),
-            ("Screenshot: save the screen as SVG", "next to the shift handovers",
-             self.save_screen),
-        ):  # fmt: skip
-            yield SystemCommand(title, help_text, callback)
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """What the palette offers (tui/palette.py): every action the registry titles, with
+        its key as mapped now, then each thing the room holds that can be acted on."""
+        commands = []
+        for action in REGISTRY:
+            if action.palette:
+                key = self.key_for(action.id)
+                said = f"{action.palette_help} ({key})" if action.palette_help else key
+                # The dashboard's actions on the dashboard, the App's on the App.
+                owner = self.dashboard if hasattr(self.dashboard, f"action_{action.id}") else self
+                run = getattr(owner, f"action_{action.id}")
+                commands.append(PaletteCommand(action.palette, said, run))
+        commands.append(
+            PaletteCommand(
+                "Screenshot: save the screen as SVG",
+                "next to the shift handovers",
+                self.save_screen,
+            )
+        )
+        return commands + list(self._room_commands())
+
+    def _room_commands(self) -> Iterator[PaletteCommand]:
         for spec in self.settings.kpis:
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"KPI history chart: {spec.title}",
                 f"30 m, 6 h or 7 d of {spec.signal}",
-                partial(self.open_chart, KpiRow.ChartWanted(spec.signal)),
+                partial(self.dashboard.open_chart, KpiRow.ChartWanted(spec.signal)),
             )
         view = self.view
         if view is None:
             return
         trigger = view.firing[0].spec.id if view.firing else view.playbook.trigger
         for playbook_step in STEPS:
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Playbook step {playbook_step.number}: {playbook_step.title}",
                 f"{playbook_step.what} ({view.playbook.of(playbook_step.id).line()})",
                 partial(self.take_step, PlaybookScreen.TakeStep(playbook_step.id, trigger)),
             )
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Skip playbook step {playbook_step.number}: {playbook_step.title}",
                 "marked skipped, with the reason you give",
                 partial(self.skip_step, PlaybookScreen.SkipStep(playbook_step.id, trigger)),
             )
         for wave in view.waves:
             state = f"{wave.wave} is {wave.state.value}"
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Promote wave {wave.wave}", state, self._offer(plan_promote_wave, wave.wave)
             )
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Roll back wave {wave.wave}", state, self._offer(plan_roll_back_wave, wave.wave)
             )
         for status in view.triggers:
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Acknowledge trigger {status.spec.title}",
                 status.state.value,
                 self._offer(plan_acknowledge, status.spec.id),
             )
             if status.spec.alertname:
-                yield SystemCommand(
+                yield PaletteCommand(
                     f"Silence trigger {status.spec.title} (or expire its silence)",
                     status.spec.alertname,
                     self._offer(plan_silence, status.spec.id),
@@ -1170,19 +598,19 @@ class ControlRoomApp(App[None]):
         if view.gates is not None:
             for role in view.gates.roles:
                 signed = view.gates.signoffs.of(role)
-                yield SystemCommand(
+                yield PaletteCommand(
                     f"Withdraw {role}'s sign-off" if signed else f"Sign off as {role}",
                     f"signed by {signed.by}" if signed else "Go/No-Go sign-off",
                     self._offer_sign_off(role),
                 )
         for rollout in view.rollouts:
             state = f"{rollout.phase.value}, step {rollout.step}/{rollout.steps}"
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Promote rollout {rollout.key}",
                 state,
                 self._offer(plan_promote_rollout, rollout.key),
             )
-            yield SystemCommand(
+            yield PaletteCommand(
                 f"Abort rollout {rollout.key}", state, self._offer(plan_abort_rollout, rollout.key)
             )
 
@@ -1208,7 +636,7 @@ class ControlRoomApp(App[None]):
             return plan_sign_off(view, role, self.operator, signer=signer, policy=self.signoffs)
 
         def propose() -> None:
-            self._propose(plan)
+            self.propose(plan)
 
         return propose
 
@@ -1216,6 +644,6 @@ class ControlRoomApp(App[None]):
         self, planner: Callable[[RoomView, str, str], ActionPlan], target: str
     ) -> Callable[[], None]:
         def propose() -> None:
-            self._propose(lambda view: planner(view, target, self.operator))
+            self.propose(lambda view: planner(view, target, self.operator))
 
         return propose

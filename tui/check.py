@@ -104,7 +104,7 @@ def incident_figures(loaded: LoadedConfig, now: datetime) -> dict[str, object]:
     return {"shift": figures(shift).as_json(), "cutover": figures(incidents).as_json()}
 
 
-def run_check(
+def run(
     args: argparse.Namespace, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """The `check` command: gather one view from the sources, print the verdict, exit with it."""

@@ -1,5 +1,6 @@
-"""The control room without a screen: run the configured sources until each has answered,
-and take one view. For commands that report and exit (`handover`, `check`)."""
+"""The control room without a screen: the configured sources feed one session until each
+has answered, and one tick makes the view. For commands that report and exit (`handover`,
+`check`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from ..cutover.room import ControlRoom, RoomView
+from ..cutover.session import Delivery, Session
 from ..cutover.updates import HealthState, SourceHealth, Update
+from ..sources.base import Clock, Source
 from ..sources.supervisor import supervise
-from .build import room_parts
+from .composition import room_parts
 from .configfile import LoadedConfig
 
 
@@ -21,29 +24,20 @@ def every_source_answered(room: ControlRoom) -> bool:
     return all(health.state is not HealthState.CONNECTING for health in room.health.values())
 
 
-async def gather_view(
-    loaded: LoadedConfig,
+async def feed_until(
+    session: Session,
+    sources: Sequence[Source],
+    clock: Clock,
+    ready: Callable[[ControlRoom], bool],
     timeout: float,
-    ready: Callable[[ControlRoom], bool] | None = None,
-    *,
-    context: str | None = None,
-) -> tuple[ControlRoom, RoomView]:
-    """Run the config's sources as tasks feeding one room until `ready(room)` (by default:
-    every source answered) or `timeout` seconds pass, then stop them and evaluate the room.
-
-    Raises ConfigError as `build_app` does. A source that has not answered by the timeout
-    is shown as connecting, and everything it feeds as not current."""
-    parts = room_parts(loaded, context)
-    room = ControlRoom(parts.settings)
-    for source in parts.sources:
-        room.register_source(source.name, parts.clock.now())
+) -> None:
+    """Run `sources` as tasks feeding `session` until `ready(room)` or `timeout` seconds
+    pass, then stop them."""
     done = asyncio.Event()
-    is_ready = ready or every_source_answered
 
-    def deliver(updates: Sequence[Update]) -> None:
-        for update in updates:
-            room.apply(update)
-        if is_ready(room):
+    def deliver(name: str, updates: Sequence[Update]) -> None:
+        session.deliver(Delivery(name, clock.now(), tuple(updates)))
+        if ready(session.room):
             done.set()
 
     def ended(name: str, task: asyncio.Task[None]) -> None:
@@ -53,19 +47,39 @@ async def gather_view(
         error = task.exception()
         if error is not None:
             reason = str(error) or type(error).__name__
-            deliver([SourceHealth(name, HealthState.ERROR, parts.clock.now(), reason)])
+            deliver(name, [SourceHealth(name, HealthState.ERROR, clock.now(), reason)])
 
     tasks: list[asyncio.Task[None]] = []
-    for source in parts.sources:
-        task = asyncio.create_task(supervise(source, deliver, parts.clock.now), name=source.name)
+    for source in sources:
+        task = asyncio.create_task(
+            supervise(source, partial(deliver, source.name), clock.now), name=source.name
+        )
         task.add_done_callback(partial(ended, source.name))
         tasks.append(task)
     try:
-        if not is_ready(room):
+        if not ready(session.room):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), timeout)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return room, room.evaluate(parts.clock.now())
+
+
+async def gather_view(
+    loaded: LoadedConfig,
+    timeout: float,
+    ready: Callable[[ControlRoom], bool] | None = None,
+    *,
+    context: str | None = None,
+) -> tuple[ControlRoom, RoomView]:
+    """Feed one session from the config's sources until `ready(room)` (by default: every
+    source answered) or `timeout` seconds pass, then stop them and tick it once.
+
+    Raises ConfigError as `compose` does. A source that has not answered by the timeout is
+    shown as connecting, and everything it feeds as not current."""
+    parts = room_parts(loaded, context)
+    session = Session(parts.settings)
+    session.register((source.name for source in parts.sources), parts.clock.now())
+    await feed_until(session, parts.sources, parts.clock, ready or every_source_answered, timeout)
+    return session.room, session.tick(parts.clock.now())

@@ -91,7 +91,7 @@ def text(incidents: tuple[Incident, ...], since: datetime | None, now: datetime)
     return "\n".join(lines)
 
 
-def run_incidents(
+def run(
     args: argparse.Namespace, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     """The `incidents` command: 0, or 2 for a configuration error."""

@@ -80,7 +80,8 @@ def start_recording(
         )
     except RecorderError as error:
         raise ConfigError(f"--record: {error}") from error
-    app.recorder = recorder
+    app.session.listen(recorder)
+    app.recorder = recorder  # the playbook's logs bundle takes the recording
     if app.journal is not None:
         app.journal.observe(recorder.audited)
     return recorder

@@ -21,18 +21,17 @@ import copy
 import sys
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.widgets import Input
+from textual.notifications import SeverityLevel
 
-from ..cutover.actions import ActionPlan
 from ..cutover.clock import read_clock
 from ..cutover.config import room_settings
 from ..cutover.events import PlatformEvent, StreamEvent
+from ..cutover.pipeline import ActionPipeline
 from ..cutover.playback import Playhead, SeekTarget, clock_label, parse_when
 from ..cutover.recording import (
     Audited,
@@ -43,15 +42,14 @@ from ..cutover.recording import (
     config_from_document,
 )
 from ..cutover.room import ControlRoom, RoomView
-from ..cutover.triggers import TriggerState
+from ..cutover.session import Delivery, Session
 from ..cutover.updates import EventsUpdate
 from ..cutover.waves import parse_workbook
 from ..sources.replay import Problem, Recording, RecordingError, audit_text, open_recording
 from ..widgets.events import PendingEvents
-from ..widgets.keys import KeyHints
-from ..widgets.timeline import Timeline, TimelineState
+from ..widgets.timeline import TimelineState
 from .app import ControlRoomApp
-from .bindings import REPLAY_BINDINGS
+from .composition import Runtime
 
 #: Real seconds of work between two looks at the keyboard while catching up or seeking.
 SLICE = 0.05
@@ -92,61 +90,78 @@ def audit_event(record: Audited) -> PlatformEvent:
     return PlatformEvent("action", "warning" if failed else "info", audit_text(record), record.now)
 
 
-class ReplayApp(ControlRoomApp):
-    """The control room fed from a recording: read-only, no source, no effector, no journal."""
+class ReplayScreen(Protocol):
+    """What a replay drives on screen besides the session: the App's side of the feed."""
 
-    BINDINGS = REPLAY_BINDINGS
+    def show(self) -> None:
+        """Show the session's last view and the events waiting."""
+        ...
+
+    def show_timeline(self) -> None: ...
+
+    def queue_events(self, events: Iterable[StreamEvent], *, restart: bool = False) -> None:
+        """Events for the stream's next write; `restart`: the stream starts over with them."""
+        ...
+
+    def settle(self, view: RoomView) -> None:
+        """Take `view` as already announced: a seek rings no bell for what it went past."""
+        ...
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None: ...
+
+
+class ReplayFeed:
+    """A recording fed into a session as the live sources fed it: every batch delivered,
+    and the room ticked at every instant the live room was (the recording's ticks).
+
+    The App shows the session as it would a live one; the feed only decides what goes in
+    and when, and keeps the playhead and the checkpoints seeking back starts from."""
+
+    mode = "REPLAY · READ-ONLY"
 
     def __init__(
         self,
         recording: Recording,
+        session: Session,
+        clock: ReplayClock,
         *,
         speed: float = 1.0,
         start: SeekTarget | None = None,
         paused: bool = False,
+        event_lines: int = 200,
     ) -> None:
         header = recording.header
-        config = config_from_document(header.config)
-        workbook = parse_workbook(header.workbook_csv)
-        clock = ReplayClock(header.now)
-        super().__init__(
-            settings=room_settings(config, workbook),
-            sources=(),
-            clock=clock,
-            effector=None,
-            operator=header.operator or "?",
-            ui=config.ui,
-            actions=config.actions,
-            read_only=True,
-            workbook_problems=tuple(f"{header.workbook_path}: {p}" for p in workbook.problems),
-        )
         self.recording = recording
+        self.session = session
+        self.settings = session.settings
         self.replay_clock = clock
         self.playhead = Playhead(recording.duration, speed, paused=paused)
         self.problems: list[str] = [str(problem) for problem in recording.problems]
         self.ended = False
+        #: While records are applied without being played (a seek): no toast, no pin.
+        self.silent = False
+        self.screen: ReplayScreen | None = None
         self._start = start
         self._index = 0  # the next record to apply
         self._cursor: Iterator[tuple[int, Parsed | Problem]] | None = None
-        self._shown: RoomView | None = None
         self._seek_to: float | None = None
         self._seeking: float | None = None
         self._wake = asyncio.Event()
         self._checkpoints: list[Checkpoint] = []
         #: The stream's last events, whether shown yet or not: what a checkpoint keeps.
         # What a seek back refills the stream with: the notable events kept apart, as live.
-        self._recent = PendingEvents(self.ui.event_lines)
+        self._recent = PendingEvents(event_lines)
         self._told = 0
-        self._timeline = Timeline(id="timeline")
         self._fresh_room()
-        blank = ControlRoom(self.settings)
-        for name in header.sources:
-            blank.register_source(name, header.now)
-        self._blank = blank.evaluate(header.now)
-
-    @property
-    def mode(self) -> str:
-        return "REPLAY · READ-ONLY"
+        self._blank = self._registered_room().evaluate(header.now)
 
     @property
     def position(self) -> float:
@@ -161,46 +176,47 @@ class ReplayApp(ControlRoomApp):
     def seeking(self) -> bool:
         return self._seek_to is not None or self._seeking is not None
 
-    def compose(self) -> ComposeResult:
-        yield from super().compose()
-        yield self._timeline
+    @property
+    def seek_progress(self) -> float | None:
+        return self._seeking
 
-    def on_mount(self) -> None:
-        # Runs before the control room's own on_mount: start once the panels exist.
-        self.call_later(self._begin)
+    def frame(self) -> RoomView:
+        """The view to show: the last tick's. Only the recording's ticks evaluate the room:
+        an evaluation at any other instant would move triggers where the live room never
+        moved them."""
+        return self.session.view or self._blank
 
-    def _begin(self) -> None:
-        self.screen.move_child(self._timeline, before=self.query_one(KeyHints))
+    def begin(self, screen: ReplayScreen, help_key: str) -> None:
+        """Start showing on `screen`: say what could not be read, go to the start asked."""
+        self.screen = screen
         if self.problems:
-            self.notify(
+            screen.notify(
                 f"{len(self.problems)} problem(s) reading the recording; the first:"
-                f" {self.problems[0]}. {self.key_for('help')} lists them.",
+                f" {self.problems[0]}. {help_key} lists them.",
                 title="Recording",
                 severity="warning",
                 timeout=15,
             )
         if self._start is not None:
             self.seek(self.target_position(self._start))
-        self.run_worker(self._play(), name="replay", group="replay")
 
     # The room, fed from the recording ----------------------------------------------------------
 
-    def evaluate_room(self) -> RoomView:
-        # Only the recording's ticks evaluate the room: an evaluation at any other instant
-        # would move triggers where the live room never moved them.
-        return self._shown or self._blank
+    def _registered_room(self) -> ControlRoom:
+        header = self.recording.header
+        room = ControlRoom(self.settings)
+        for name in header.sources:
+            room.register_source(name, header.now)
+        return room
 
     def _fresh_room(self) -> None:
-        header = self.recording.header
-        self.room = ControlRoom(self.settings)
-        for name in header.sources:
-            self.room.register_source(name, header.now)
+        self.session.restart(self._registered_room())
         self._index = 0
         self._cursor = None
-        self._shown = None
-        self.replay_clock.current = header.now
-        self._pending.clear()
+        self.replay_clock.current = self.recording.header.now
         self._recent.clear()
+        if self.screen is not None:
+            self.screen.queue_events((), restart=True)
 
     def _apply_to(self, end: int, *, playing: bool, deadline: float | None = None) -> bool:
         """Apply the records before index `end`: as they happened when playing, silently
@@ -208,11 +224,15 @@ class ReplayApp(ControlRoomApp):
         only advance the room (the same change, less work); past `deadline`, stop after the
         next tick, evaluated. True when stopped before `end`."""
         last_tick = self.recording.kinds.rfind(TICK, self._index, end)
-        while self._index < end:
-            late = deadline is not None and time.monotonic() > deadline
-            index = self._index
-            if self._apply_next(playing=playing, view=index == last_tick or late) and late:
-                return self._index < end
+        self.silent = not playing
+        try:
+            while self._index < end:
+                late = deadline is not None and time.monotonic() > deadline
+                index = self._index
+                if self._apply_next(playing=playing, view=index == last_tick or late) and late:
+                    return self._index < end
+        finally:
+            self.silent = False
         return False
 
     def _apply_next(self, *, playing: bool, view: bool) -> bool:
@@ -232,29 +252,24 @@ class ReplayApp(ControlRoomApp):
             for update in record.updates:
                 if isinstance(update, EventsUpdate):
                     self._recent.extend(update.events)
-            if playing:
-                self.ingest(record.updates)
-            else:
-                for update in record.updates:
-                    self.room.apply(update)
-                    if isinstance(update, EventsUpdate):
-                        self._pending.extend(update.events)
+            self.session.deliver(Delivery(record.source, record.now, record.updates))
         elif isinstance(record, Tick):
             self.replay_clock.current = record.now
             due = self._index - self._last_checkpoint >= CHECKPOINT_EVERY
             if view or due:
-                self._shown = self.room.evaluate(record.now)
+                self.session.tick(record.now)
             else:
-                self.room.advance(record.now)
+                self.session.advance(record.now)
             if due:  # right after an evaluated tick, so its view is the room's
                 self._checkpoint()
             return True
         elif isinstance(record, Audited):
             event = audit_event(record)
-            self._pending.append(event)
             self._recent.append(event)
-            if playing:
-                self.notify(audit_text(record), title="Recorded action", timeout=8)
+            if self.screen is not None:
+                self.screen.queue_events([event])
+                if playing:
+                    self.screen.notify(audit_text(record), title="Recorded action", timeout=8)
         return False
 
     @property
@@ -265,10 +280,10 @@ class ReplayApp(ControlRoomApp):
         self._checkpoints.append(
             Checkpoint(
                 self._index,
-                self._copy_room(self.room),
+                self._copy_room(self.session.room),
                 tuple(self._recent),
                 self.replay_clock.current,
-                self._shown,
+                self.session.view,
             )
         )
 
@@ -279,31 +294,33 @@ class ReplayApp(ControlRoomApp):
     def _restore(self, target: int) -> None:
         """Start again from the last checkpoint at or before record `target`."""
         usable = [c for c in self._checkpoints if c.index <= target]
-        if usable:
-            checkpoint = usable[-1]
-            self.room = self._copy_room(checkpoint.room)
-            self._index = checkpoint.index
-            self._cursor = None
-            self._shown = checkpoint.view
-            self.replay_clock.current = checkpoint.clock
-            self._pending.clear()
-            self._pending.extend(checkpoint.events)
-            self._recent.clear()
-            self._recent.extend(checkpoint.events)
-        else:
+        if not usable:
             self._fresh_room()
-        if self._panels is not None and self.is_running:
-            self._panels.events.clear()
+            return
+        checkpoint = usable[-1]
+        self.session.restart(self._copy_room(checkpoint.room), checkpoint.view)
+        self._index = checkpoint.index
+        self._cursor = None
+        self.replay_clock.current = checkpoint.clock
+        self._recent.clear()
+        self._recent.extend(checkpoint.events)
+        if self.screen is not None:
+            self.screen.queue_events(checkpoint.events, restart=True)
 
     def _problem(self, message: str) -> None:
         self.problems.append(message)
-        if self._told < 3:  # the first few as they happen; help lists them all
+        if self._told < 3 and self.screen is not None:  # the first few; help lists them all
             self._told += 1
-            self.notify(message, title="Recording: line skipped", severity="warning", timeout=10)
+            self.screen.notify(
+                message, title="Recording: line skipped", severity="warning", timeout=10
+            )
 
     # Playing ------------------------------------------------------------------------------------
 
-    async def _play(self) -> None:
+    async def play(self) -> None:
+        """Play until cancelled: records as they fall due, seeks as they are asked."""
+        screen = self.screen
+        assert screen is not None, "begin() first"
         recording = self.recording
         self.playhead.seek(0.0, time.monotonic())  # the replay starts now (or at --from)
         while True:
@@ -315,7 +332,7 @@ class ReplayApp(ControlRoomApp):
             position = self.playhead.position(now)
             applied, behind = self._catch_up(position)
             if applied:
-                self._show()
+                screen.show()
             if (
                 not self.playhead.paused
                 and self._index >= recording.count
@@ -323,12 +340,12 @@ class ReplayApp(ControlRoomApp):
             ):
                 self.playhead.pause(now)
                 self.ended = True
-                self.notify(
+                screen.notify(
                     "End of the recording: ← seeks back, space plays it again.",
                     title="Replay",
                     timeout=10,
                 )
-            self._show_timeline()
+            screen.show_timeline()
             if self.playhead.paused:
                 timeout: float | None = None
             elif behind:
@@ -353,17 +370,15 @@ class ReplayApp(ControlRoomApp):
         behind = self._apply_to(end, playing=True, deadline=time.monotonic() + SLICE)
         return True, behind
 
-    def _show(self) -> None:
-        if not self.is_running:
-            return  # the app is closing, its widgets going one by one
-        self.refresh_view()
-        self.drain_events()
-
     def seek(self, position: float) -> None:
         """Go to `position` (seconds from the start of the recording) without waiting."""
         self._seek_to = min(max(0.0, position), self.recording.duration)
         self.ended = False
         self._wake.set()
+
+    def seek_by(self, seconds: float) -> None:
+        base = self._seek_to if self._seek_to is not None else self.position
+        self.seek(base + seconds)
 
     def seek_clock(self, moment: datetime) -> None:
         """Go to the last record at or before `moment` on the room clock."""
@@ -378,7 +393,7 @@ class ReplayApp(ControlRoomApp):
 
     async def _seek(self) -> None:
         position = self._seek_to
-        assert position is not None
+        assert position is not None and self.screen is not None
         self._seek_to = None
         target = bisect_right(self.recording.offsets, position)
         if target < self._index:
@@ -390,53 +405,41 @@ class ReplayApp(ControlRoomApp):
             self._apply_to(target, playing=False, deadline=time.monotonic() + SLICE)
             if self._index < target:
                 self._seeking = (self._index - start) / total
-                self._show_timeline()
+                self.screen.show_timeline()
                 await asyncio.sleep(0)  # let keys in; a newer seek replaces this one
                 if self._seek_to is not None:
                     self._seeking = None
                     return
         self._seeking = None
         self.playhead.seek(position, time.monotonic())
-        self._settle()
+        # Where a seek landed is shown without the alarms of everything it went past.
+        if self.session.view is not None:
+            self.screen.settle(self.session.view)
+        self.screen.show()
+        self.screen.show_timeline()
 
-    def _settle(self) -> None:
-        """Show where a seek landed without the alarms of everything it went past."""
-        view = self._shown
-        if view is not None:
-            self._firing = {t.spec.id for t in view.triggers if t.state is TriggerState.FIRING}
-            self._frozen = view.freeze.frozen
-        self._show()
-        self._show_timeline()
-
-    def _show_timeline(self) -> None:
-        if not self.is_running or not self._timeline.is_attached:
-            return
+    def timeline(self) -> TimelineState:
+        """The timeline's state now."""
         now = self.replay_clock.current
-        go_live = self.settings.go_live
-        self._timeline.show(
-            TimelineState(
-                position=self.position,
-                duration=self.recording.duration,
-                speed=self.playhead.speed,
-                paused=self.playhead.paused,
-                ended=self.ended,
-                position_text=clock_label(timedelta(seconds=self.position)),
-                duration_text=clock_label(timedelta(seconds=self.recording.duration)),
-                clock_text=f" {read_clock(now, go_live).label} · {now:%Y-%m-%d %H:%M:%S} ",
-                marks=tuple((mark.offset, mark.kind) for mark in self.recording.marks),
-                seeking=self._seeking,
-            )
+        clock = read_clock(now, self.settings.go_live).label
+        position = self.position
+        duration = self.recording.duration
+        return TimelineState(
+            position=position,
+            duration=duration,
+            speed=self.playhead.speed,
+            paused=self.playhead.paused,
+            ended=self.ended,
+            position_text=clock_label(timedelta(seconds=position)),
+            duration_text=clock_label(timedelta(seconds=duration)),
+            clock_text=f" {clock} · {now:%Y-%m-%d %H:%M:%S} ",
+            marks=tuple((mark.offset, mark.kind) for mark in self.recording.marks),
+            seeking=self._seeking,
         )
 
     # Keys ---------------------------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action.startswith("replay_"):
-            # Not while another screen is open or the event filter has the keyboard.
-            return len(self.screen_stack) == 1 and not isinstance(self.focused, Input)
-        return super().check_action(action, parameters)
-
-    def action_replay_pause(self) -> None:
+    def pause(self) -> None:
         now = time.monotonic()
         if self.ended:
             self.playhead.resume(now)
@@ -445,53 +448,21 @@ class ReplayApp(ControlRoomApp):
         self.playhead.toggle(now)
         self._wake.set()
 
-    def action_replay_seek(self, seconds: float) -> None:
-        base = self._seek_to if self._seek_to is not None else self.position
-        self.seek(base + seconds)
-
-    def action_replay_faster(self) -> None:
+    def faster(self) -> None:
         self.playhead.faster(time.monotonic())
         self._wake.set()
 
-    def action_replay_slower(self) -> None:
+    def slower(self) -> None:
         self.playhead.slower(time.monotonic())
         self._wake.set()
 
-    def _propose(self, planner: Callable[[RoomView], ActionPlan]) -> None:
-        # Refused here with a replay's own reason; the pipeline is read-only besides.
-        self.notify("a replay is read-only: nothing is done", title="Read-only", severity="warning")
-
-    def action_audit(self) -> None:
+    def audit_note(self) -> str:
         actions = sum(1 for mark in self.recording.marks if mark.kind == "audit")
-        self.notify(
-            f"{actions} recorded action(s): ◆ on the timeline, and in the event stream as"
-            " they pass",
-            title="Replay",
+        return (
+            f"{actions} recorded action(s): ◆ on the timeline, and in the event stream as they pass"
         )
 
-    def footer_keys(self) -> list[tuple[str, str]]:
-        return [
-            ("space", "Pause"),
-            ("←→", "Seek 1m"),
-            ("[ ]", "Speed"),
-            (self.keys_for("filter_events"), "Filter"),
-            (self.keys_for("help"), "Help"),
-            (self.keys_for("quit"), "Quit"),
-        ]
-
-    def key_rows(self) -> list[tuple[str, str, str]]:
-        rows = []
-        for binding in REPLAY_BINDINGS:
-            assert isinstance(binding, Binding)
-            shown = binding.key_display or binding.key
-            if "," in binding.key:
-                shown += " " + binding.key.split(",", 1)[1].replace("minus", "-").replace(
-                    "plus", "+"
-                )
-            rows.append((shown, binding.tooltip or binding.description, binding.id or ""))
-        return rows + super().key_rows()
-
-    def _help_notes(self) -> list[str]:
+    def help_notes(self) -> list[str]:
         header = self.recording.header
         host = header.identity.get("host", "")
         who = header.operator + (f"@{host}" if host else "")
@@ -502,8 +473,51 @@ class ReplayApp(ControlRoomApp):
         notes += [f"Problem: {problem}" for problem in self.problems[:20]]
         if len(self.problems) > 20:
             notes.append(f"... and {len(self.problems) - 20} more problem(s)")
-        # The control room's own notes, but for its mode and why it cannot act: said above.
-        return notes + [note for note in super()._help_notes() if note.startswith("Workbook")]
+        return notes
+
+
+def replay_runtime(recording: Recording) -> Runtime:
+    """What a replay runs on: the recorded config's room in a session of its own,
+    read-only, with no source, no effector and no journal."""
+    header = recording.header
+    config = config_from_document(header.config)
+    workbook = parse_workbook(header.workbook_csv)
+    pipeline = ActionPipeline(None, read_only=True)
+    return Runtime(
+        session=Session(room_settings(config, workbook)),
+        sources=[],
+        clock=ReplayClock(header.now),
+        pipeline=pipeline,
+        operator=header.operator or "?",
+        ui=config.ui,
+        actions=config.actions,
+        workbook_problems=tuple(f"{header.workbook_path}: {p}" for p in workbook.problems),
+        read_only_refusal="a replay is read-only: nothing is done",
+    )
+
+
+def replay_app(
+    recording: Recording,
+    *,
+    speed: float = 1.0,
+    start: SeekTarget | None = None,
+    paused: bool = False,
+    app: type[ControlRoomApp] = ControlRoomApp,
+) -> ControlRoomApp:
+    """The control room showing `recording`: the same App, fed by a `ReplayFeed`."""
+    runtime = replay_runtime(recording)
+    clock = runtime.clock
+    assert isinstance(clock, ReplayClock)
+    feed = ReplayFeed(
+        recording,
+        runtime.session,
+        clock,
+        speed=speed,
+        start=start,
+        paused=paused,
+        event_lines=runtime.ui.event_lines,
+    )
+    return app(runtime, replay=feed)
 
 
 def run_replay(args: argparse.Namespace, prog: str) -> int:
@@ -515,7 +529,7 @@ def run_replay(args: argparse.Namespace, prog: str) -> int:
         recording = open_recording(args.file)
         config = config_from_document(recording.header.config)
         start = parse_when(args.from_, config.cutover.go_live) if args.from_ else None
-        app = ReplayApp(recording, speed=args.speed or 1.0, start=start)
+        app = replay_app(recording, speed=args.speed or 1.0, start=start)
     except (RecordingError, RecordError, ValueError) as error:
         print(f"{prog} replay: {error}", file=sys.stderr)
         return 2

@@ -88,10 +88,10 @@ def add_parser(commands: Any) -> None:
     )  # fmt: skip
 
 
-def run_serve(args: argparse.Namespace, *, stderr: TextIO | None = None) -> int:
+def run(args: argparse.Namespace, *, stderr: TextIO | None = None) -> int:
     """The `serve` command: check the config and the address, then serve until interrupted."""
     err = stderr or sys.stderr
-    from .build import room_parts
+    from .composition import room_parts
 
     try:
         path = find_config(args.serve_config or args.config)

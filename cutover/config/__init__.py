@@ -6,6 +6,7 @@ made from the configured thresholds) and `specs` (a validated config as the doma
 Everything is importable from here, as `from ..cutover.config import Config`.
 """
 
+from ..action_registry import KEYMAP_ACTIONS
 from ..kpis import SIGNAL_UNITS
 from ..signers import SIGNOFF_ROLES
 from .defaults import (
@@ -13,7 +14,6 @@ from .defaults import (
     default_triggers,
 )
 from .schema import (
-    KEYMAP_ACTIONS,
     ActionsSection,
     AlertmanagerSection,
     AnnounceSection,

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..action_registry import KEYMAP_ACTIONS  # every action's id, named once
 from ..durations import parse_duration
 from ..gates import ObjectRef
 from ..kpis import SIGNAL_UNITS
@@ -611,33 +612,6 @@ class HandoverSection(Section):
     dir: str = ""
     #: How far back a handover written by `h` looks.
     period: PositiveDuration = timedelta(hours=12)
-
-
-KEYMAP_ACTIONS: tuple[str, ...] = (
-    "freeze",
-    "playbook",
-    "unfreeze",
-    "promote",
-    "abort",
-    "next_board",
-    "filter_events",
-    "all_events",
-    "audit",
-    "gates",
-    "sign_off",
-    "help",
-    "diagnostics",
-    "handover",
-    "smoke",
-    "done",
-    "run_smoke",
-    "cd_dry_run",
-    "quit",
-    "command_palette",
-    "detail",
-    "acknowledge",
-    "silence",
-)
 
 
 class UiSection(Section):

@@ -11,7 +11,7 @@ from textual.widgets import Static
 from ...cutover.gates import GoNoGo
 from ...widgets.gates import GateBoard
 from ...widgets.table import KeyedTable
-from ..bindings import SCREEN_KEYS
+from ..bindings import binding
 
 
 class GateScreen(Screen[None]):
@@ -19,8 +19,7 @@ class GateScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape,q,g", "dismiss", "Close", id="close-gates"),
-        Binding(SCREEN_KEYS["sign_off"], "sign_off", "Sign / withdraw", id="sign_off",
-                tooltip="Sign off the selected role, or withdraw its sign-off"),
+        binding("sign_off"),
     ]  # fmt: skip
 
     class SignOff(Message):

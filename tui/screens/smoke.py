@@ -44,12 +44,17 @@ class SmokeScreen(Screen[None]):
             self.row = row
 
     def __init__(
-        self, view: VerificationView | None, run_key: str = "r", dry_run_key: str = "n"
+        self,
+        view: VerificationView | None,
+        run_key: str = "r",
+        dry_run_key: str = "n",
+        next_key: str = "Tab",
     ) -> None:
-        """`run_key` and `dry_run_key`: the app's run_smoke and cd_dry_run keys as mapped."""
+        """`run_key`, `dry_run_key`, `next_key`: the app's run_smoke, cd_dry_run and
+        next_board keys as mapped, for the hint to name."""
         super().__init__()
         self._first = view
-        self._keys = run_key, dry_run_key
+        self._keys = run_key, dry_run_key, next_key
         self.view: VerificationView | None = None
 
     def compose(self) -> ComposeResult:
@@ -65,7 +70,7 @@ class SmokeScreen(Screen[None]):
             yield DeployBoard(id="deploy-board")
         yield Static(
             f"↑↓ select · Enter recent runs · {self._keys[0]} run the suite"
-            f" · {self._keys[1]} CD dry run · Tab next board · Esc closes",
+            f" · {self._keys[1]} CD dry run · {self._keys[2]} next board · Esc closes",
             id="smoke-hint",
             markup=False,
         )
