@@ -82,7 +82,14 @@ from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 from ..widgets.triggers import TriggerBoard
 from ..widgets.waves import WaveBoard
 from .bindings import CONTROL_ROOM_BINDINGS, SCREEN_KEYS
-from .handover import ShiftRecord, handover_dir, render, write_handover
+from .handover import (
+    ShiftRecord,
+    handover_dir,
+    read_records,
+    render,
+    shift_end,
+    write_handover,
+)
 from .help_rows import help_rows
 from .lifecycle import install_signal_handlers, watch_server
 from .screens.audit import AuditScreen
@@ -210,6 +217,8 @@ class ControlRoomApp(App[None]):
             announcers=[*announcers, *self._mqtt_announcers(announce or AnnounceSection())],
             journal=journal,
             operator=audit_operator,
+            # One clock: the journal is stamped on the room's clock, as are the incidents.
+            now=clock.now,
             signoffs=signoffs,
         )
         self._after_action = after_action
@@ -875,7 +884,6 @@ class ControlRoomApp(App[None]):
     async def write_shift_handover(self) -> None:
         """Write the handover of the last `[handover] period` to a file and name it. It
         changes nothing, so read-only control rooms write it too."""
-        until = datetime.now(timezone.utc)
         record = ShiftRecord(
             view=self.room.evaluate(self.clock.now()),
             trigger_log=tuple(self.room.trigger_log),
@@ -886,8 +894,11 @@ class ControlRoomApp(App[None]):
         )
 
         def write() -> Path:  # reads the journal and writes a file: off the event loop
-            text = render(record, until - self.handover.period, until)
-            return write_handover(text, handover_dir(self.handover), until)
+            # The period ends on the room's clock, which stamps everything it records.
+            records = read_records(record)
+            until = shift_end(record, records)
+            text = render(record, until - self.handover.period, until, records)
+            return write_handover(text, handover_dir(self.handover), datetime.now(timezone.utc))
 
         try:
             path = await asyncio.to_thread(write)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..cutover.config import HandoverSection
-from ..cutover.handover import handover_markdown, parse_since
+from ..cutover.handover import handover_markdown, parse_since, records_end
 from ..cutover.incidents import Incident, fold
 from ..cutover.room import RoomView, TriggerTransition
 from ..sources.incident_log import IncidentLog, incident_log_path
@@ -71,28 +71,47 @@ class ShiftRecord:
     journal: Path | None
 
 
-def render(record: ShiftRecord, since: datetime, until: datetime) -> str:
-    """The Markdown, with the journal read now."""
-    entries: list[dict[str, Any]] = []
-    incidents: tuple[Incident, ...] = ()
+@dataclass(frozen=True)
+class ShiftRecords:
+    """What the room recorded beside its view: the journal's entries and the incidents."""
+
+    entries: tuple[dict[str, Any], ...]
+    journal_note: str
+    incidents: tuple[Incident, ...]
+
+
+def read_records(record: ShiftRecord) -> ShiftRecords:
+    """The journal and the incident log beside it, read now."""
     if record.journal is None:
-        note = "none is configured"
-    else:
-        entries, note = journal_entries(record.journal)
-        # What fired is in the incident log even when this room (a headless command, a
-        # restarted room) never saw the trigger's transitions itself.
-        incidents = fold(IncidentLog(incident_log_path(record.journal)).read())
+        return ShiftRecords((), "none is configured", ())
+    entries, note = journal_entries(record.journal)
+    # What fired is in the incident log even when this room (a headless command, a
+    # restarted room) never saw the trigger's transitions itself.
+    incidents = fold(IncidentLog(incident_log_path(record.journal)).read())
+    return ShiftRecords(tuple(entries), note, incidents)
+
+
+def shift_end(record: ShiftRecord, records: ShiftRecords) -> datetime:
+    """The end of the handover's period on the room's clock (see `records_end`)."""
+    return records_end(record.view.now, records.entries, records.incidents)
+
+
+def render(
+    record: ShiftRecord, since: datetime, until: datetime, records: ShiftRecords | None = None
+) -> str:
+    """The Markdown, with the journal read now unless `records` were read already."""
+    found = records if records is not None else read_records(record)
     return handover_markdown(
         record.view,
         record.trigger_log,
-        entries,
+        found.entries,
         since,
         until,
         record.operator,
         name=record.name,
         trigger_log_from=record.trigger_log_from,
-        journal=note,
-        incidents=incidents,
+        journal=found.journal_note,
+        incidents=found.incidents,
     )
 
 
@@ -151,14 +170,10 @@ def run_handover(
     try:
         loaded = load_config(find_config(args.handover_config or args.config))
         config = loaded.config
-        since = parse_since(args.since, datetime.now(timezone.utc), config.cutover.go_live)
+        parse_since(args.since, datetime.now(timezone.utc), config.cutover.go_live)  # say it first
         room, view = asyncio.run(gather_view(loaded, args.timeout, context=args.context))
     except (ConfigError, ValueError) as error:
         print(f"{PROG}: {error}", file=err)
-        return 2
-    until = datetime.now(timezone.utc)
-    if since > until:
-        print(f"{PROG}: --since {args.since} is after now ({until:%Y-%m-%d %H:%M} UTC)", file=err)
         return 2
     record = ShiftRecord(
         view=view,
@@ -168,7 +183,20 @@ def run_handover(
         operator=operator_name(config, args.operator),
         journal=journal_file(loaded),
     )
-    text = render(record, since, until)
+    # One clock: the period ends on the room's clock, at the last moment recorded if a
+    # room in scaled time recorded past this fresh one's now; `--since 12h` counts back
+    # from there.
+    records = read_records(record)
+    until = shift_end(record, records)
+    try:
+        since = parse_since(args.since, until, config.cutover.go_live)
+    except ValueError as error:
+        print(f"{PROG}: {error}", file=err)
+        return 2
+    if since > until:
+        print(f"{PROG}: --since {args.since} is after now ({until:%Y-%m-%d %H:%M} UTC)", file=err)
+        return 2
+    text = render(record, since, until, records)
     if not args.output:
         out.write(text)
         return 0
