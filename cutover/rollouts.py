@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 
 
@@ -13,6 +14,29 @@ class RolloutPhase(str, Enum):
     PROGRESSING = "Progressing"
     PAUSED = "Paused"
     DEGRADED = "Degraded"
+
+
+@dataclass(frozen=True)
+class CanaryStep:
+    """One step of a rollout's canary as the detail names it: `setWeight`, `pause` (with
+    its duration, or None for one that waits for a promote) or `analysis`."""
+
+    kind: str
+    weight: int = 0
+    duration: timedelta | None = None
+    #: analysis: the templates it runs.
+    templates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnalysisRun:
+    """One AnalysisRun of a rollout: its phase, the step that started it, when."""
+
+    name: str
+    phase: str
+    step: int | None = None
+    started: datetime | None = None
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,6 +58,13 @@ class RolloutStatus:
     #: The canary weight in force at each step, 0 to `steps`, so a promotion can say the
     #: weight it moves to; empty when not known.
     step_weights: tuple[int, ...] = ()
+    #: The canary's steps, in order; empty when not known.
+    canary: tuple[CanaryStep, ...] = ()
+    #: The rollout's analysis runs, oldest first.
+    analysis_runs: tuple[AnalysisRun, ...] = ()
+    #: The revision being rolled out (`rollout.argoproj.io/revision`) and its image(s).
+    revision: str = ""
+    image: str = ""
 
     @property
     def key(self) -> str:
