@@ -82,6 +82,7 @@ from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 from ..widgets.triggers import TriggerBoard
 from ..widgets.waves import WaveBoard
 from .bindings import CONTROL_ROOM_BINDINGS, SCREEN_KEYS
+from .details import JournalReader, check_screen, rollout_screen, wave_screen
 from .handover import (
     ShiftRecord,
     handover_dir,
@@ -94,6 +95,7 @@ from .help_rows import help_rows
 from .lifecycle import install_signal_handlers, watch_server
 from .screens.audit import AuditScreen
 from .screens.confirm import Confirmed, ConfirmScreen
+from .screens.detail import DetailScreen
 from .screens.diagnostics import DiagnosticsScreen
 from .screens.done import DoneScreen
 from .screens.gates import GateScreen
@@ -236,6 +238,8 @@ class ControlRoomApp(App[None]):
         self._firing: set[str] = set()
         self._frozen: bool | None = None
         self._alerted: dict[str, float] = {}
+        #: The journal's entries for the rollout detail, read again when the file changed.
+        self.journal_reader = JournalReader(journal.path if journal else None)
         #: Each trigger's events, kept for its detail whatever the stream lets go of.
         self.pins = EventPins()
         #: Incidents, beside the journal: none are recorded where nothing is journalled.
@@ -472,6 +476,8 @@ class ControlRoomApp(App[None]):
                     screen.show(view.verification)
                 elif isinstance(screen, DoneScreen):
                     screen.show(view.done)
+                elif isinstance(screen, DetailScreen):
+                    screen.show_view(view)
                 elif isinstance(screen, TriggerDetailScreen):
                     detail = self.trigger_detail(screen.trigger, view)
                     if detail is not None:
@@ -790,7 +796,19 @@ class ControlRoomApp(App[None]):
         )
 
     def action_detail(self) -> None:
-        """Enter on a board row: the selected trigger in full."""
+        """Enter on a board row: the selected trigger, wave or rollout in full."""
+        board, view = self.focused, self.view
+        if isinstance(board, WaveBoard | RolloutBoard) and view is not None:
+            key = board.selected_key
+            if key is None:
+                return
+            if isinstance(board, WaveBoard):
+                screen: Screen[None] | None = wave_screen(key, view, self.settings.workbook)
+            else:
+                screen = rollout_screen(key, view, self.journal_reader)
+            if screen is not None:
+                self.push_screen(screen)
+            return
         table = self.query_one("#trigger-table", KeyedTable)
         if self.focused is not table:
             return
@@ -824,6 +842,12 @@ class ControlRoomApp(App[None]):
     def action_gates(self) -> None:
         board = self.view.gates if self.view is not None else None
         self.push_screen(GateScreen(board, sign_key=self.key_for("sign_off")))
+
+    @on(GateScreen.CheckDetailWanted)
+    def open_check_detail(self, message: GateScreen.CheckDetailWanted) -> None:
+        screen = None if self.view is None else check_screen(message.check, self.view, self.room)
+        if screen is not None:
+            self.push_screen(screen)
 
     @on(GateScreen.SignOff)
     def propose_sign_off(self, message: GateScreen.SignOff) -> None:
@@ -986,7 +1010,7 @@ class ControlRoomApp(App[None]):
              self.action_acknowledge),
             ("Silence the selected alert trigger, or expire its silence", key("silence"),
              self.action_silence),
-            ("Trigger detail: timeline, chart, alert, pinned events", key("detail"),
+            ("Detail: the selected trigger, wave or rollout in full", key("detail"),
              self.action_detail),
             ("Go/No-Go gates: the gate matrix and sign-offs", key("gates"), self.action_gates),
             ("Smoke suite, drills and deploys", key("smoke"), self.action_smoke),

@@ -26,7 +26,7 @@ CONTROL_ROOM_BINDINGS: list[BindingType] = [
     Binding("g", "gates", "Gates", id="gates",
             tooltip="Go/No-Go: the gate matrix and sign-offs"),
     Binding("enter", "detail", "Detail", id="detail", show=False,
-            tooltip="The selected trigger in full: timeline, chart, alert, events"),
+            tooltip="The selected row in full: a trigger, a wave's repos, a rollout's steps"),
     Binding("A", "acknowledge", "Acknowledge", id="acknowledge", show=False,
             tooltip="Acknowledge the selected firing trigger: it keeps firing, the bell stops"),
     Binding("S", "silence", "Silence", id="silence", show=False,
