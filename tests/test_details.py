@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -232,3 +233,42 @@ async def test_a_check_gone_stale_says_why_it_is_unknown(make_app: AppFactory) -
         assert "unknown" in shown(screen.query_one("#check-headline", Static))
         assert "Why unknown  stale" in text and "never passed" in text
         assert "2m" in text  # its age, on the room's clock
+
+
+async def test_a_refresh_right_after_enter_waits_for_the_detail_to_be_drawn(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(app, pilot)
+        board = app.query_one(WaveBoard)
+        board.focus()
+        await pilot.pause()
+        app.action_detail()  # pushed: composed at the next turn of the loop
+        app.refresh_view()  # a source's delivery before that turn
+        await pilot.pause()
+        assert isinstance(app.screen, WaveDetailScreen)
+        assert app.screen.query_one(RepoTable).row_count > 0
+
+
+@pytest.mark.parametrize(
+    ("action", "screen_name"),
+    [
+        ("detail", "TriggerDetailScreen"),
+        ("gates", "GateScreen"),
+        ("smoke", "SmokeScreen"),
+        ("done", "DoneScreen"),
+    ],
+)
+async def test_a_refresh_right_after_a_screen_opens_waits_for_it_to_be_drawn(
+    make_app: AppFactory, action: str, screen_name: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(app, pilot)
+        app.query_one("#trigger-table", KeyedTable).focus()
+        await pilot.pause()
+        getattr(app, f"action_{action}")()
+        app.refresh_view()  # before the screen's first turn: it has no widgets yet
+        await pilot.pause()
+        assert type(app.screen).__name__ == screen_name

@@ -470,6 +470,8 @@ class ControlRoomApp(App[None]):
             panels.rollouts.show(view.rollouts)
             panels.events.show_counts(self.room.events_by_source)
             for screen in self.screen_stack:
+                if not screen.is_mounted:
+                    continue  # pushed, composed at the next turn: it shows what it was given
                 if isinstance(screen, GateScreen):
                     screen.show(view.gates)
                 elif isinstance(screen, SmokeScreen):

@@ -10,7 +10,7 @@ from ..cutover.check_detail import CheckDetail, check_detail
 from ..cutover.rollout_detail import RolloutDetail, rollout_detail
 from ..cutover.room import ControlRoom, RoomView
 from ..cutover.wave_detail import WaveDetail, wave_detail
-from ..cutover.waves import Workbook
+from ..cutover.waves import WaveProgress, Workbook
 from .handover import journal_entries
 from .screens.check_detail import CheckDetailScreen
 from .screens.rollout_detail import RolloutDetailScreen
@@ -45,9 +45,18 @@ class JournalReader:
 
 
 def wave_screen(wave: str, view: RoomView, workbook: Workbook) -> WaveDetailScreen | None:
+    made: dict[str, tuple[WaveProgress, WaveDetail]] = {}
+
     def detail_of(view: RoomView) -> WaveDetail | None:
         found = view.wave(wave)
-        return None if found is None else wave_detail(found, workbook)
+        if found is None:
+            return None
+        # The room hands the same wave until it changed: hundreds of repositories are
+        # sorted again only then, not at every refresh.
+        cached = made.get(wave)
+        if cached is None or cached[0] is not found:
+            cached = made[wave] = (found, wave_detail(found, workbook))
+        return cached[1]
 
     detail = detail_of(view)
     if detail is None:

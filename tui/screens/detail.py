@@ -48,8 +48,12 @@ class DetailScreen(ModalScreen[None], Generic[D]):
     def show_view(self, view: RoomView) -> None:
         """Show the row again as of `view`; a row no longer on its board keeps its last."""
         detail = self.detail_of(view)
-        if detail is not None:
-            self.show(detail, view.now)
+        if detail is None:
+            return
+        if not self.is_mounted:  # pushed, not yet composed: on_mount shows the latest
+            self.detail, self.now = detail, view.now
+            return
+        self.show(detail, view.now)
 
     def show(self, detail: D, now: datetime) -> None:
         self.detail, self.now = detail, now

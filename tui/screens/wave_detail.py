@@ -121,6 +121,7 @@ class WaveDetailScreen(DetailScreen[WaveDetail]):
         super().__init__(detail, now, detail_of)
         self.go_live = go_live
         self._shown: tuple[RepoLine, ...] = ()
+        self._listed_detail: WaveDetail | None = None
 
     @property
     def wave(self) -> str:
@@ -146,14 +147,16 @@ class WaveDetailScreen(DetailScreen[WaveDetail]):
         self.query_one(RepoTable).focus()
 
     def show(self, detail: WaveDetail, now: datetime) -> None:
+        same = detail is self._listed_detail
         super().show(detail, now)
         self.query_one("#wave-headline", Static).update(headline(detail, self.go_live, now))
-        self._list()
+        if not same:  # the same detail from a quiet refresh: the list stands as it is
+            self._list()
 
     def _list(self) -> None:
         wanted = self.query_one(Input).value
         shown = self.detail.matching(wanted)
-        self._shown = shown
+        self._shown, self._listed_detail = shown, self.detail
         self.query_one(RepoTable).sync({line.repo: repo_row(line) for line in shown})
         self._show_selected()
 
