@@ -192,7 +192,8 @@ async def test_playing_shows_the_same_panels_as_it_goes(
             view = self.view
             # Taken once everything recorded at this clock time is in, as the live panels
             # were; a frame may also show a time before its last records arrived.
-            if view is None or self._panels is None:
+            # Nor during the exit, the dashboard's widgets going one by one (as the app).
+            if view is None or self._panels is None or not self._panels.triggers.is_attached:
                 return
             if self.applied == bisect_right(recording.clocks, view.now.timestamp()):
                 seen[view.now] = panels(self)
