@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from .rollouts import RolloutPhase, RolloutStatus
+from .durations import parse_duration
+from .rollouts import AnalysisRun, CanaryStep, RolloutPhase, RolloutStatus
 
 Obj = Mapping[str, Any]
 
@@ -183,21 +185,87 @@ def rollout_status(obj: Obj, runs: Iterable[Obj] = ()) -> RolloutStatus:
         aborted=bool(status.get("abort")),
         version=str(meta.get("resourceVersion", "")),
         step_weights=step_weights(steps),
-        revision=str(_map(meta.get("annotations")).get(REVISION_ANNOTATION) or ""),
-        image=_first_image(spec),
+        canary=tuple(canary_step(step) for step in steps),
+        analysis_runs=analysis_runs(obj, runs),
+        revision=str(_map(meta.get("annotations")).get(REVISION, "")),
+        image=", ".join(images(obj)),
         stable=f"ReplicaSet {status['stableRS']}" if status.get("stableRS") else "",
     )
 
 
-#: The annotation the Argo controller numbers each revision of a rollout by.
-REVISION_ANNOTATION = "rollout.argoproj.io/revision"
+#: The annotation the controller numbers each revision of a rollout with.
+REVISION = "rollout.argoproj.io/revision"
 
 
-def _first_image(spec: Obj) -> str:
-    """The image of the pod template's first container: what the revision runs."""
-    containers = _list(_map(_map(spec.get("template")).get("spec")).get("containers"))
-    first = _map(containers[0]) if containers else {}
-    return str(first.get("image") or "")
+def canary_step(step: Obj) -> CanaryStep:
+    """One of `spec.strategy.canary.steps` as the detail names it. A pause's duration is
+    Argo's: a number of seconds or a Go duration (`2m`); none waits for a promote."""
+    if "setWeight" in step:
+        return CanaryStep("setWeight", weight=int(step["setWeight"]))
+    if "pause" in step:
+        return CanaryStep("pause", duration=_duration(_map(step["pause"]).get("duration")))
+    if "analysis" in step:
+        templates = _list(_map(step["analysis"]).get("templates"))
+        names = tuple(str(_map(t).get("templateName", "")) for t in templates)
+        return CanaryStep("analysis", templates=tuple(n for n in names if n))
+    return CanaryStep(next(iter(step), "unknown"))
+
+
+def _duration(value: Any) -> timedelta | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.isdigit():
+            return timedelta(seconds=int(text))
+        try:
+            return parse_duration(text)
+        except ValueError:
+            return None
+    return None
+
+
+def images(obj: Obj) -> tuple[str, ...]:
+    """The images of the pod template's containers, in order."""
+    template = _map(_map(_map(obj.get("spec")).get("template")).get("spec"))
+    found = (_map(c).get("image") for c in _list(template.get("containers")))
+    return tuple(str(image) for image in found if image)
+
+
+def analysis_runs(obj: Obj, runs: Iterable[Obj]) -> tuple[AnalysisRun, ...]:
+    """The AnalysisRuns the rollout owns, oldest first."""
+    name = _map(obj.get("metadata")).get("name")
+    found = []
+    for run in runs:
+        meta = _map(run.get("metadata"))
+        owners = {_map(o).get("name") for o in _list(meta.get("ownerReferences"))}
+        if name not in owners:
+            continue
+        status = _map(run.get("status"))
+        index = _map(meta.get("labels")).get("step-index")
+        found.append(
+            AnalysisRun(
+                name=str(meta.get("name", "")),
+                phase=str(status.get("phase") or "Pending"),
+                step=int(index) if isinstance(index, str) and index.isdigit() else None,
+                started=_time(meta.get("creationTimestamp")),
+                message=str(status.get("message") or ""),
+            )
+        )
+    return tuple(sorted(found, key=_run_order))
+
+
+def _run_order(run: AnalysisRun) -> tuple[bool, float, str]:
+    return run.started is None, run.started.timestamp() if run.started else 0.0, run.name
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def step_weights(steps: Sequence[Obj]) -> tuple[int, ...]:

@@ -1,10 +1,11 @@
 """The shift handover: what the next shift must know, as Markdown. Pure: no I/O.
 
-The period is on the wall clock, which stamps the audit journal. The room's own times (its
-now, trigger transitions) are on the room's clock: the wall clock with real sources, the
-simulated clock with the simulator alone. Trigger transitions are therefore taken over the
-same length of time back from the view's now, which is the period itself when the two
-clocks agree.
+One clock: the room's. It stamps the trigger transitions, the incident records, the audit
+journal's entries and the events: the wall clock with real sources, the simulated clock with
+the simulator alone (scaled time included). The period is on that clock too, so triggers,
+incidents and actions are filtered by the same `since` and `until`. A command that starts a
+fresh simulator (a headless `handover`) stands before what an earlier room recorded; its
+period ends at the last moment recorded instead (`records_end`).
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def handover_markdown(
     journal: str = "",
     incidents: Sequence[Incident] = (),
 ) -> str:
-    """The handover of the shift from `since` to `until` (wall clock).
+    """The handover of the shift from `since` to `until`, on the room's clock.
 
     `trigger_log` is the room's trigger transitions (complete from `trigger_log_from`),
     `actions` the audit journal's entries, parsed, in file order; `journal` a line on the
@@ -138,8 +139,8 @@ def handover_markdown(
     """
     lines = _header(view, since, until, operator, name)
     lines += _current_state(view)
-    lines += _fired(view, trigger_log, until - since, trigger_log_from, incidents)
-    lines += _incidents(view, incidents, until - since)
+    lines += _fired(view, trigger_log, since, until, trigger_log_from, incidents)
+    lines += _incidents(incidents, since, until)
     lines += _actions(pair_actions(actions), since, until, journal)
     lines += _gates(view)
     lines += _done_and_smoke(view)
@@ -238,27 +239,26 @@ def _current_state(view: RoomView) -> list[str]:
 def _fired(
     view: RoomView,
     log: Iterable[TriggerTransition],
-    period: timedelta,
+    start: datetime,
+    end: datetime,
     log_from: datetime | None,
     incidents: Sequence[Incident] = (),
 ) -> list[str]:
     lines = ["## Rollback triggers fired", ""]
-    start = view.now - period
     shown = [
         t
         for t in log
-        if start <= t.at <= view.now
+        if start <= t.at <= end
         and (TriggerState.FIRING in (t.before, t.after) or t.after is TriggerState.RESOLVED)
     ]
     # The incident log remembers firings from before this room watched (a restart, a
     # headless handover): each one's firing and resolution, unless the log has them too.
     seen = {(t.title, t.at, _change(t)) for t in shown}
-    end = incidents_end(view, incidents)
     recorded = [
         (moment, incident.title, change)
         for incident in incidents
         for moment, change in ((incident.fired, "fired"), (incident.resolved, "resolved"))
-        if moment is not None and end - period <= moment <= end
+        if moment is not None and start <= moment <= end
         and (incident.title, moment, change) not in seen
     ]  # fmt: skip
     if log_from is not None and log_from > start and not recorded:
@@ -273,11 +273,10 @@ def _fired(
     return lines + _table(("When", "Clock", "Trigger", "Change"), table)
 
 
-def _incidents(view: RoomView, incidents: Sequence[Incident], period: timedelta) -> list[str]:
+def _incidents(incidents: Sequence[Incident], since: datetime, until: datetime) -> list[str]:
     """The period's incidents with their times, and the plan's §7 figures for the period and
     the whole cutover."""
-    end = incidents_end(view, incidents)
-    shift = in_period(incidents, end - period, end)
+    shift = in_period(incidents, since, until)
     lines = ["## Incidents (MTTD, MTTA, MTTR)", ""]
     if not incidents:
         return [*lines, NOTHING, ""]
@@ -316,12 +315,22 @@ def _incidents(view: RoomView, incidents: Sequence[Incident], period: timedelta)
     return lines + _table(header, rows)
 
 
-def incidents_end(view: RoomView, incidents: Sequence[Incident]) -> datetime:
-    """The end of the period on the incidents' clock: the view's now, or the last incident
-    recorded if later. A simulator run on scaled time records ahead of a view that a fresh
-    simulator gives; real time never does."""
-    moments = [m for i in incidents for m in (i.fired, i.resolved) if m is not None]
-    return max([view.now, *moments])
+def records_end(
+    now: datetime, entries: Iterable[Mapping[str, Any]], incidents: Sequence[Incident]
+) -> datetime:
+    """Where a handover's period ends: the room's now, or the last moment the journal or the
+    incident log recorded if that is later. Both are stamped on the room's clock; a fresh
+    simulator (a headless command) starts behind a room that ran in scaled time, real time
+    never does."""
+    moments = [now]
+    moments += [t for entry in entries if (t := entry_time(entry)) is not None]
+    moments += [
+        m.at if isinstance(m, Moment) else m
+        for i in incidents
+        for m in (i.onset, i.fired, i.acknowledged, i.mitigated, i.resolved)
+        if m is not None
+    ]
+    return max(moments)
 
 
 def _who(moment: Moment | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 
 
@@ -13,6 +14,29 @@ class RolloutPhase(str, Enum):
     PROGRESSING = "Progressing"
     PAUSED = "Paused"
     DEGRADED = "Degraded"
+
+
+@dataclass(frozen=True)
+class CanaryStep:
+    """One step of a rollout's canary as the detail names it: `setWeight`, `pause` (with
+    its duration, or None for one that waits for a promote) or `analysis`."""
+
+    kind: str
+    weight: int = 0
+    duration: timedelta | None = None
+    #: analysis: the templates it runs.
+    templates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnalysisRun:
+    """One AnalysisRun of a rollout: its phase, the step that started it, when."""
+
+    name: str
+    phase: str
+    step: int | None = None
+    started: datetime | None = None
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,11 +58,15 @@ class RolloutStatus:
     #: The canary weight in force at each step, 0 to `steps`, so a promotion can say the
     #: weight it moves to; empty when not known.
     step_weights: tuple[int, ...] = ()
-    #: The revision rolling out (`rollout.argoproj.io/revision`) and its image; the stable
-    #: ReplicaSet an abort goes back to, as far as it is known ("revision 6 (image)",
-    #: "ReplicaSet 5c9b"). Empty when not known.
+    #: The canary's steps, in order; empty when not known.
+    canary: tuple[CanaryStep, ...] = ()
+    #: The rollout's analysis runs, oldest first.
+    analysis_runs: tuple[AnalysisRun, ...] = ()
+    #: The revision being rolled out (`rollout.argoproj.io/revision`) and its image(s).
     revision: str = ""
     image: str = ""
+    #: The stable ReplicaSet an abort goes back to, as far as it is known ("revision 1
+    #: (image)", "ReplicaSet 5c9b"); empty when not known.
     stable: str = ""
 
     @property

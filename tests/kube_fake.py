@@ -543,6 +543,7 @@ class FakeKube:
                     "metadata": {
                         "name": run_name,
                         "namespace": meta["namespace"],
+                        "creationTimestamp": _now(),
                         "labels": {"rollout-type": "Step", "step-index": str(index)},
                         "ownerReferences": [
                             {"kind": "Rollout", "name": meta["name"], "uid": meta.get("uid", "")}
@@ -1191,14 +1192,22 @@ def canary_rollout(
             "namespace": namespace,
             "generation": 1,
             "labels": dict(labels or {"app.kubernetes.io/part-of": "maestro"}),
+            # The controller numbers each revision; the canary moves to the second.
+            "annotations": {"rollout.argoproj.io/revision": "2"},
         },
         "spec": {
             "replicas": 3,
             "strategy": {"canary": {"steps": steps if steps is not None else MAESTRO_STEPS}},
+            "template": {
+                "spec": {"containers": [{"name": name, "image": f"{IMAGES}/{name}:2.14.0"}]}
+            },
         },
         "status": {"currentPodHash": "canary", "stableRS": "stable", "currentStepIndex": 0},
     }
 
+
+#: Where the control plane's images come from.
+IMAGES = "ghcr.io/intelgraph"
 
 #: The plan's canary: 10 → pause → 25 → (promote) → analysis → 50 → 100.
 MAESTRO_STEPS: list[Obj] = [

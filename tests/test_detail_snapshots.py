@@ -1,6 +1,7 @@
-"""Snapshots of the trigger detail (Enter on a trigger row) at 80x24 and 120x36: the
-acknowledged CVE trigger of the brownout, the success-rate trigger's chart, and the rollback
-playbook part-way through its run.
+"""Snapshots of the detail screens (Enter on a row) at 80x24 and 120x36: the acknowledged
+CVE trigger of the brownout and the success-rate trigger's chart; a canary wave's
+repositories; a rollout promoted into its analysis step, with the journal's promote; a gate
+check gone stale, saying why it is unknown; the rollback playbook part-way through its run.
 
 Regenerate after an intended change of the screen with
 `pytest tests/test_detail_snapshots.py --snapshot-update`.
@@ -14,10 +15,13 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from maestro_control_room.cutover.audit import Operator
 from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.widgets.rollouts import RolloutBoard
 from maestro_control_room.widgets.table import KeyedTable
 from tests.conftest import AppFactory
 from tests.test_app import actions_done, started, step
+from tests.test_details import open_check, open_rollout, open_wave, select
 
 SIZES = [(80, 24), (120, 36)]
 IDS = ["80x24", "120x36"]
@@ -57,6 +61,72 @@ def test_threshold_trigger_detail(
 ) -> None:
     run_before = _detail_of("success-rate", acknowledge=False)
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+def _wave_detail(wave: str) -> Callable[[Pilot[None]], Any]:
+    async def run_before(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        assert isinstance(app, ControlRoomApp)
+        await started(app, pilot)
+        await open_wave(app, pilot, wave)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_wave_detail(
+    size: tuple[int, int], make_app: AppFactory, snap_compare: Callable[..., Any]
+) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=_wave_detail("Wave-2"))
+
+
+async def _promoted_rollout_detail(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, ControlRoomApp)
+    await started(app, pilot)
+    await select(pilot, app.query_one(RolloutBoard), "maestro-system/maestro-api")
+    await pilot.press("p", *"maestro-api", "enter")
+    await actions_done(app, pilot)
+    await step(app, pilot, 90)  # the analysis step's run has started
+    await open_rollout(app, pilot, "maestro-system/maestro-api")
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+def _journalled_as_on_a_bastion(app: ControlRoomApp) -> ControlRoomApp:
+    """The journal names who acted and from which host: one host here, whatever runs it."""
+    app.pipeline._operator = Operator("tester", host="bastion")
+    return app
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_rollout_detail(
+    size: tuple[int, int], make_app: AppFactory, snap_compare: Callable[..., Any]
+) -> None:
+    app = _journalled_as_on_a_bastion(make_app())
+    assert snap_compare(app, terminal_size=size, run_before=_promoted_rollout_detail)
+
+
+async def _unknown_check_detail(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    assert isinstance(app, ControlRoomApp)
+    await started(app, pilot)
+    await step(app, pilot, 30)
+    await open_check(app, pilot, "A/success-7d")
+    # The simulated clock moves on and nothing it measured reaches the room: stale.
+    app.sources[0].simulator.advance(120)  # type: ignore[attr-defined]
+    app.refresh_view()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=IDS)
+def test_gate_check_detail(
+    size: tuple[int, int], make_app: AppFactory, snap_compare: Callable[..., Any]
+) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=_unknown_check_detail)
 
 
 async def _playbook_part_way(pilot: Pilot[None]) -> None:

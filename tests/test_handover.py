@@ -466,8 +466,10 @@ def test_the_command_writes_markdown_with_every_section(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     journal = tmp_path / "audit.jsonl"
+    # Stamped on the room's clock: the simulator's, which starts at T+1d2h.
+    at = GO_LIVE + timedelta(days=1, hours=2) - timedelta(minutes=10)
     with AuditJournal(journal) as opened:
-        opened.write(intent("alice", ActionKind.FREEZE, "cutover", datetime.now(UTC)))
+        opened.write(intent("alice", ActionKind.FREEZE, "cutover", at))
     config = sim_config(tmp_path, journal)
     assert main(["handover", "--config", str(config), "--since", "1h"]) == 0
     markdown = capsys.readouterr().out

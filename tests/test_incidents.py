@@ -168,7 +168,7 @@ async def test_the_brownout_worked_from_the_keyboard_is_an_incident_everywhere(
             operator="tester",
             journal=tmp_path / "audit.jsonl",
         )
-        now = datetime.now(timezone.utc)
+        now = app.view.now  # type: ignore[union-attr]  # one clock: the room's
         text = render(fresh, now - timedelta(hours=12), now)
         assert "No rollback trigger fired" not in text
         assert "| Success rate under target | fired |" in text.replace("  ", " ")

@@ -370,3 +370,51 @@ async def test_an_operator_freezes_promotes_aborts_and_signs_off_on_the_strict_c
         ("sign off", "SRE"),
         ("freeze", "cutover"),
     ]
+
+
+async def test_enter_on_a_rollout_shows_its_analysis_runs_revision_and_actions_from_the_cluster(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    from maestro_control_room.tui.screens.rollout_detail import RolloutDetailScreen
+    from tests.test_details import select, shown
+
+    def to_analysis(rollout: dict[str, Any]) -> None:
+        rollout["status"]["currentStepIndex"] = 4
+
+    kube.modify(ROLLOUTS, "maestro-system", "maestro-api", to_analysis)
+    kube.reconcile("maestro-system", "maestro-api")  # the analysis step starts its run
+    run = "maestro-api-canary-4"
+    kube.set_analysis("maestro-system", run, "Inconclusive", "success-rate 97.1% < 98%")
+    kube.reconcile("maestro-system", "maestro-api")  # paused: InconclusiveAnalysis
+    app = on_cluster(kube, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(
+            pilot,
+            lambda: app.view is not None and (r := app.view.rollout(API)) is not None
+            and r.analysis_runs,
+            "the rollout and its analysis run",
+        )  # fmt: skip
+        await select(pilot, app.query_one(RolloutBoard), API)
+        await pilot.press("x", *"maestro-api", "enter")
+        await until(
+            pilot,
+            lambda: (r := app.view.rollout(API)) is not None and r.aborted,  # type: ignore[union-attr]
+            "the abort on the cluster",
+        )
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RolloutDetailScreen), "the detail")
+        screen = app.screen
+        await until(
+            pilot,
+            lambda: "abort rollout" in shown(screen.query_one("#rollout-actions")),
+            "the journalled abort",
+        )
+        head = shown(screen.query_one("#rollout-headline"))
+        assert "revision 2" in head and "ghcr.io/intelgraph/maestro-api:2.14.0" in head
+        runs = shown(screen.query_one("#rollout-runs"))
+        assert run in runs and "Inconclusive" in runs and "success-rate 97.1% < 98%" in runs
+        assert "step  4" in runs
+        steps = shown(screen.query_one("#rollout-steps"))
+        assert "pause 2m" in steps and "pause until promoted" in steps and "pause 5m" in steps
+        assert "▶  4  analysis (success-rate)" in steps
+        assert "by alice@" in shown(screen.query_one("#rollout-actions"))

@@ -107,3 +107,51 @@ async def test_read_only_shows_the_playbook_and_refuses_every_step(
         assert not (tmp_path / "audit.jsonl").exists(), "nothing was even journalled"
         refused = [n for n in app._notifications if n.title == "Read-only"]
         assert len(refused) == tried and all("read-only" in n.message for n in refused)
+
+
+async def test_the_detail_screens_keys_reach_no_effector_and_no_journal(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    from maestro_control_room.tui.screens.check_detail import CheckDetailScreen
+    from maestro_control_room.tui.screens.detail import DetailScreen
+    from maestro_control_room.tui.screens.gates import GateScreen
+    from maestro_control_room.tui.screens.rollout_detail import RolloutDetailScreen
+    from maestro_control_room.tui.screens.wave_detail import WaveDetailScreen
+    from maestro_control_room.widgets.table import KeyedTable
+
+    app = make_app(read_only=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(app, pilot)
+        before = state_of(app)
+        acting = [
+            b for b in CONTROL_ROOM_BINDINGS if isinstance(b, Binding) and b.action in ACTIONS
+        ]
+
+        async def drive(screen: DetailScreen[object]) -> None:
+            """Every key of the detail screen and every acting key, then Esc out."""
+            own = [b for b in screen.BINDINGS if isinstance(b, Binding) and b.key != "escape"]
+            for binding in [*acting, *own]:
+                for key in binding.key.split(","):
+                    await pilot.press(key)
+                    assert not isinstance(app.screen, ConfirmScreen), binding.action
+            while isinstance(app.screen, DetailScreen):
+                await pilot.press("escape")
+
+        for board, kind in ((WaveBoard, WaveDetailScreen), (RolloutBoard, RolloutDetailScreen)):
+            app.query_one(board).focus()
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, kind)
+            await drive(app.screen)
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, GateScreen)
+        app.screen.query_one(KeyedTable).move_cursor(row=1)  # the first gate's first check
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CheckDetailScreen)
+        await drive(app.screen)
+        app.ingest(app.sources[0].simulator.advance(0))  # type: ignore[attr-defined]
+        assert state_of(app) == before
+        assert not (tmp_path / "audit.jsonl").exists(), "nothing was even journalled"

@@ -78,6 +78,8 @@ def strategy(hint: Any, *, nan: bool) -> st.SearchStrategy[Any]:
         return TEXT
     if hint is datetime:
         return TIMES
+    if hint is timedelta:  # a pause's duration: whole milliseconds survive the seconds
+        return st.integers(0, 30 * 86_400_000).map(lambda ms: timedelta(milliseconds=ms))
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
         fields = {

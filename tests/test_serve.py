@@ -87,11 +87,19 @@ class Browser:
 
     async def wait_for(self, what: str, count: int = 1, deadline: float = 30.0) -> None:
         """Read the stream until `what` is on screen `count` times."""
+        shown = lambda: self.text.count(what) >= count  # noqa: E731
+        await self._read_until(shown, f"{what!r} ×{count} not on screen", deadline)
+
+    async def wait_for_gone(self, what: str, deadline: float = 30.0) -> None:
+        """Read the stream until `what` is no longer on screen."""
+        await self._read_until(lambda: what not in self.text, f"{what!r} still on screen", deadline)
+
+    async def _read_until(self, done: Any, failure: str, deadline: float) -> None:
         end = time.monotonic() + deadline
-        while self.text.count(what) < count:
+        while not done():
             left = end - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"{what!r} ×{count} not on screen:\n{self.text}")
+                raise TimeoutError(f"{failure}:\n{self.text}")
             try:
                 message = await self.websocket.receive(timeout=left)
             except asyncio.TimeoutError:
@@ -152,6 +160,10 @@ async def test_serve_answers_on_loopback_and_refuses_every_action(
             await browser.press(key)
             await browser.wait_for(REFUSED, count=pressed)
             await browser.press("\r")
+            # Enter with a wave selected opens its detail: Esc back to the dashboard.
+            await browser.wait_for("Esc closes")
+            await browser.press("\x1b")
+            await browser.wait_for_gone("Esc closes")
         await browser.press("a")  # the audit screen reads the journal the session writes to
         await browser.wait_for("no journal yet")
         await browser.press("a")  # closes it

@@ -56,7 +56,15 @@ from ..widgets.kpi import KpiRow
 from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 from .bindings import APP_BINDINGS
 from .composition import Runtime
-from .handover import ShiftRecord, handover_dir, render, write_handover
+from .details import JournalReader, check_screen
+from .handover import (
+    ShiftRecord,
+    handover_dir,
+    read_records,
+    render,
+    shift_end,
+    write_handover,
+)
 from .lifecycle import install_signal_handlers, watch_server
 from .palette import ControlRoomCommands, PaletteCommand
 from .screens.confirm import Confirmed, ConfirmScreen
@@ -117,6 +125,8 @@ class ControlRoomApp(App[None]):
         self.handover = runtime.handover
         self.workflows = runtime.workflows
         self.pipeline = runtime.pipeline
+        #: The journal's entries for the rollout detail, read again when the file changed.
+        self.journal_reader = JournalReader(self.journal.path if self.journal else None)
         #: The session's recording, when `--record` runs one (tui/record.py).
         self.recorder: SessionRecorder | None = None
         #: The playbook's steps, when the effector carries them out (tui/composition.py).
@@ -453,6 +463,12 @@ class ControlRoomApp(App[None]):
             files["gate-report.json"] = json.dumps(document, indent=2).encode()
         return files
 
+    @on(GateScreen.CheckDetailWanted)
+    def open_check_detail(self, message: GateScreen.CheckDetailWanted) -> None:
+        screen = None if self.view is None else check_screen(message.check, self.view, self.room)
+        if screen is not None:
+            self.push_screen(screen)
+
     @on(GateScreen.SignOff)
     def propose_sign_off(self, message: GateScreen.SignOff) -> None:
         self._offer_sign_off(message.role)()
@@ -492,7 +508,6 @@ class ControlRoomApp(App[None]):
     async def write_shift_handover(self) -> None:
         """Write the handover of the last `[handover] period` to a file and name it. It
         changes nothing, so read-only control rooms write it too."""
-        until = datetime.now(timezone.utc)
         record = ShiftRecord(
             view=self.room.evaluate(self.clock.now()),
             trigger_log=tuple(self.room.trigger_log),
@@ -503,8 +518,11 @@ class ControlRoomApp(App[None]):
         )
 
         def write() -> Path:  # reads the journal and writes a file: off the event loop
-            text = render(record, until - self.handover.period, until)
-            return write_handover(text, handover_dir(self.handover), until)
+            # The period ends on the room's clock, which stamps everything it records.
+            records = read_records(record)
+            until = shift_end(record, records)
+            text = render(record, until - self.handover.period, until, records)
+            return write_handover(text, handover_dir(self.handover), datetime.now(timezone.utc))
 
         try:
             path = await asyncio.to_thread(write)

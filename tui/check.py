@@ -95,12 +95,15 @@ async def evaluate(loaded: LoadedConfig, args: argparse.Namespace) -> dict[str, 
 def incident_figures(loaded: LoadedConfig, now: datetime) -> dict[str, object]:
     """MTTD, MTTA and MTTR of the shift (the handover's period back from now) and of the
     whole cutover, from the incident log the control room keeps."""
+    from ..cutover.handover import records_end
     from ..cutover.incidents import figures, fold, in_period
     from ..sources.incident_log import IncidentLog, incident_log_path
     from .handover import journal_file
 
     incidents = fold(IncidentLog(incident_log_path(journal_file(loaded))).read())
-    shift = in_period(incidents, now - loaded.config.handover.period, now)
+    # On the room's clock, as the handover's period: a fresh simulator stands before them.
+    end = records_end(now, (), incidents)
+    shift = in_period(incidents, end - loaded.config.handover.period, end)
     return {"shift": figures(shift).as_json(), "cutover": figures(incidents).as_json()}
 
 

@@ -214,6 +214,8 @@ def compose(
         journal=journal,
         operator=audit_operator,
         signoffs=signoff_policy(config),
+        # One clock: the journal is stamped on the room's clock, as are the incidents.
+        now=parts.clock.now,
     )
     session = Session(parts.settings)
     incident_log = IncidentLog(incident_log_path(path))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cutover.config import HandoverSection
-from ..cutover.handover import handover_markdown
+from ..cutover.handover import handover_markdown, records_end
 from ..cutover.incidents import Incident, fold
 from ..cutover.room import RoomView, TriggerTransition
 from ..sources.incident_log import IncidentLog, incident_log_path
@@ -64,28 +64,47 @@ class ShiftRecord:
     journal: Path | None
 
 
-def render(record: ShiftRecord, since: datetime, until: datetime) -> str:
-    """The Markdown, with the journal read now."""
-    entries: list[dict[str, Any]] = []
-    incidents: tuple[Incident, ...] = ()
+@dataclass(frozen=True)
+class ShiftRecords:
+    """What the room recorded beside its view: the journal's entries and the incidents."""
+
+    entries: tuple[dict[str, Any], ...]
+    journal_note: str
+    incidents: tuple[Incident, ...]
+
+
+def read_records(record: ShiftRecord) -> ShiftRecords:
+    """The journal and the incident log beside it, read now."""
     if record.journal is None:
-        note = "none is configured"
-    else:
-        entries, note = journal_entries(record.journal)
-        # What fired is in the incident log even when this room (a headless command, a
-        # restarted room) never saw the trigger's transitions itself.
-        incidents = fold(IncidentLog(incident_log_path(record.journal)).read())
+        return ShiftRecords((), "none is configured", ())
+    entries, note = journal_entries(record.journal)
+    # What fired is in the incident log even when this room (a headless command, a
+    # restarted room) never saw the trigger's transitions itself.
+    incidents = fold(IncidentLog(incident_log_path(record.journal)).read())
+    return ShiftRecords(tuple(entries), note, incidents)
+
+
+def shift_end(record: ShiftRecord, records: ShiftRecords) -> datetime:
+    """The end of the handover's period on the room's clock (see `records_end`)."""
+    return records_end(record.view.now, records.entries, records.incidents)
+
+
+def render(
+    record: ShiftRecord, since: datetime, until: datetime, records: ShiftRecords | None = None
+) -> str:
+    """The Markdown, with the journal read now unless `records` were read already."""
+    found = records if records is not None else read_records(record)
     return handover_markdown(
         record.view,
         record.trigger_log,
-        entries,
+        found.entries,
         since,
         until,
         record.operator,
         name=record.name,
         trigger_log_from=record.trigger_log_from,
-        journal=note,
-        incidents=incidents,
+        journal=found.journal_note,
+        incidents=found.incidents,
     )
 
 

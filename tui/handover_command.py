@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from ..cutover.handover import parse_since
 from .composition import operator_name
 from .configfile import ConfigError, find_config, load_config
-from .handover import ShiftRecord, journal_file, render
+from .handover import ShiftRecord, journal_file, read_records, render, shift_end
 from .headless import gather_view
 
 PROG = "maestro-control-room handover"
@@ -53,14 +53,10 @@ def run(
     try:
         loaded = load_config(find_config(args.handover_config or args.config))
         config = loaded.config
-        since = parse_since(args.since, datetime.now(timezone.utc), config.cutover.go_live)
+        parse_since(args.since, datetime.now(timezone.utc), config.cutover.go_live)  # say it first
         room, view = asyncio.run(gather_view(loaded, args.timeout, context=args.context))
     except (ConfigError, ValueError) as error:
         print(f"{PROG}: {error}", file=err)
-        return 2
-    until = datetime.now(timezone.utc)
-    if since > until:
-        print(f"{PROG}: --since {args.since} is after now ({until:%Y-%m-%d %H:%M} UTC)", file=err)
         return 2
     record = ShiftRecord(
         view=view,
@@ -70,7 +66,20 @@ def run(
         operator=operator_name(config, args.operator),
         journal=journal_file(loaded),
     )
-    text = render(record, since, until)
+    # One clock: the period ends on the room's clock, at the last moment recorded if a
+    # room in scaled time recorded past this fresh one's now; `--since 12h` counts back
+    # from there.
+    records = read_records(record)
+    until = shift_end(record, records)
+    try:
+        since = parse_since(args.since, until, config.cutover.go_live)
+    except ValueError as error:
+        print(f"{PROG}: {error}", file=err)
+        return 2
+    if since > until:
+        print(f"{PROG}: --since {args.since} is after now ({until:%Y-%m-%d %H:%M} UTC)", file=err)
+        return 2
+    text = render(record, since, until, records)
     if not args.output:
         out.write(text)
         return 0

@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from ..cutover.handover import parse_since
+from ..cutover.handover import parse_since, records_end
 from ..cutover.incidents import Incident, describe, figures, fold, in_period
 from ..sources.incident_log import IncidentLog, incident_log_path
 from .configfile import ConfigError, find_config, load_config
@@ -99,14 +99,17 @@ def run(
     now = datetime.now(timezone.utc)
     try:
         loaded = load_config(find_config(args.incidents_config or args.config))
-        since = parse_since(args.since, now, loaded.config.cutover.go_live) if args.since else None
+        if args.since:
+            parse_since(args.since, now, loaded.config.cutover.go_live)  # said before reading
     except (ConfigError, ValueError) as error:
         print(f"{PROG}: {error}", file=err)
         return 2
     incidents = fold(IncidentLog(incident_log_path(journal_file(loaded))).read())
-    # Recorded on the room's clock, which with the simulator alone runs ahead of the wall.
-    latest = max((i.resolved or i.fired or now for i in incidents), default=now)
-    until = max(now, latest)
+    # Recorded on the room's clock, which with the simulator alone runs ahead of the wall;
+    # a duration back counts from there, as the handover's does.
+    until = records_end(now, (), incidents)
+    go_live = loaded.config.cutover.go_live
+    since = parse_since(args.since, until, go_live) if args.since else None
     if args.json:
         print(json.dumps(report(incidents, since, until), indent=2), file=out)
     else:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from ...cutover.rollouts import RolloutPhase, RolloutStatus
+from ...cutover.rollouts import AnalysisRun, RolloutPhase, RolloutStatus
+from ...cutover.rollouts import CanaryStep as DetailStep
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,19 @@ MAESTRO_CANARY: tuple[CanaryStep, ...] = (
     CanaryStep.pause(300),
     CanaryStep.set_weight(100),
 )
+
+#: The image each of Maestro's rollouts moves to, by name; the fleet's runners take the last.
+IMAGES = {
+    "maestro-api": "ghcr.io/intelgraph/maestro-api:2.14.0",
+    "maestro-scheduler": "ghcr.io/intelgraph/maestro-scheduler:2.14.0",
+    "executor-controller": "ghcr.io/intelgraph/executor-controller:2.14.0",
+}
+RUNNER_IMAGE = "ghcr.io/intelgraph/maestro-runner:2.14"
+#: What the stable revision before runs.
+STABLE_IMAGES = {name: image.replace(":2.14.0", ":2.13.2") for name, image in IMAGES.items()}
+STABLE_RUNNER_IMAGE = "ghcr.io/intelgraph/maestro-runner:2.13"
+#: The revision every rollout moves to (the stable one is the revision before).
+REVISION = 2
 
 #: How often the analysis run measures the success rate, in seconds.
 MEASURE_EVERY = 60.0
@@ -86,10 +101,15 @@ class SimRollout:
         self.labels = dict(LABELS)
         self.annotations = dict(SIGNED)
         self.version = next_version()
-        #: The revision rolling out and the one before it, which is the stable one.
-        self.revision = 7
-        self.image = f"ghcr.io/maestro/{name}:2.15.0"
-        self.stable_image = f"ghcr.io/maestro/{name}:2.14.3"
+        self.revision = REVISION
+        self.image = IMAGES.get(name, RUNNER_IMAGE)
+        #: What the revision before ran: where an abort goes back to.
+        self.stable_image = STABLE_IMAGES.get(name, STABLE_RUNNER_IMAGE)
+        #: Where simulated second 0 is, for the analysis runs' start times; set by the
+        #: simulator.
+        self.epoch: datetime | None = None
+        #: The step analyses run so far, as the AnalysisRuns the controller would make.
+        self.runs: list[AnalysisRun] = []
 
     @property
     def key(self) -> str:
@@ -144,20 +164,31 @@ class SimRollout:
 
     def _analyse(self, t: float, step: CanaryStep, success_rate: float | None) -> bool:
         if self.analysis != "Running":
-            self.analysis = "Running"
             self._analysis_started = self._last_measure = t
+            started = None if self.epoch is None else self.epoch + timedelta(seconds=t)
+            name = f"{self.name}-{self.revision}-{self.step}"
+            self.runs.append(AnalysisRun(name, "Running", self.step, started))
+            self._set_analysis("Running")
             return True
         if t - self._last_measure < MEASURE_EVERY:
             return False
         self._last_measure = t
         if success_rate is not None and success_rate < self.success_target:
-            self.analysis = "Failed"
+            measured = f"success-rate {success_rate * 100:.1f}% < {self.success_target * 100:g}%"
+            self._set_analysis("Failed", f"metric success-rate assessed Failed: {measured}")
             self.abort("RolloutAborted: metric success-rate assessed Failed")
             return True
         if t - self._analysis_started >= (step.seconds or 0):
-            self.analysis = "Successful"
+            self._set_analysis("Successful")
             return True
         return False
+
+    def _set_analysis(self, phase: str, message: str = "") -> None:
+        """The current step's analysis, and its run's phase, as the controller records it."""
+        self.analysis = phase
+        if self.runs and self.runs[-1].phase == "Running":
+            last = self.runs[-1]
+            self.runs[-1] = AnalysisRun(last.name, phase, last.step, last.started, message)
 
     def annotate(self, key: str, value: str | None) -> None:
         """Set an annotation (None removes it), as a new revision's metadata would."""
@@ -186,7 +217,7 @@ class SimRollout:
             if step.kind == "setWeight":
                 self.weight = step.weight
             if step.kind == "analysis" and self.analysis == "Running":
-                self.analysis = "Successful"
+                self._set_analysis("Successful", "promoted past the analysis")
             self.step += 1
             self.pause_condition = ""
             self.pause_started = None
@@ -195,6 +226,8 @@ class SimRollout:
         self._changed()
 
     def abort(self, message: str = "RolloutAborted: aborted by operator") -> None:
+        if self.analysis == "Running":
+            self._set_analysis("Failed", "the rollout was aborted")
         self.aborted = True
         self.weight = 0
         self.pause_condition = ""
@@ -227,14 +260,23 @@ class SimRollout:
             paused=self.spec_paused or bool(self.pause_condition),
             aborted=self.aborted,
             version=self.version,
-            revision=str(self.revision),
-            image=self.image,
             stable=f"revision {self.revision - 1} ({self.stable_image})",
             step_weights=(
                 *(self._weight_through(step) for step in range(len(self.steps))),
                 100,
             ),
+            canary=tuple(_detail_step(step) for step in self.steps),
+            analysis_runs=tuple(self.runs),
+            revision=str(self.revision),
+            image=self.image,
         )
+
+
+def _detail_step(step: CanaryStep) -> DetailStep:
+    duration = None if step.seconds is None else timedelta(seconds=step.seconds)
+    if step.kind == "analysis":
+        return DetailStep("analysis", duration=duration, templates=("success-rate",))
+    return DetailStep(step.kind, weight=step.weight, duration=duration)
 
 
 #: The rollouts `maestro_rollouts` makes, by `namespace/name`.

@@ -182,6 +182,8 @@ class Simulator:
             max(0, fleet_size - len(rollouts)), self._next_version, success_target
         )
         self.rollouts: dict[str, SimRollout] = {r.key: r for r in rollouts}
+        for rollout in rollouts:
+            rollout.epoch = self.epoch  # its analysis runs say when they started
         self.cluster = SimCluster(lambda: self.rollouts.values())
         self.gate_checks = tuple(c for c in gates if c.kind in PROBED_KINDS)
         known = {**QueriesSection().model_dump(), **(queries or {})}

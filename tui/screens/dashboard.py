@@ -59,8 +59,10 @@ from ...widgets.too_small import TooSmall
 from ...widgets.triggers import TriggerBoard
 from ...widgets.waves import WaveBoard
 from ..bindings import DASHBOARD_BINDINGS, replay_key_rows
+from ..details import rollout_screen, wave_screen
 from ..help_rows import help_rows
 from .audit import AuditScreen
+from .detail import DetailScreen
 from .diagnostics import DiagnosticsScreen
 from .done import DoneScreen
 from .gates import GateScreen
@@ -225,12 +227,16 @@ class Dashboard(Screen[None]):
             panels.rollouts.show(view.rollouts)
             panels.events.show_counts(app.room.events_by_source)
             for screen in app.screen_stack:
+                if not screen.is_mounted:
+                    continue  # pushed, composed at the next turn: it shows what it was given
                 if isinstance(screen, GateScreen):
                     screen.show(view.gates)
                 elif isinstance(screen, SmokeScreen):
                     screen.show(view.verification)
                 elif isinstance(screen, DoneScreen):
                     screen.show(view.done)
+                elif isinstance(screen, DetailScreen):
+                    screen.show_view(view)
                 elif isinstance(screen, PlaybookScreen):
                     screen.show(view.playbook, self.firing_note(view, screen.trigger))
                 elif isinstance(screen, TriggerDetailScreen):
@@ -542,7 +548,20 @@ class Dashboard(Screen[None]):
         )
 
     def action_detail(self) -> None:
-        """Enter on a board row: the selected trigger in full."""
+        """Enter on a board row: the selected trigger, wave or rollout in full."""
+        board, view = self.focused, self.view
+        if isinstance(board, WaveBoard | RolloutBoard) and view is not None:
+            key = board.selected_key
+            if key is None:
+                return
+            if isinstance(board, WaveBoard):
+                settings = self.control_room.settings
+                screen: Screen[None] | None = wave_screen(key, view, settings.workbook)
+            else:
+                screen = rollout_screen(key, view, self.control_room.journal_reader)
+            if screen is not None:
+                self.control_room.push_screen(screen)
+            return
         table = self.query_one("#trigger-table", KeyedTable)
         if self.focused is not table:
             return

@@ -20,6 +20,8 @@ class GateScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q,g", "dismiss", "Close", id="close-gates"),
         binding("sign_off"),
+        Binding("enter", "check_detail", "Detail", id="check-detail",
+                tooltip="The selected check in full: value, criterion, source and age"),
     ]  # fmt: skip
 
     class SignOff(Message):
@@ -28,6 +30,13 @@ class GateScreen(Screen[None]):
         def __init__(self, role: str) -> None:
             super().__init__()
             self.role = role
+
+    class CheckDetailWanted(Message):
+        """The operator asks for gate check `check` (`A/success-7d`) in full."""
+
+        def __init__(self, check: str) -> None:
+            super().__init__()
+            self.check = check
 
     DEFAULT_CSS = """
     GateScreen { layout: vertical; }
@@ -44,7 +53,8 @@ class GateScreen(Screen[None]):
         yield Static("Go/No-Go gates", classes="panel-title")
         yield GateBoard(id="gates")
         yield Static(
-            f"↑↓ select · {self._sign_key} sign off / withdraw the selected role · Esc closes",
+            f"↑↓ select · Enter the check in full · {self._sign_key} sign off / withdraw the"
+            " selected role · Esc closes",
             id="gate-hint",
             markup=False,
         )
@@ -62,6 +72,13 @@ class GateScreen(Screen[None]):
             self.notify("select a sign-off row (Go/No-Go sign-off) first", severity="warning")
             return
         self.post_message(self.SignOff(role))
+
+    def action_check_detail(self) -> None:
+        key = self.query_one(KeyedTable).selected_key
+        if key is None or key.startswith("gate:"):
+            self.notify("select a check (a row under a gate) first", severity="warning")
+            return
+        self.post_message(self.CheckDetailWanted(key))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
