@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.driver import Driver
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -82,6 +83,7 @@ from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmall
 from ..widgets.triggers import TriggerBoard
 from ..widgets.waves import WaveBoard
 from .bindings import CONTROL_ROOM_BINDINGS, SCREEN_KEYS
+from .driver import quiet_driver
 from .handover import ShiftRecord, handover_dir, render, write_handover
 from .help_rows import help_rows
 from .lifecycle import install_signal_handlers, watch_server
@@ -268,6 +270,10 @@ class ControlRoomApp(App[None]):
                     MqttAnnouncer(source, freeze=announce.mqtt_freeze, audit=announce.mqtt_audit)
                 )
         return found
+
+    def get_driver_class(self) -> type[Driver]:
+        # In a terminal, an input thread that sleeps until a key comes (tui/driver.py).
+        return quiet_driver(super().get_driver_class())
 
     @property
     def mode(self) -> str:
