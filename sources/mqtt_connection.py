@@ -14,6 +14,9 @@ seconds, and every `PROBE` seconds a rest starts with a `LINGER`: if more comes 
 after our acknowledgements, the broker was holding it back, and the socket is read on for
 as long as that goes on.
 
+paho reads through a read-ahead buffer (`sources.mqtt_readahead`): a gulp takes whole
+PUBLISH packets off it directly, and their PUBACKs go out together after paho's own writes.
+
 Everything but `connect`'s blocking socket set-up runs on the loop's thread.
 """
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import select
+import ssl
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +36,8 @@ from typing import Any
 from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
+
+from .mqtt_readahead import Publish, ReadAhead, puback
 
 #: Packets within `pace` seconds from which the stream counts as busy, read without rests;
 #: under the 20 that brokers commonly keep in flight (mosquitto, VerneMQ; EMQX keeps 32).
@@ -96,6 +103,9 @@ class MqttConnection:
         self._loop = asyncio.get_running_loop()
         self._client = self._paho()
         self._sock: Any = None
+        self._reader: ReadAhead | None = None
+        #: PUBACKs of the PUBLISH packets read past paho, written together after a gulp.
+        self._puback_out = bytearray()
         self._connected: asyncio.Future[None] = self._loop.create_future()
         self._lost: asyncio.Future[None] = self._loop.create_future()
         for future in (self._connected, self._lost):
@@ -162,6 +172,8 @@ class MqttConnection:
         client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = self._on_register_write
         client.on_socket_unregister_write = self._on_unregister_write
+        # paho reads through the read-ahead from here on (sources/mqtt_readahead.py).
+        self._reader = client._sock = ReadAhead(client.socket())
         self._sock = client.socket()
         self._read_on(self._sock)
         self._flush()
@@ -338,15 +350,33 @@ class MqttConnection:
         """Read every packet waiting, write their PUBACKs together; the number of packets
         read. A failure here ends the connection, as a lost one."""
         client = self._client
-        packets = 0
+        reader = self._reader
+        packets = past_paho = 0
         self._in_gulp = True
         try:
             while packets < MAX_GULP:
+                # While paho is between packets, a whole PUBLISH is taken here; paho gets
+                # the rest, a packet it has begun, and the end of the stream.
+                if reader is not None and not reader.ended and client._in_packet["command"] == 0:
+                    if not reader.has_whole_packet():
+                        reader.fill()
+                    message = reader.take_publish()
+                    if message is not None:
+                        packets += 1
+                        past_paho += 1
+                        self._published_to_us(message)
+                        continue
+                    if not reader.buffered and not reader.ended:
+                        break  # nothing waiting
                 if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None:
                     break  # lost: paho has called on_disconnect
                 packets += 1
                 if not self._waiting(sock):
                     break
+            if past_paho:
+                # paho's keepalive counts what came as a sign of life, and waits for a
+                # PINGRESP only while nothing does: behind a backlog, it may come late.
+                client._last_bytes_received = time.monotonic()
             self._in_gulp = False
             self._flush()
         except Exception as error:
@@ -354,6 +384,16 @@ class MqttConnection:
         finally:
             self._in_gulp = False
         return packets
+
+    def _published_to_us(self, message: Publish) -> None:
+        """A PUBLISH read past paho: handed on as paho would, then acknowledged."""
+        try:
+            topic = message.topic.decode("utf-8")
+        except UnicodeDecodeError:  # a topic name that is not UTF-8
+            topic = message.topic.decode("utf-8", "replace")
+        self._hand_over(topic, message.payload)
+        if message.qos:
+            self._puback_out += puback(message.mid)
 
     def _fail(self, error: Exception) -> None:
         if not self._lost.done():
@@ -370,21 +410,41 @@ class MqttConnection:
         return bool(readable)
 
     def _flush(self) -> None:
-        """Write what paho has queued; what the socket does not take waits for writable."""
+        """Write what paho has queued, then our PUBACKs; what the socket does not take
+        waits for writable."""
         client = self._client
-        if self._sock is None or not client.want_write():
+        if self._sock is None:
             return
-        client.loop_write()
         if client.want_write():
+            client.loop_write()
+            if client.want_write():
+                self._write_on()  # paho's packet goes out whole before our PUBACKs
+                return
+        if self._puback_out:
+            self._write_pubacks()
+
+    def _write_pubacks(self) -> None:
+        reader = self._reader
+        if reader is None:
+            return
+        try:
+            sent = reader.sock.send(self._puback_out)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            sent = 0
+        except OSError:  # the connection is going: its read says so, and ends it
+            self._puback_out.clear()
+            return
+        del self._puback_out[:sent]
+        if self._puback_out:
             self._write_on()
 
     def _writable(self) -> None:
         try:
-            self._client.loop_write()
+            self._flush()
         except Exception as error:
             self._fail(error)
             return
-        if not self._client.want_write():
+        if not self._client.want_write() and not self._puback_out:
             self._write_off()
 
     # The loop's registrations are tracked here: removing one that is not there costs asyncio
@@ -402,6 +462,7 @@ class MqttConnection:
 
     def _forget(self, sock: Any) -> None:
         self._sock = None
+        self._puback_out.clear()
         self._stop_timers()
         if self._reading:
             self._loop.remove_reader(sock)
@@ -417,7 +478,8 @@ class MqttConnection:
             self._write_on()
 
     def _on_unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        self._write_off()
+        if not self._puback_out:
+            self._write_off()
 
     def _on_socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         self._forget(sock)
@@ -463,7 +525,9 @@ class MqttConnection:
         except UnicodeDecodeError:  # a topic name that is not UTF-8
             topic = message._topic.decode("utf-8", "replace")
         payload = message.payload  # bytes, as paho decodes a PUBLISH
-        body = payload if isinstance(payload, bytes) else bytes(payload)
+        self._hand_over(topic, payload if isinstance(payload, bytes) else bytes(payload))
+
+    def _hand_over(self, topic: str, body: bytes) -> None:
         try:
             self.on_message(topic, body)
         except Exception as error:
