@@ -49,6 +49,14 @@ PROBE = 2.0
 LINGER = 0.005
 #: Packets read in one gulp at most, so a flood never holds the loop for long.
 MAX_GULP = 2_000
+#: A busy stream is read on at once: a broker holding back all but a window of messages
+#: until they are acknowledged would be slowed by any rest. Every `FLOOD_PROBE` seconds it
+#: rests `FLOOD_REST` once instead; if more than `FLOOD` packets (over any broker's window)
+#: came meanwhile, nothing holds it back, and it is read once a `FLOOD_REST` while that
+#: lasts: a few reads of many packets, not a wake-up (and a write of PUBACKs) for every few.
+FLOOD = 40
+FLOOD_REST = 0.02
+FLOOD_PROBE = 0.5
 
 
 class MqttError(Exception):
@@ -117,6 +125,9 @@ class MqttConnection:
         self._reading = False  # the reader is registered with the loop
         self._writing = False  # the writer is
         self._probed_at = float("-inf")
+        self._flood_probed_at = float("-inf")
+        self._flooding = False
+        self._after_flood_rest = False
         #: Recent gulps, (loop time, packets), over the last `pace` seconds.
         self._recent: deque[tuple[float, int]] = deque()
         self._recent_packets = 0
@@ -291,6 +302,8 @@ class MqttConnection:
         if self._waiting(sock):
             self._next(sock, self._gulp(sock), held_back=False)
         else:
+            if self._after_flood_rest:  # nothing came during a flood's rest: no flood
+                self._after_flood_rest = self._flooding = False
             self._read_on(sock)
 
     def _next(self, sock: Any, packets: int, held_back: bool) -> None:
@@ -300,7 +313,11 @@ class MqttConnection:
         now = self._loop.time()
         busy = True
         if not self._quiet(packets, now):
-            self._read_on(sock)
+            if self._flood(packets, now):
+                self._after_flood_rest = True
+                self._rest(sock, FLOOD_REST)
+            else:
+                self._read_on(sock)
         elif held_back or now - self._probed_at >= PROBE:
             busy = held_back
             self._probed_at = now
@@ -313,6 +330,18 @@ class MqttConnection:
             self.on_gulp(busy)
         except Exception as error:
             self._fail(error)
+
+    def _flood(self, packets: int, now: float) -> bool:
+        """Whether a busy stream rests `FLOOD_REST` now (see `FLOOD`)."""
+        if not self.pace or self._acks or not self._connected.done():
+            return False  # unpaced; or an acknowledgement awaited: no rest to delay it
+        if self._after_flood_rest:
+            self._after_flood_rest = False
+            self._flooding = packets > FLOOD
+        elif now - self._flood_probed_at >= FLOOD_PROBE:
+            self._flood_probed_at = now
+            return True
+        return self._flooding
 
     def _quiet(self, packets: int, now: float) -> bool:
         """Whether the stream is quiet enough to rest, counting a gulp of `packets` now."""
@@ -331,14 +360,15 @@ class MqttConnection:
             self._reading = True
             self._loop.add_reader(sock, self._readable)
 
-    def _rest(self, sock: Any) -> None:
+    def _rest(self, sock: Any, seconds: float | None = None) -> None:
         self._stop_timers()
         if self._sock is not sock:
             return
         if self._reading:
             self._reading = False
             self._loop.remove_reader(sock)
-        self._resume = self._loop.call_later(self.pace, self._read_again, sock)
+        rest = self.pace if seconds is None else seconds
+        self._resume = self._loop.call_later(rest, self._read_again, sock)
 
     def _stop_timers(self) -> None:
         for timer in (self._resume, self._linger):
