@@ -14,6 +14,9 @@ seconds, and every `PROBE` seconds a rest starts with a `LINGER`: if more comes 
 after our acknowledgements, the broker was holding it back, and the socket is read on for
 as long as that goes on.
 
+paho reads through a read-ahead buffer (`sources.mqtt_readahead`): a gulp takes whole
+PUBLISH packets off it directly, and their PUBACKs go out together after paho's own writes.
+
 Everything but `connect`'s blocking socket set-up runs on the loop's thread.
 """
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import select
+import ssl
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ..cutover.config import MqttSection
+from .mqtt_readahead import Publish, ReadAhead, puback
 
 #: Packets within `pace` seconds from which the stream counts as busy, read without rests;
 #: under the 20 that brokers commonly keep in flight (mosquitto, VerneMQ; EMQX keeps 32).
@@ -44,6 +50,14 @@ PROBE = 2.0
 LINGER = 0.005
 #: Packets read in one gulp at most, so a flood never holds the loop for long.
 MAX_GULP = 2_000
+#: A busy stream is read on at once: a broker holding back all but a window of messages
+#: until they are acknowledged would be slowed by any rest. Every `FLOOD_PROBE` seconds it
+#: rests `FLOOD_REST` once instead; if more than `FLOOD` packets (over any broker's window)
+#: came meanwhile, nothing holds it back, and it is read once a `FLOOD_REST` while that
+#: lasts: a few reads of many packets, not a wake-up (and a write of PUBACKs) for every few.
+FLOOD = 40
+FLOOD_REST = 0.02
+FLOOD_PROBE = 0.5
 
 
 class MqttError(Exception):
@@ -128,6 +142,9 @@ class MqttConnection:
         self._loop = asyncio.get_running_loop()
         self._client = self._paho()
         self._sock: Any = None
+        self._reader: ReadAhead | None = None
+        #: PUBACKs of the PUBLISH packets read past paho, written together after a gulp.
+        self._puback_out = bytearray()
         self._connected: asyncio.Future[None] = self._loop.create_future()
         self._lost: asyncio.Future[None] = self._loop.create_future()
         for future in (self._connected, self._lost):
@@ -139,6 +156,9 @@ class MqttConnection:
         self._reading = False  # the reader is registered with the loop
         self._writing = False  # the writer is
         self._probed_at = float("-inf")
+        self._flood_probed_at = float("-inf")
+        self._flooding = False
+        self._after_flood_rest = False
         #: Recent gulps, (loop time, packets), over the last `pace` seconds.
         self._recent: deque[tuple[float, int]] = deque()
         self._recent_packets = 0
@@ -194,6 +214,8 @@ class MqttConnection:
         client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = self._on_register_write
         client.on_socket_unregister_write = self._on_unregister_write
+        # paho reads through the read-ahead from here on (sources/mqtt_readahead.py).
+        self._reader = client._sock = ReadAhead(client.socket())
         self._sock = client.socket()
         self._read_on(self._sock)
         self._flush()
@@ -311,6 +333,8 @@ class MqttConnection:
         if self._waiting(sock):
             self._next(sock, self._gulp(sock), held_back=False)
         else:
+            if self._after_flood_rest:  # nothing came during a flood's rest: no flood
+                self._after_flood_rest = self._flooding = False
             self._read_on(sock)
 
     def _next(self, sock: Any, packets: int, held_back: bool) -> None:
@@ -320,7 +344,11 @@ class MqttConnection:
         now = self._loop.time()
         busy = True
         if not self._quiet(packets, now):
-            self._read_on(sock)
+            if self._flood(packets, now):
+                self._after_flood_rest = True
+                self._rest(sock, FLOOD_REST)
+            else:
+                self._read_on(sock)
         elif held_back or now - self._probed_at >= PROBE:
             busy = held_back
             self._probed_at = now
@@ -333,6 +361,18 @@ class MqttConnection:
             self.on_gulp(busy)
         except Exception as error:
             self._fail(error)
+
+    def _flood(self, packets: int, now: float) -> bool:
+        """Whether a busy stream rests `FLOOD_REST` now (see `FLOOD`)."""
+        if not self.pace or self._acks or not self._connected.done():
+            return False  # unpaced; or an acknowledgement awaited: no rest to delay it
+        if self._after_flood_rest:
+            self._after_flood_rest = False
+            self._flooding = packets > FLOOD
+        elif now - self._flood_probed_at >= FLOOD_PROBE:
+            self._flood_probed_at = now
+            return True
+        return self._flooding
 
     def _quiet(self, packets: int, now: float) -> bool:
         """Whether the stream is quiet enough to rest, counting a gulp of `packets` now."""
@@ -351,14 +391,15 @@ class MqttConnection:
             self._reading = True
             self._loop.add_reader(sock, self._readable)
 
-    def _rest(self, sock: Any) -> None:
+    def _rest(self, sock: Any, seconds: float | None = None) -> None:
         self._stop_timers()
         if self._sock is not sock:
             return
         if self._reading:
             self._reading = False
             self._loop.remove_reader(sock)
-        self._resume = self._loop.call_later(self.pace, self._read_again, sock)
+        rest = self.pace if seconds is None else seconds
+        self._resume = self._loop.call_later(rest, self._read_again, sock)
 
     def _stop_timers(self) -> None:
         for timer in (self._resume, self._linger):
@@ -370,15 +411,33 @@ class MqttConnection:
         """Read every packet waiting, write their PUBACKs together; the number of packets
         read. A failure here ends the connection, as a lost one."""
         client = self._client
-        packets = 0
+        reader = self._reader
+        packets = past_paho = 0
         self._in_gulp = True
         try:
             while packets < MAX_GULP:
+                # While paho is between packets, a whole PUBLISH is taken here; paho gets
+                # the rest, a packet it has begun, and the end of the stream.
+                if reader is not None and not reader.ended and client._in_packet["command"] == 0:
+                    if not reader.has_whole_packet():
+                        reader.fill()
+                    message = reader.take_publish()
+                    if message is not None:
+                        packets += 1
+                        past_paho += 1
+                        self._published_to_us(message)
+                        continue
+                    if not reader.buffered and not reader.ended:
+                        break  # nothing waiting
                 if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None:
                     break  # lost: paho has called on_disconnect
                 packets += 1
                 if not self._waiting(sock):
                     break
+            if past_paho:
+                # paho's keepalive counts what came as a sign of life, and waits for a
+                # PINGRESP only while nothing does: behind a backlog, it may come late.
+                client._last_bytes_received = time.monotonic()
             self._in_gulp = False
             self._flush()
         except Exception as error:
@@ -386,6 +445,16 @@ class MqttConnection:
         finally:
             self._in_gulp = False
         return packets
+
+    def _published_to_us(self, message: Publish) -> None:
+        """A PUBLISH read past paho: handed on as paho would, then acknowledged."""
+        try:
+            topic = message.topic.decode("utf-8")
+        except UnicodeDecodeError:  # a topic name that is not UTF-8
+            topic = message.topic.decode("utf-8", "replace")
+        self._hand_over(topic, message.payload)
+        if message.qos:
+            self._puback_out += puback(message.mid)
 
     def _fail(self, error: Exception) -> None:
         if not self._lost.done():
@@ -402,21 +471,41 @@ class MqttConnection:
         return bool(readable)
 
     def _flush(self) -> None:
-        """Write what paho has queued; what the socket does not take waits for writable."""
+        """Write what paho has queued, then our PUBACKs; what the socket does not take
+        waits for writable."""
         client = self._client
-        if self._sock is None or not client.want_write():
+        if self._sock is None:
             return
-        client.loop_write()
         if client.want_write():
+            client.loop_write()
+            if client.want_write():
+                self._write_on()  # paho's packet goes out whole before our PUBACKs
+                return
+        if self._puback_out:
+            self._write_pubacks()
+
+    def _write_pubacks(self) -> None:
+        reader = self._reader
+        if reader is None:
+            return
+        try:
+            sent = reader.sock.send(self._puback_out)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            sent = 0
+        except OSError:  # the connection is going: its read says so, and ends it
+            self._puback_out.clear()
+            return
+        del self._puback_out[:sent]
+        if self._puback_out:
             self._write_on()
 
     def _writable(self) -> None:
         try:
-            self._client.loop_write()
+            self._flush()
         except Exception as error:
             self._fail(error)
             return
-        if not self._client.want_write():
+        if not self._client.want_write() and not self._puback_out:
             self._write_off()
 
     # The loop's registrations are tracked here: removing one that is not there costs asyncio
@@ -434,6 +523,7 @@ class MqttConnection:
 
     def _forget(self, sock: Any) -> None:
         self._sock = None
+        self._puback_out.clear()
         self._stop_timers()
         if self._reading:
             self._loop.remove_reader(sock)
@@ -449,7 +539,8 @@ class MqttConnection:
             self._write_on()
 
     def _on_unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        self._write_off()
+        if not self._puback_out:
+            self._write_off()
 
     def _on_socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         self._forget(sock)
@@ -495,7 +586,9 @@ class MqttConnection:
         except UnicodeDecodeError:  # a topic name that is not UTF-8
             topic = message._topic.decode("utf-8", "replace")
         payload = message.payload  # bytes, as paho decodes a PUBLISH
-        body = payload if isinstance(payload, bytes) else bytes(payload)
+        self._hand_over(topic, payload if isinstance(payload, bytes) else bytes(payload))
+
+    def _hand_over(self, topic: str, body: bytes) -> None:
         try:
             self.on_message(topic, body)
         except Exception as error:

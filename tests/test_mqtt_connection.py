@@ -17,6 +17,7 @@ import pytest
 
 from maestro_control_room.cutover.config import MqttSection
 from maestro_control_room.sources.mqtt_connection import (
+    FLOOD,
     PROBE,
     Endpoint,
     MqttConnection,
@@ -260,3 +261,43 @@ def test_a_connection_is_the_configured_section_and_nothing_else() -> None:
     assert (default.host, default.port, default.keepalive, default.clean_session) == (
         "127.0.0.1", 1883, 15, True,
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def open_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Mosquitto with no window at all: it sends whatever it has, acknowledged or not."""
+    binary = find_binary("mosquitto", "/usr/sbin/mosquitto")
+    workdir: Path = tmp_path_factory.mktemp("open-mosquitto")
+    port = free_port()
+    config = workdir / "mosquitto.conf"
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\nuser {getpass.getuser()}\n"
+        "max_inflight_messages 0\nmax_queued_messages 100000\n"
+        f"log_dest file {workdir / 'mosquitto.log'}\n"
+    )
+    server = ServerProcess("mosquitto", [binary, "-c", str(config)], port, port_open(port), workdir)
+    yield from _running(server)
+
+
+async def test_a_flood_is_read_in_a_few_large_gulps(open_mosquitto: ServerProcess) -> None:
+    """Thousands a second that no window holds back: read once a FLOOD_REST, many packets
+    a read, not a wake-up (and a write of PUBACKs) for every few that came."""
+    from bench.load import EventLoad
+
+    received = Received()
+    server = open_mosquitto
+    async with connection(server, f"flood-{uuid.uuid4()}", received) as subscriber:
+        await subscriber.subscribe(["maestro/#"], 1)
+        before = received.gulps
+        load = EventLoad("127.0.0.1", server.port, marker_every=0)
+        try:
+            load.run(5000, 3.0)
+            await asyncio.to_thread(load.wait)
+            published = load.report.published
+        finally:
+            load.close()
+        await received.until(published, deadline=60)
+    gulps = received.gulps - before
+    # The load publishes every 2 ms or so: read as it came, that was a gulp for every ten
+    # (about 1,400 for these 15,000); once a FLOOD_REST, a hundred a gulp or more.
+    assert gulps < published / (FLOOD / 2), f"{published} messages in {gulps} gulps"

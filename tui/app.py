@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, SystemCommand
+from textual.driver import Driver
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -57,6 +58,7 @@ from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 from .bindings import APP_BINDINGS
 from .composition import Runtime
 from .details import JournalReader, check_screen
+from .driver import quiet_driver
 from .handover import (
     ShiftRecord,
     handover_dir,
@@ -161,6 +163,10 @@ class ControlRoomApp(App[None]):
     @property
     def read_only_mode(self) -> bool:
         return self.runtime.read_only
+
+    def get_driver_class(self) -> type[Driver]:
+        # In a terminal, an input thread that sleeps until a key comes (tui/driver.py).
+        return quiet_driver(super().get_driver_class())
 
     @property
     def mode(self) -> str:

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -61,7 +61,11 @@ class EventLog(ScrollView, can_focus=True):
         if not self.following:
             # Scrolled back to read: keep the same lines in view as the rest moves up.
             self.scroll_to(y=max(0, self.scroll_offset.y - len(batch)), animate=False)
-        self.refresh()
+        # The lines only, left of the scrollbar: it does not change with a write (a scroll
+        # repaints it itself), and sent again with every line of every batch it was a tenth
+        # of the bytes a batch cost on the link.
+        width = max(0, self.size.width - self.scrollbar_size_vertical)
+        self.refresh(Region(0, 0, width, self.size.height))
 
     def clear(self) -> None:
         self._first += len(self.lines)
