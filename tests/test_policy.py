@@ -10,10 +10,11 @@ from maestro_control_room.cutover.actions import (
     plan_promote_rollout,
     plan_promote_wave,
 )
-from maestro_control_room.cutover.permissions import AccessCheck, Permissions, PermissionsUpdate
+from maestro_control_room.cutover.permissions import AccessCheck, Permissions
 from maestro_control_room.cutover.pipeline import ActionPipeline
 from maestro_control_room.cutover.policy import Refusal, vet
 from maestro_control_room.cutover.room import ControlRoom, RoomView
+from maestro_control_room.cutover.updates import PermissionsUpdate
 from tests.test_actions import NOW, calm_room, frozen
 
 API = "maestro-system/maestro-api"
