@@ -22,7 +22,8 @@ from .waves import (
     eligibility,
     next_wave,
     previous_wave,
-    promoted,
+    promoted_wave,
+    recut_refusal,
 )
 
 
@@ -194,9 +195,12 @@ def plan_promote_wave(view: RoomView, wave: str, operator: str) -> ActionPlan:
     progress = view.wave(wave)
     if progress is None:
         raise ActionUnavailable(f"no wave {wave}")
-    after = promoted(progress.state)
+    after = promoted_wave(progress.state, progress.recut)
     if after is None:
         raise ActionUnavailable(f"{wave} is {progress.state.value}: nothing to promote")
+    refusal = recut_refusal(wave, progress.recut, view.now)
+    if refusal:
+        raise ActionUnavailable(refusal)
     return ActionPlan(
         ActionKind.PROMOTE_WAVE,
         wave,
@@ -407,6 +411,9 @@ def check_preconditions(plan: ActionPlan, view: RoomView) -> tuple[Precondition,
         checks.append(_inputs_current(view))
     if kind is ActionKind.PROMOTE_WAVE:
         checks.append(_previous_wave_green(plan.target, view))
+        target = view.wave(plan.target)
+        if target is not None and target.recut is not None:
+            checks.append(_recut_time_passed(plan.target, view))
     if kind is ActionKind.ACKNOWLEDGE:
         checks.append(_still_firing(plan.target, view))
     return tuple(checks)
@@ -518,3 +525,14 @@ def _previous_wave_green(wave: str, view: RoomView) -> Precondition:
         left = format_duration(ready - view.now)
         return Precondition("green-period", title, False, f"{soaking.wave} green for {left} more")
     return Precondition("green-period", title, True)
+
+
+def _recut_time_passed(wave: str, view: RoomView) -> Precondition:
+    """A re-cut wave goes again only from the time the re-cut set. Not overridable: the
+    re-cut is the plan's word on when, and a new re-cut is the way to change it."""
+    title = "re-cut's time reached"
+    target = view.wave(wave)
+    refusal = recut_refusal(wave, target.recut if target else None, view.now)
+    if refusal:
+        return Precondition("recut-time", title, False, refusal, overridable=False)
+    return Precondition("recut-time", title, True)

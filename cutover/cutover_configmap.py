@@ -14,7 +14,8 @@ from typing import Any
 
 from .freeze import FreezeState
 from .gates import Signoff, Signoffs
-from .waves import WaveState, WaveStatus, can_roll_back, promoted
+from .payloads import PayloadRejected, parse_recut
+from .waves import Recut, WaveState, WaveStatus, can_roll_back, promoted_wave, recut_refusal
 
 
 def _time(text: str) -> datetime | None:
@@ -50,10 +51,11 @@ def freeze_state(data: Mapping[str, str], version: str) -> FreezeState:
 
 
 def wave_records(data: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """`waves` as a dict of wave id to `{state, since, by}`; unreadable JSON reads as none."""
+    """`waves` as a dict of wave id to `{state, since, by}` (and a re-cut's `not_before`,
+    `note`, `recut_by`); unreadable JSON reads as none."""
     try:
         value = json.loads(data.get("waves") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the reader's stack: unreadable too
         return {}
     if not isinstance(value, dict):
         return {}
@@ -61,14 +63,29 @@ def wave_records(data: Mapping[str, str]) -> dict[str, dict[str, Any]]:
 
 
 def wave_statuses(data: Mapping[str, str], version: str) -> tuple[WaveStatus, ...]:
-    """Each recorded wave. All of them carry the ConfigMap's resourceVersion, because every
-    wave state lives in that one object: a change to any of it is a change to each."""
+    """Each recorded wave (`read_wave_statuses` also says which re-cuts it could not read)."""
+    return read_wave_statuses(data, version)[0]
+
+
+def read_wave_statuses(
+    data: Mapping[str, str], version: str
+) -> tuple[tuple[WaveStatus, ...], tuple[PayloadRejected, ...]]:
+    """Each recorded wave, and the re-cuts refused by the limits (the wave keeps its state,
+    without the re-cut, so it has nothing to promote). All of them carry the ConfigMap's
+    resourceVersion, because every wave state lives in that one object: a change to any of
+    it is a change to each."""
     statuses = []
+    problems = []
     for wave, record in wave_records(data).items():
         try:
             state = WaveState(str(record.get("state", "")))
         except ValueError:
             continue
+        try:
+            recut = parse_recut(record)
+        except PayloadRejected as rejected:
+            recut = None
+            problems.append(PayloadRejected(rejected.reason, f"{wave[:40]}: {rejected.detail}"))
         statuses.append(
             WaveStatus(
                 wave,
@@ -76,9 +93,10 @@ def wave_statuses(data: Mapping[str, str], version: str) -> tuple[WaveStatus, ..
                 _time(str(record.get("since") or "")),
                 str(record.get("by") or ""),
                 version,
+                recut,
             )
         )
-    return tuple(statuses)
+    return tuple(statuses), tuple(problems)
 
 
 def freeze_data(by: str, reason: str, at: datetime) -> dict[str, str]:
@@ -129,13 +147,25 @@ def moved_waves(
             raise WaveMoveError(f"{wave} is {before.value}: nothing to roll back")
         after = WaveState.ROLLED_BACK
     else:
-        step = promoted(before)
+        recut = _recut_of(data, wave) if before is WaveState.ROLLED_BACK else None
+        step = promoted_wave(before, recut)
         if step is None:
             raise WaveMoveError(f"{wave} is {before.value}: nothing to promote")
+        refusal = recut_refusal(wave, recut, at)
+        if refusal:
+            raise WaveMoveError(refusal)
         after = step
     records = wave_records(data)
     records[wave] = {"state": after.value, "since": rfc3339(at), "by": by}
     return before, after, {"waves": json.dumps(records, sort_keys=True)}
+
+
+def _recut_of(data: Mapping[str, str], wave: str) -> Recut | None:
+    """The wave's re-cut as recorded; one the limits refuse is none (nothing to promote)."""
+    try:
+        return parse_recut(wave_records(data).get(wave, {}))
+    except PayloadRejected:
+        return None
 
 
 def signoff_records(data: Mapping[str, str]) -> dict[str, dict[str, Any]]:

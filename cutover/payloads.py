@@ -24,6 +24,7 @@ from typing import Any
 from .events import BuildEvent, PlatformEvent
 from .freeze import UNFROZEN, FreezeState
 from .presence import MODES, Presence
+from .waves import Recut
 
 #: Anything larger is dropped unread.
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -370,3 +371,28 @@ def freeze_payload(state: FreezeState) -> dict[str, Any]:
         "reason": state.reason,
         "at": rfc3339(state.at) if state.at else "",
     }
+
+
+#: The keys a re-cut writes into a wave's record of the ConfigMap's `waves`.
+RECUT_FIELDS = ("not_before", "note", "recut_by")
+
+
+def parse_recut(record: Mapping[str, Any]) -> Recut | None:
+    """A wave record's re-cut (`not_before`, `note`, `recut_by`), None when it has none.
+    Anyone with patch rights may write the record: the note and the name within the
+    limits and printable, `not_before` RFC 3339 with its zone and not before EARLIEST (a
+    re-cut may set a day weeks ahead, so no window after now)."""
+    if not any(key in record for key in RECUT_FIELDS):
+        return None
+    not_before = read_time(record, "not_before", None)
+    try:
+        early = not_before < EARLIEST
+    except OverflowError:
+        early = True
+    if early:
+        raise PayloadRejected(
+            OUT_OF_RANGE, f"not_before: {not_before.isoformat()[:40]} is before 2000"
+        )
+    note = _text(record, "note", required=False)
+    by = _text(record, "recut_by", required=False, limit=MAX_NAME_CHARS)
+    return Recut(not_before, note, by)

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from functools import cached_property
 
@@ -62,6 +62,40 @@ def promoted(state: WaveState) -> WaveState | None:
 
 def can_roll_back(state: WaveState) -> bool:
     return state in (WaveState.CANARY, WaveState.ACTIVE)
+
+
+@dataclass(frozen=True)
+class Recut:
+    """A rolled-back wave's re-cut (the playbook's step 7): it may go again from
+    `not_before`, why (`note`), and who re-cut it."""
+
+    not_before: datetime
+    note: str = ""
+    by: str = ""
+
+    def allows(self, now: datetime) -> bool:
+        """The wave may be promoted again from `not_before` itself, not a minute later."""
+        return now >= self.not_before
+
+    def describe(self) -> str:
+        when = self.not_before.astimezone(timezone.utc)
+        note = f" ({self.note})" if self.note else ""
+        return f"re-cut: may go again after {when:%H:%M}{note}"
+
+
+def promoted_wave(state: WaveState, recut: Recut | None) -> WaveState | None:
+    """The state a promotion moves a wave to: a rolled-back wave that was re-cut starts
+    again as a canary; one never re-cut has nothing to promote."""
+    if state is WaveState.ROLLED_BACK:
+        return WaveState.CANARY if recut is not None else None
+    return promoted(state)
+
+
+def recut_refusal(wave: str, recut: Recut | None, now: datetime) -> str:
+    """Why a re-cut wave may not go again yet, naming the time and the note; "" once it may."""
+    if recut is None or recut.allows(now):
+        return ""
+    return f"{wave} was {recut.describe()}"
 
 
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
@@ -262,6 +296,8 @@ class WaveStatus:
     since: datetime | None = None
     by: str = ""
     version: str = ""
+    #: Set by a re-cut of the wave once rolled back; a promotion clears it.
+    recut: Recut | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +316,7 @@ class WaveProgress:
     #: Why the wave has no eligible time: the wave it waits for, or the platform not green.
     waiting_for: str = ""
     repo_states: Mapping[str, RepoState] = field(default_factory=dict)
+    recut: Recut | None = None
 
     @property
     def fraction(self) -> float:
@@ -391,6 +428,7 @@ def wave_board(
                 waiting_for=_waiting_for(status, previous, green_since, green_period),
                 version=status.version,
                 repo_states=states,
+                recut=status.recut if status.state is WaveState.ROLLED_BACK else None,
             )
         )
         previous = status
@@ -420,7 +458,10 @@ def _waiting_for(
     green_period: timedelta,
 ) -> str:
     """What a wave waits for, with its end: the wave before it going active and then the
-    green period, or that wave's rollback, which holds it until that wave is replanned."""
+    green period, or that wave's rollback, which holds it until that wave is replanned. A
+    rolled-back wave that was re-cut waits for the time the re-cut set."""
+    if status.state is WaveState.ROLLED_BACK and status.recut is not None:
+        return status.recut.describe()
     if status.state not in (WaveState.PLANNED, WaveState.CANARY) or previous is None:
         return ""
     if previous.state is WaveState.ROLLED_BACK:

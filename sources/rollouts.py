@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..cutover.acknowledgements import Acknowledgements, acknowledgements
 from ..cutover.argo import rollout_status
-from ..cutover.cutover_configmap import freeze_state, signoffs, wave_statuses
+from ..cutover.cutover_configmap import freeze_state, read_wave_statuses, signoffs
 from ..cutover.freeze import FreezeState
 from ..cutover.gates import CheckReading, GateSpec, Signoffs
 from ..cutover.payloads import PayloadRejected
@@ -303,13 +303,20 @@ class KubernetesSource:
         version = str(configmap.get("metadata", {}).get("resourceVersion", ""))
         run, run_problem = read_playbook_data(data, version, now)
         routing, routing_problem = read_routing_data(data, version, now)
+        waves, wave_problems = read_wave_statuses(data, version)
         diagnostics = self._configmap_diagnostics(
-            data, now, (("playbook", run_problem), ("routing", routing_problem))
+            data,
+            now,
+            (
+                ("playbook", run_problem),
+                ("routing", routing_problem),
+                *(("waves", problem) for problem in wave_problems),
+            ),
         )
         return [
             *diagnostics,
             FreezeUpdate(self.name, freeze_state(data, version), now),
-            WavesUpdate(self.name, wave_statuses(data, version), {}, {}, now),
+            WavesUpdate(self.name, waves, {}, {}, now),
             SignoffsUpdate(self.name, signoffs(data, version), now),
             AcknowledgementsUpdate(self.name, acknowledgements(data, version), now),
             PlaybookUpdate(self.name, run, now),

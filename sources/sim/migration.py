@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ...cutover.waves import RepoState, WaveState, WaveStatus, Workbook, promoted
+from ...cutover.waves import (
+    Recut,
+    RepoState,
+    WaveState,
+    WaveStatus,
+    Workbook,
+    promoted_wave,
+    recut_refusal,
+)
 from .platform import Platform
 
 #: Seconds between two repository moves of an active wave (uniform between the two).
@@ -142,11 +151,15 @@ class WaveLedger:
         return False
 
     def promote(self, wave: str, by: str, now: datetime, t: float) -> WaveStatus:
-        """planned → canary → active → complete; raises ValueError when it cannot."""
+        """planned → canary → active → complete, and a re-cut rolled-back wave → canary
+        once its time has come; raises ValueError when it cannot."""
         status = self.statuses[wave]
-        after = promoted(status.state)
+        after = promoted_wave(status.state, status.recut)
         if after is None:
             raise ValueError(f"{wave} is {status.state.value}: nothing to promote")
+        refusal = recut_refusal(wave, status.recut, now)
+        if refusal:
+            raise ValueError(refusal)
         repos = [row.repo for row in self.workbook.repos(wave)]
         if after is WaveState.CANARY:
             for repo in repos:
@@ -165,6 +178,13 @@ class WaveLedger:
         for row in self.workbook.repos(wave):
             self.platform.set_repo_state(row.repo, RepoState.LEGACY)
         return self._set(wave, WaveState.ROLLED_BACK, by, now)
+
+    def recut(self, wave: str, recut: Recut) -> WaveStatus:
+        """Record when the wave may go again and why, beside its state, as the ConfigMap's
+        `waves` keeps it."""
+        status = replace(self.statuses[wave], recut=recut, version=self._next_version())
+        self.statuses[wave] = status
+        return status
 
     def _set(self, wave: str, state: WaveState, by: str, now: datetime) -> WaveStatus:
         status = WaveStatus(wave, state, now, by, self._next_version())

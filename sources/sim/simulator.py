@@ -58,7 +58,7 @@ from ...cutover.updates import (
     WaveMetricsUpdate,
     WavesUpdate,
 )
-from ...cutover.waves import WaveStatus, Workbook
+from ...cutover.waves import Recut, WaveStatus, Workbook
 from .cluster import SimCluster
 from .migration import WaveLedger, initial_world
 from .platform import Conditions, Platform
@@ -740,6 +740,8 @@ class Simulator:
         changes = []
         if roll_back:
             changes += self.do_roll_back_wave(wave, by)
+        when = datetime.fromisoformat(not_before.replace("Z", "+00:00"))
+        self.ledger.recut(wave, Recut(when, note, by))
         self._changed("cutover.recut", "warning",
                       f"{wave} may go again after {not_before[:16]} ({by}): {note}")  # fmt: skip
         changes.append(Change(wave, "may go again", "—", f"after {not_before[:16]}"))
