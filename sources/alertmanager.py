@@ -9,7 +9,6 @@ with a reason.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -20,6 +19,8 @@ import httpx
 
 from ..cutover.config import AlertmanagerSection
 from ..cutover.updates import Alert, AlertsUpdate, HealthState, SourceHealth, Update
+from .alertmanager_errors import AlertmanagerError, reason
+from .alertmanager_silences import silences_update
 from .base import Deliver, address_of
 
 SOURCE = "alertmanager"
@@ -30,10 +31,6 @@ DEFAULT_TIMEOUT_S = 5.0
 
 def wall_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class AlertmanagerError(RuntimeError):
-    """Alertmanager could not be asked, or refused: the message is short and shown as is."""
 
 
 def alertname_filter(alertnames: Iterable[str]) -> str:
@@ -84,23 +81,6 @@ def parse_alerts(document: object, wanted: frozenset[str]) -> tuple[Alert, ...]:
         summary = str(annotations.get("summary") or annotations.get("description") or "")
         alerts.append(Alert(name, summary, labels, _time(item.get("startsAt")), annotations))
     return tuple(sorted(alerts, key=lambda a: (a.alertname, sorted(a.labels.items()))))
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, httpx.TimeoutException):
-        return "timed out"
-    if isinstance(error, httpx.ConnectError):
-        # Async httpx says "All connection attempts failed"; the OS error under it says why.
-        cause: BaseException | None = error
-        while cause is not None:
-            if isinstance(cause, OSError) and cause.errno:
-                return os.strerror(cause.errno).lower()
-            cause = cause.__cause__ or cause.__context__
-        return str(error)[:80] or "cannot connect"
-    if isinstance(error, httpx.HTTPStatusError):
-        body = " ".join(error.response.text.split())[:80]
-        return f"HTTP {error.response.status_code}" + (f": {body}" if body else "")
-    return str(error)[:80] or type(error).__name__
 
 
 class AlertmanagerSource:
@@ -156,7 +136,7 @@ class AlertmanagerSource:
         except (httpx.HTTPError, ValueError) as error:
             if isinstance(error, ValueError) and not isinstance(error, httpx.HTTPError):
                 raise AlertmanagerError("not an Alertmanager answer (not JSON)") from error
-            raise AlertmanagerError(_reason(error)) from error
+            raise AlertmanagerError(reason(error)) from error
         return parse_alerts(document, self.alertnames)
 
     async def poll(self) -> list[Update]:
@@ -168,8 +148,6 @@ class AlertmanagerSource:
             return [SourceHealth(SOURCE, HealthState.ERROR, now, str(error))]
         self.failures = 0
         updates: list[Update] = [AlertsUpdate(SOURCE, alerts, now)]
-        from .alertmanager_silences import silences_update  # builds on this module
-
         updates += await silences_update(self.client, self.alertnames, now)
         return [*updates, SourceHealth(SOURCE, HealthState.CONNECTED, now)]
 
@@ -222,5 +200,5 @@ class AlertmanagerSource:
             return str(response.json()["silenceID"])
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
             # TypeError: an answer that is JSON but not an object (a list, a string).
-            reason = _reason(error) if isinstance(error, httpx.HTTPError) else "unexpected answer"
-            raise AlertmanagerError(f"silence not created: {reason}") from error
+            said = reason(error) if isinstance(error, httpx.HTTPError) else "unexpected answer"
+            raise AlertmanagerError(f"silence not created: {said}") from error

@@ -15,7 +15,7 @@ from ..cutover.durations import format_duration
 from ..cutover.response_actions import SILENCE_DURATION
 from ..cutover.silences import Silence, Silences, parse_silences
 from ..cutover.updates import SilencesUpdate
-from .alertmanager import AlertmanagerError, _reason
+from .alertmanager_errors import AlertmanagerError, reason
 
 #: The actions Alertmanager carries out.
 SILENCE_KINDS = frozenset({ActionKind.SILENCE, ActionKind.EXPIRE_SILENCE})
@@ -39,7 +39,7 @@ async def fetch_silences(
         response.raise_for_status()
         document = response.json()
     except httpx.HTTPError as error:
-        raise AlertmanagerError(f"silences: {_reason(error)}") from error
+        raise AlertmanagerError(f"silences: {reason(error)}") from error
     except ValueError as error:
         raise AlertmanagerError("silences: not an Alertmanager answer (not JSON)") from error
     return tuple(
@@ -85,7 +85,7 @@ class AlertmanagerSilencer:
             response.raise_for_status()
             return str(response.json()["silenceID"])
         except httpx.HTTPError as error:
-            raise AlertmanagerError(f"silence not created: {_reason(error)}") from error
+            raise AlertmanagerError(f"silence not created: {reason(error)}") from error
         except (ValueError, KeyError) as error:
             raise AlertmanagerError("silence not created: unexpected answer") from error
 
@@ -94,9 +94,7 @@ class AlertmanagerSilencer:
             response = await self.client.delete(f"/api/v2/silence/{silence_id}")
             response.raise_for_status()
         except httpx.HTTPError as error:
-            raise AlertmanagerError(
-                f"silence {silence_id} not expired: {_reason(error)}"
-            ) from error
+            raise AlertmanagerError(f"silence {silence_id} not expired: {reason(error)}") from error
 
     async def apply(self, plan: ActionPlan) -> ActionOutcome:
         alertname = plan.target
