@@ -370,6 +370,10 @@ class ControlRoom:
 
     def _rollouts(self, update: RolloutsUpdate) -> None:
         before = self.rollouts
+        if len(update.rollouts) == len(before) and all(
+            before.get(r.key) is r for r in update.rollouts
+        ):
+            return  # the same statuses (a source keeps a quiet rollout's): nothing to sort
         # A rollout that did not change stays the same object, so a board can tell at once.
         self.rollouts = {
             r.key: previous if (previous := before.get(r.key)) == r else r for r in update.rollouts

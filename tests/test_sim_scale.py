@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.workbook import generate_workbook
+from maestro_control_room.cutover.rollouts import RolloutStatus
 from maestro_control_room.cutover.signals import SignalStatus
 from maestro_control_room.cutover.updates import (
     EventsUpdate,
@@ -112,3 +113,23 @@ async def test_a_large_warm_up_runs_after_the_first_delivery_saying_so(
     assert measured and all(s.status is SignalStatus.OK for s in measured)
     assert any(isinstance(u, EventsUpdate) and u.events for u in last)
     assert source.now() == START == sim.now
+
+
+def test_a_quiet_rollout_hands_the_room_the_same_status_each_second(workbook: Workbook) -> None:
+    sim = Simulator(workbook, seed=7, start=START, go_live=GO_LIVE, fleet_size=200)
+
+    def statuses(updates: Sequence[Update]) -> dict[str, RolloutStatus]:
+        (update,) = [u for u in updates if isinstance(u, RolloutsUpdate)]
+        assert len(update.rollouts) == 200
+        return {r.key: r for r in update.rollouts}
+
+    before = statuses(sim.advance(1))
+    after = statuses(sim.advance(1))
+    same = [key for key in before if after[key] is before[key]]
+    assert len(same) >= 190  # the fleet mostly waits at a pause from one second to the next
+    # A rollout acted on shows at once, as a new status.
+    key = "maestro-system/maestro-api"
+    sim.rollouts[key].pause()
+    paused = statuses(sim.advance(1))
+    assert paused[key] is not after[key] and paused[key].paused
+    assert paused[key] == sim.rollouts[key]._make_status()
