@@ -15,6 +15,9 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -119,6 +122,7 @@ def real_stack(
         exporter.start()
         prometheus.start()
         kube.start()
+        scraped(prometheus.url, deadline=60.0)
         for index in range(scale.rollouts):
             namespace = namespaces[index % len(namespaces)]
             kube.put(ROLLOUTS, canary_rollout(f"runner-{index:03d}", namespace))
@@ -138,6 +142,23 @@ def real_stack(
         kube.stop()
         prometheus.stop()
         exporter.stop()
+
+
+def scraped(url: str, deadline: float) -> None:
+    """Wait until Prometheus has scraped the exporter once. A production Prometheus has
+    been scraping long before the control room starts; without this the real path's first
+    frame would measure the first scrape (up to one 15 s interval), not the room."""
+    query = urllib.parse.urlencode({"query": 'up{job="maestro"} == 1'})
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
+                if json.loads(answer.read())["data"]["result"]:
+                    return
+        except (OSError, ValueError, KeyError):
+            pass  # not answering yet
+        time.sleep(0.5)  # Prometheus's scrape, in another process: nothing to await
+    raise TimeoutError(f"Prometheus did not scrape the exporter within {deadline:g} s")
 
 
 def fleet_namespaces() -> list[str]:
