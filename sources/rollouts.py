@@ -44,7 +44,7 @@ from ..cutover.updates import (
 )
 from .base import Deliver
 from .cluster_checks import ClusterChecks
-from .kubeconfig import api_client, api_error
+from .kubeconfig import api_client, api_error, core_get
 
 if TYPE_CHECKING:
     from ..cutover.config import Config, KubernetesSection
@@ -353,9 +353,8 @@ class KubernetesSource:
 
         kind, namespace = stream
         if kind == CONFIGMAP:
-            core = client.CoreV1Api(self.client)
             selector = {"field_selector": f"metadata.name={self.section.configmap_name}"}
-            return partial(core.list_namespaced_config_map, namespace), selector
+            return core_get(self.client, f"/api/v1/namespaces/{namespace}/configmaps"), selector
         custom = client.CustomObjectsApi(self.client)
         function = partial(custom.list_namespaced_custom_object, GROUP, VERSION, namespace, kind)
         label = self.section.label_selector if kind == ROLLOUTS else STEP_RUNS
