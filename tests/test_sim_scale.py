@@ -4,6 +4,7 @@ and scrapes that cost the same whatever the number of repositories."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -133,3 +134,30 @@ def test_a_quiet_rollout_hands_the_room_the_same_status_each_second(workbook: Wo
     paused = statuses(sim.advance(1))
     assert paused[key] is not after[key] and paused[key].paused
     assert paused[key] == sim.rollouts[key]._make_status()
+
+
+async def test_beside_real_sources_the_simulator_catches_up_on_its_warm_up() -> None:
+    # Beside real sources the room's clock is the wall's: a simulator that warmed up for
+    # some seconds in the background would stay that far behind, stale for good.
+    book = parse_workbook(generate_workbook(2000, 20, seed=3))
+    sim = Simulator(book, seed=7, start=START, go_live=GO_LIVE, warm=False)
+    source = SimSource(sim, timedelta(seconds=60), time_scale=1)
+    source.keeps_wall_time = True
+    deliveries: list[Sequence[Update]] = []
+    caught_up = asyncio.Event()
+
+    def deliver(updates: Sequence[Update]) -> None:
+        deliveries.append(updates)
+        if not sim.warming and sim.now > START:
+            caught_up.set()
+
+    began = time.monotonic()
+    task = asyncio.create_task(source.run(deliver))
+    await asyncio.wait_for(caught_up.wait(), 60)
+    warmed_for = time.monotonic() - began
+    task.cancel()
+    assert warmed_for >= 1.0  # long enough to be behind by whole seconds
+    behind = (sim.now - START).total_seconds()
+    assert warmed_for - 1.5 <= behind <= warmed_for
+    # The events of the seconds caught up on are delivered, after everything as of the start.
+    assert any(isinstance(u, EventsUpdate) and u.events for u in deliveries[-1])
