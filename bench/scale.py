@@ -5,6 +5,10 @@ Rows: the simulator alone in-process (`sim`); the app on the simulator at 60 rep
 and at the large size (`app scale`); the app through the real path (`app real`): the sim
 exporter's 5,000 repo series scraped by a real Prometheus, and the loopback Kubernetes API of
 the tests holding the rollouts; the naive baseline.
+
+The real path is set up as a production one stands: the cluster grants the docs' Roles in
+every namespace the room watches (deny by default otherwise), and the room starts once
+Prometheus has scraped the exporter, so its first frame is the room's, not the first scrape's.
 """
 
 from __future__ import annotations
