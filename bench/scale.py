@@ -5,6 +5,10 @@ Rows: the simulator alone in-process (`sim`); the app on the simulator at 60 rep
 and at the large size (`app scale`); the app through the real path (`app real`): the sim
 exporter's 5,000 repo series scraped by a real Prometheus, and the loopback Kubernetes API of
 the tests holding the rollouts; the naive baseline.
+
+The real path is set up as a production one stands: the cluster grants the docs' Roles in
+every namespace the room watches (deny by default otherwise), and the room starts once
+Prometheus has scraped the exporter, so its first frame is the room's, not the first scrape's.
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,14 +85,17 @@ def simulator_alone(size: ScaleSize) -> Figures:
     return figures
 
 
-def real_path(
-    directory: Path, scenario: Scenario, size: tuple[int, int], broker: Broker | None,
-    workbook: Path, scale: ScaleSize,
-) -> Figures:  # fmt: skip
-    """The app on Prometheus (scraping the sim exporter) and the loopback Kubernetes API."""
+@contextmanager
+def real_stack(
+    directory: Path, broker: Broker | None, workbook: Path, scale: ScaleSize
+) -> Iterator[Path]:
+    """The real path's servers, running: the sim exporter scraped by a real Prometheus, and
+    the loopback Kubernetes API holding the rollouts, granting the control room's Roles in
+    every namespace it watches. Yields the app's config; stops the servers after."""
     # The tests' own servers: the same Prometheus set-up, the same fake API server. Looked
     # up at run time: tests/ is not one of the packages the type checker reads.
     fake: Any = importlib.import_module("tests.kube_fake")
+    rbac: Any = importlib.import_module("tests.kube_rbac")
     servers: Any = importlib.import_module("tests.servers")
     ServerProcess, free_port = servers.ServerProcess, servers.free_port
     port_open, prometheus_server = servers.port_open, servers.prometheus_server
@@ -104,16 +116,17 @@ def real_path(
     # Every 15 s as in production, not the tests' every second: 5,000 repos are ~100,000 series.
     yml = prometheus.workdir / "prometheus.yml"
     yml.write_text(yml.read_text().replace("1s", "15s"))
+    namespaces = fleet_namespaces()
+    # The fake denies by default, as a cluster does: the operator has applied the docs'
+    # Roles and RoleBindings in each namespace the room watches (docs/kubernetes.md).
     # Bookmarks about once a minute, as an API server sends them; the tests' fake sends
     # them five times a second to exercise the client.
-    kube = FakeKube(bookmark_every=60.0)
-    figures = Figures("app real", "scale", f"{size[0]}x{size[1]}", scenario.seconds)
+    kube = FakeKube(bookmark_every=60.0, rbac=rbac.from_docs(namespaces=namespaces))
     try:
         exporter.start()
         prometheus.start()
         kube.start()
-        namespaces = ["maestro-system", "maestro-runners"]
-        namespaces += [f"maestro-fleet-{n:02d}" for n in range(FLEET_NAMESPACES)]
+        scraped(prometheus.url, deadline=60.0)
         for index in range(scale.rollouts):
             namespace = namespaces[index % len(namespaces)]
             kube.put(ROLLOUTS, canary_rollout(f"runner-{index:03d}", namespace))
@@ -128,17 +141,51 @@ def real_path(
         text = set_key(text, "sources.kubernetes", "kubeconfig", f'"{kubeconfig}"')
         text = set_key(text, "sources.kubernetes", "namespaces", json.dumps(namespaces))
         config.write_text(text)
-        run = Run("app real", app_argv(config), scenario, size, first_frame=SCALE_FRAME,
-                  ready=("prometheus ok", "kubernetes ok"))  # fmt: skip
-        run.figures = figures
-        return run.execute(broker)
-    except Exception as error:  # a server that would not start is a note, not a crash
-        figures.notes.append(f"real path: {type(error).__name__}: {str(error)[:300]}")
-        return figures
+        yield config
     finally:
         kube.stop()
         prometheus.stop()
         exporter.stop()
+
+
+def scraped(url: str, deadline: float) -> None:
+    """Wait until Prometheus has scraped the exporter once. A production Prometheus has
+    been scraping long before the control room starts; without this the real path's first
+    frame would measure the first scrape (up to one 15 s interval), not the room."""
+    query = urllib.parse.urlencode({"query": 'up{job="maestro"} == 1'})
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as answer:
+                if json.loads(answer.read())["data"]["result"]:
+                    return
+        except (OSError, ValueError, KeyError):
+            pass  # not answering yet
+        time.sleep(0.5)  # Prometheus's scrape, in another process: nothing to await
+    raise TimeoutError(f"Prometheus did not scrape the exporter within {deadline:g} s")
+
+
+def fleet_namespaces() -> list[str]:
+    """Maestro's own two namespaces (the docs' Roles name the first), then the fleet's."""
+    namespaces = ["maestro-system", "maestro-runners"]
+    return namespaces + [f"maestro-fleet-{n:02d}" for n in range(FLEET_NAMESPACES)]
+
+
+def real_path(
+    directory: Path, scenario: Scenario, size: tuple[int, int], broker: Broker | None,
+    workbook: Path, scale: ScaleSize,
+) -> Figures:  # fmt: skip
+    """The app on Prometheus (scraping the sim exporter) and the loopback Kubernetes API."""
+    figures = Figures("app real", "scale", f"{size[0]}x{size[1]}", scenario.seconds)
+    try:
+        with real_stack(directory, broker, workbook, scale) as config:
+            run = Run("app real", app_argv(config), scenario, size, first_frame=SCALE_FRAME,
+                      ready=("prometheus ok", "kubernetes ok"))  # fmt: skip
+            run.figures = figures
+            return run.execute(broker)
+    except Exception as error:  # a server that would not start is a note, not a crash
+        figures.notes.append(f"real path: {type(error).__name__}: {str(error)[:300]}")
+        return figures
 
 
 def run_scale(

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from .acknowledgements import NONE as NO_ACKNOWLEDGEMENTS
 from .acknowledgements import Acknowledgements
 from .clock import ClockReading, read_clock
-from .done import DefinitionOfDone, GreenStreaks, definition_of_done
+from .done import DefinitionOfDone, DoneItem, GreenStreaks, definition_of_done, on_maestro_item
 from .events import BuildEvent, PlatformEvent
 from .freeze import UNFROZEN, FreezeState
 from .gates import (
@@ -247,6 +247,9 @@ class ControlRoom:
         self._board: tuple[WaveProgress, ...] | None = None
         self._board_key: tuple[object, ...] = ()
         self._board_inputs = 0
+        #: The Definition of Done's repositories item, and the repositories' version it
+        #: counted: counted again only when a repository moved.
+        self._on_maestro: tuple[tuple[int, bool], DoneItem] | None = None
         self.wave_statuses: dict[str, WaveStatus] = {}
         self.repo_states: dict[str, RepoState] = {}
         self.shadow_pass: dict[str, float] = {}
@@ -386,6 +389,10 @@ class ControlRoom:
 
     def _rollouts(self, update: RolloutsUpdate) -> None:
         before = self.rollouts
+        if len(update.rollouts) == len(before) and all(
+            before.get(r.key) is r for r in update.rollouts
+        ):
+            return  # the same statuses (a source keeps a quiet rollout's): nothing to sort
         # A rollout that did not change stays the same object, so a board can tell at once.
         self.rollouts = {
             r.key: previous if (previous := before.get(r.key)) == r else r for r in update.rollouts
@@ -573,7 +580,17 @@ class ControlRoom:
             signoffs=self.signoffs,
             signoffs_current=self._signoffs_current(now),
             roles=s.done_signoffs,
+            on_maestro=self._on_maestro_item(),
         )
+
+    def _on_maestro_item(self) -> DoneItem:
+        # Whether there are states at all matters too: none is unknown, not "0 of N".
+        key = (self._wave_repos.version, bool(self.repo_states))
+        if self._on_maestro is None or self._on_maestro[0] != key:
+            s = self.settings
+            item = on_maestro_item(s.workbook, self.repo_states, s.done_tiers)
+            self._on_maestro = (key, item)
+        return self._on_maestro[1]
 
     def _wave_board(self) -> tuple[WaveProgress, ...]:
         key = (self._wave_repos.version, self._board_inputs, self.green.since)

@@ -5,7 +5,7 @@ with `cutover.gates`.
 The reads block; the Kubernetes source calls `ClusterChecks.readings` from a thread.
 Resources of a named group (custom resources, `batch/v1/cronjobs`) are read with
 CustomObjectsApi, which takes any group/version/plural; the core group has no such generic
-call in the client, so its resources are read with CoreV1Api through a table.
+call in the client, so its resources are read by path (`core_get`, without loading CoreV1Api).
 
 A 404 on a named object means it is not there. Whether its kind is not even installed is told
 by listing the resource: an API server answers 404 to the list of a resource it does not
@@ -30,7 +30,7 @@ from ..cutover.gates import (
     cronjob_reading,
     objects_reading,
 )
-from .kubeconfig import api_error
+from .kubeconfig import api_error, core_get
 
 Obj = dict[str, Any]
 
@@ -119,6 +119,7 @@ class ClusterChecks:
 
         if ref.group:
             custom = client.CustomObjectsApi(self.client)
+            call: Callable[..., Any]
             if ref.namespace:
                 call = partial(
                     custom.get_namespaced_custom_object,
@@ -129,16 +130,14 @@ class ClusterChecks:
                     custom.get_cluster_custom_object, ref.group, ref.version, ref.plural, ref.name
                 )
         else:
-            core = client.CoreV1Api(self.client)
-            singular, namespaced = _core(ref)
+            _, namespaced = _core(ref)
             if namespaced:
                 if not ref.namespace:
                     raise ValueError(f"{ref.plural} live in a namespace: the check needs one")
-                call = partial(
-                    getattr(core, f"read_namespaced_{singular}"), ref.name, ref.namespace
-                )
+                path = f"/api/v1/namespaces/{ref.namespace}/{ref.plural}/{ref.name}"
             else:
-                call = partial(getattr(core, f"read_{singular}"), ref.name)
+                path = f"/api/v1/{ref.plural}/{ref.name}"
+            call = core_get(self.client, path)
         return _json(call(_preload_content=False, _request_timeout=self._timeouts))
 
     def _list(self, ref: ObjectRef, limit: int | None = None) -> Obj:
@@ -149,6 +148,7 @@ class ClusterChecks:
             options["label_selector"] = ref.label_selector
         if limit:
             options["limit"] = limit
+        call: Callable[..., Any]
         if ref.group:
             custom = client.CustomObjectsApi(self.client)
             if ref.namespace:
@@ -162,14 +162,11 @@ class ClusterChecks:
                     custom.list_cluster_custom_object, ref.group, ref.version, ref.plural
                 )
         else:
-            core = client.CoreV1Api(self.client)
-            singular, namespaced = _core(ref)
+            _, namespaced = _core(ref)
             if namespaced and ref.namespace:
-                call = partial(getattr(core, f"list_namespaced_{singular}"), ref.namespace)
-            elif namespaced:
-                call = getattr(core, f"list_{singular}_for_all_namespaces")
-            else:
-                call = getattr(core, f"list_{singular}")
+                call = core_get(self.client, f"/api/v1/namespaces/{ref.namespace}/{ref.plural}")
+            else:  # every namespace's, or a cluster-scoped resource's
+                call = core_get(self.client, f"/api/v1/{ref.plural}")
         return _json(call(**options))
 
     def _served(self, ref: ObjectRef) -> bool:

@@ -53,7 +53,7 @@ from ..cutover.updates import (
 )
 from .base import Deliver
 from .cluster_checks import ClusterChecks
-from .kubeconfig import api_client, api_error
+from .kubeconfig import api_client, api_error, core_get
 
 if TYPE_CHECKING:
     from ..cutover.config import Config, KubernetesSection
@@ -65,6 +65,9 @@ ROLLOUTS, ANALYSISRUNS, CONFIGMAP = "rollouts", "analysisruns", "configmap"
 STEP_RUNS = "rollout-type=Step"
 
 Obj = dict[str, Any]
+#: Seconds after which the ConfigMap, gate checks and access review start even when the
+#: rollouts streams have not all answered (a slow cluster).
+LATER_AFTER = 2.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,8 @@ class KubernetesSource:
         self._configmap_reads = 0
         self._configmap_rejected: Counter[str] = Counter()
         self._configmap_recent: deque[RejectedPayload] = deque(maxlen=20)
+        #: Each rollout's status, with the object and the namespace's runs it was made from.
+        self._made: dict[tuple[str, str], tuple[Obj, tuple[Obj, ...], RolloutStatus]] = {}
 
     # ---- the loop side ------------------------------------------------------------------
 
@@ -173,19 +178,38 @@ class KubernetesSource:
             )
             for stream in self.streams()
         ]
+        # The rollouts first: the ConfigMap's stream, the gate checks and the access review
+        # load the client's core API (CoreV1Api, 0.4 s of CPU holding the GIL), which would
+        # hold the rollouts board up. They start once every rollouts stream has answered,
+        # or after LATER_AFTER whatever the rollouts do.
+        later = [t for t in threads if not t.name.startswith(f"kube-watch-{ROLLOUTS}-")]
+        later = [t for t in later if not t.name.startswith(f"kube-watch-{ANALYSISRUNS}-")]
         if self._review is not None:
-            threads.append(threading.Thread(target=self._permissions, args=(post,), daemon=True))
+            later.append(threading.Thread(target=self._permissions, args=(post,), daemon=True))
         if self.checks.checks:
-            threads.append(
+            later.append(
                 threading.Thread(
                     target=self._probe, args=(post, stop), daemon=True, name="kube-gates"
                 )
             )
         for thread in threads:
-            thread.start()
+            if thread not in later:
+                thread.start()
+        start_later_by = loop.time() + LATER_AFTER
         try:
             while True:
-                batch = [await queue.get()]
+                if later and (self._answered(ROLLOUTS) or loop.time() >= start_later_by):
+                    for thread in later:
+                        thread.start()
+                    later = []
+                if later:
+                    try:
+                        wait = max(0.0, start_later_by - loop.time())
+                        batch = [await asyncio.wait_for(queue.get(), wait)]
+                    except TimeoutError:
+                        continue
+                else:
+                    batch = [await queue.get()]
                 while not queue.empty():
                     batch.append(queue.get_nowait())
                 updates = self._take(batch)
@@ -273,10 +297,18 @@ class KubernetesSource:
     def rollouts(self) -> tuple[Any, ...]:
         objects = self._state.objects
         statuses = []
+        made = self._made
         for namespace in self.section.namespaces:
-            runs = list(objects.get((ANALYSISRUNS, namespace), {}).values())
+            runs = tuple(objects.get((ANALYSISRUNS, namespace), {}).values())
             for obj in objects.get((ROLLOUTS, namespace), {}).values():
-                statuses.append(rollout_status(obj, runs))
+                # A rollout's status is made again only when it or its namespace's runs
+                # changed (each event brings new objects): one change among 200 rollouts
+                # is one status made, and the others stay the objects the room holds.
+                key = (namespace, _name(obj))
+                cached = made.get(key)
+                if cached is None or cached[0] is not obj or not _same(cached[1], runs):
+                    cached = made[key] = (obj, runs, rollout_status(obj, runs))
+                statuses.append(cached[2])
             stream = (ROLLOUTS, namespace)
             failure = self._state.failures.get(stream)
             if failure and stream not in self._state.listed:
@@ -384,9 +416,8 @@ class KubernetesSource:
 
         kind, namespace = stream
         if kind == CONFIGMAP:
-            core = client.CoreV1Api(self.client)
             selector = {"field_selector": f"metadata.name={self.section.configmap_name}"}
-            return partial(core.list_namespaced_config_map, namespace), selector
+            return core_get(self.client, f"/api/v1/namespaces/{namespace}/configmaps"), selector
         custom = client.CustomObjectsApi(self.client)
         function = partial(custom.list_namespaced_custom_object, GROUP, VERSION, namespace, kind)
         label = self.section.label_selector if kind == ROLLOUTS else STEP_RUNS
@@ -541,6 +572,10 @@ def _shut(response: Any) -> None:
         sock = getattr(getattr(response, "connection", None), "sock", None)
         if sock is not None:
             sock.shutdown(socket.SHUT_RDWR)
+
+
+def _same(these: Sequence[Obj], those: Sequence[Obj]) -> bool:
+    return len(these) == len(those) and all(a is b for a, b in zip(these, those, strict=True))
 
 
 def _name(obj: Mapping[str, Any]) -> str:

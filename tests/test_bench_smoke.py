@@ -57,6 +57,9 @@ def test_a_small_scale_run_measures_each_path_beside_the_demo(tmp_path: Path) ->
     for program in ("app", "app scale", "app real"):
         figures = results[program]
         assert figures["counters_exact"] is True, program
+        # The event count was read off the screen, not left unread (the real path's was,
+        # while its cluster refused the fleet's namespaces).
+        assert figures["events_received"] == figures["events_published"] > 0, program
         assert figures["ready_s"] >= figures["first_frame_s"] > 0, program
         assert figures["bytes_per_second"] > 0 and figures["key_p95_ms"] > 0, program
     assert "app real" in run.stdout and "scale" in run.stdout

@@ -12,6 +12,8 @@ from textual.containers import Vertical
 
 from bench.workbook import generate_workbook
 from maestro_control_room.cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
+from maestro_control_room.cutover.done import on_maestro_item
+from maestro_control_room.cutover.gates import CheckState
 from maestro_control_room.cutover.rollouts import RolloutPhase, RolloutStatus
 from maestro_control_room.cutover.room import ControlRoom, RoomSettings
 from maestro_control_room.cutover.triggers import TriggerState, TriggerStatus
@@ -86,6 +88,28 @@ def test_a_second_with_nothing_new_hands_the_boards_the_same_rows() -> None:
     third = control.evaluate(NOW + timedelta(seconds=2))
     assert third.waves is not first.waves
     assert [w.on_maestro for w in third.waves][:3] == [0, 1, 0]
+
+
+def test_the_definition_of_done_counts_the_repositories_again_only_when_one_moved() -> None:
+    control = room()
+    first = control.evaluate(NOW).done
+    assert first is not None and first.items[0].state is CheckState.UNKNOWN  # no states yet
+    states = shadowed()
+    control.apply(WaveMetricsUpdate("prometheus", states, {}, NOW))
+    counted = control.evaluate(NOW).done
+    assert counted is not None and counted.items[0].state is CheckState.FAIL
+    control.apply(WaveMetricsUpdate("prometheus", dict(states), {}, NOW))
+    again = control.evaluate(NOW + timedelta(seconds=1)).done
+    assert again is not None and again.items[0] is counted.items[0]  # nothing walked
+    tier_0 = next(row for row in BOOK.rows if row.tier == 0)
+    states[tier_0.repo] = RepoState.MAESTRO
+    control.apply(WaveMetricsUpdate("prometheus", states, {}, NOW))
+    moved = control.evaluate(NOW + timedelta(seconds=2)).done
+    assert moved is not None and moved.items[0] is not counted.items[0]
+    # The same item as a walk over every repository makes.
+    assert moved.items[0] == on_maestro_item(BOOK, states, ("0", "1"))
+    wanted = sum(1 for row in BOOK.rows if row.tier in (0, 1))
+    assert moved.items[0].value == f"Tier-0/1 1/{wanted} (0%)"
 
 
 class Boards(App[None]):

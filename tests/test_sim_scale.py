@@ -4,12 +4,14 @@ and scrapes that cost the same whatever the number of repositories."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bench.workbook import generate_workbook
+from maestro_control_room.cutover.rollouts import RolloutStatus
 from maestro_control_room.cutover.signals import SignalStatus
 from maestro_control_room.cutover.updates import (
     EventsUpdate,
@@ -112,3 +114,50 @@ async def test_a_large_warm_up_runs_after_the_first_delivery_saying_so(
     assert measured and all(s.status is SignalStatus.OK for s in measured)
     assert any(isinstance(u, EventsUpdate) and u.events for u in last)
     assert source.now() == START == sim.now
+
+
+def test_a_quiet_rollout_hands_the_room_the_same_status_each_second(workbook: Workbook) -> None:
+    sim = Simulator(workbook, seed=7, start=START, go_live=GO_LIVE, fleet_size=200)
+
+    def statuses(updates: Sequence[Update]) -> dict[str, RolloutStatus]:
+        (update,) = [u for u in updates if isinstance(u, RolloutsUpdate)]
+        assert len(update.rollouts) == 200
+        return {r.key: r for r in update.rollouts}
+
+    before = statuses(sim.advance(1))
+    after = statuses(sim.advance(1))
+    same = [key for key in before if after[key] is before[key]]
+    assert len(same) >= 190  # the fleet mostly waits at a pause from one second to the next
+    # A rollout acted on shows at once, as a new status.
+    key = "maestro-system/maestro-api"
+    sim.rollouts[key].pause()
+    paused = statuses(sim.advance(1))
+    assert paused[key] is not after[key] and paused[key].paused
+    assert paused[key] == sim.rollouts[key]._make_status()
+
+
+async def test_beside_real_sources_the_simulator_catches_up_on_its_warm_up() -> None:
+    # Beside real sources the room's clock is the wall's: a simulator that warmed up for
+    # some seconds in the background would stay that far behind, stale for good.
+    book = parse_workbook(generate_workbook(2000, 20, seed=3))
+    sim = Simulator(book, seed=7, start=START, go_live=GO_LIVE, warm=False)
+    source = SimSource(sim, timedelta(seconds=60), time_scale=1)
+    source.keeps_wall_time = True
+    deliveries: list[Sequence[Update]] = []
+    caught_up = asyncio.Event()
+
+    def deliver(updates: Sequence[Update]) -> None:
+        deliveries.append(updates)
+        if not sim.warming and sim.now > START:
+            caught_up.set()
+
+    began = time.monotonic()
+    task = asyncio.create_task(source.run(deliver))
+    await asyncio.wait_for(caught_up.wait(), 60)
+    warmed_for = time.monotonic() - began
+    task.cancel()
+    assert warmed_for >= 1.0  # long enough to be behind by whole seconds
+    behind = (sim.now - START).total_seconds()
+    assert warmed_for - 1.5 <= behind <= warmed_for
+    # The events of the seconds caught up on are delivered, after everything as of the start.
+    assert any(isinstance(u, EventsUpdate) and u.events for u in deliveries[-1])

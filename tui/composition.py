@@ -114,6 +114,8 @@ def room_parts(loaded: LoadedConfig, context: str | None = None) -> RoomParts:
         sources.append(simulation)
         if simulated is config:
             clock = simulation  # the simulator alone: its clock is the room's
+        else:
+            simulation.keeps_wall_time = True
         # Show an action's effect at once, not at the next tick of the simulated clock.
         after_action = partial(simulation.simulator.advance, 0)
     try:

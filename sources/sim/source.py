@@ -59,6 +59,10 @@ class SimSource:
         #: The KPIs' past beyond what the simulation has run, for the history chart.
         self.history: SimHistory | None = None
         self._deliver: Deliver | None = None
+        #: Beside real sources the simulator keeps the wall clock's time (the room's clock is
+        #: the wall's): after a warm-up in the background it catches up on the time the
+        #: warm-up took, or its readings would stay that far behind, stale for good.
+        self.keeps_wall_time = False
 
     def now(self) -> datetime:
         # The clock stands at the start until the warm-up has run up to it.
@@ -68,9 +72,14 @@ class SimSource:
     async def run(self, deliver: Deliver) -> None:
         self._deliver = deliver
         simulator = self.simulator
+        behind = 0.0
         if simulator.warming:
+            began = time.monotonic()
             await self._warm_up(deliver)
+            behind = time.monotonic() - began if self.keeps_wall_time else 0.0
         deliver(simulator.initial())
+        if behind > 0:
+            deliver(simulator.advance(behind * self.time_scale))
         seconds = self.refresh.total_seconds() * self.time_scale
         while True:
             await asyncio.sleep(self.refresh.total_seconds())
