@@ -30,28 +30,11 @@ from ..cutover.gates import (
     cronjob_reading,
     objects_reading,
 )
-from .kubeconfig import api_error, core_get
+from .kubeconfig import CORE, api_error, core_get
 
 Obj = dict[str, Any]
 
 CLUSTER_KINDS = frozenset({CheckKind.K8S_EXISTS, CheckKind.K8S_CRONJOB_RECENT})
-
-#: The core group's resources the checks can read: plural → CoreV1Api's name for one, and
-#: whether it lives in a namespace.
-CORE: dict[str, tuple[str, bool]] = {
-    "configmaps": ("config_map", True),
-    "secrets": ("secret", True),
-    "services": ("service", True),
-    "serviceaccounts": ("service_account", True),
-    "pods": ("pod", True),
-    "persistentvolumeclaims": ("persistent_volume_claim", True),
-    "endpoints": ("endpoints", True),
-    "resourcequotas": ("resource_quota", True),
-    "limitranges": ("limit_range", True),
-    "namespaces": ("namespace", False),
-    "nodes": ("node", False),
-    "persistentvolumes": ("persistent_volume", False),
-}
 
 
 @dataclass(frozen=True)

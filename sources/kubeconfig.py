@@ -100,11 +100,27 @@ def core_get(client: Any, path: str) -> Callable[..., Any]:
     return get
 
 
+#: The core group's resources the checks can read: plural → CoreV1Api's name for one, and
+#: whether it lives in a namespace.
+CORE: dict[str, tuple[str, bool]] = {
+    "configmaps": ("config_map", True),
+    "secrets": ("secret", True),
+    "services": ("service", True),
+    "serviceaccounts": ("service_account", True),
+    "pods": ("pod", True),
+    "persistentvolumeclaims": ("persistent_volume_claim", True),
+    "endpoints": ("endpoints", True),
+    "resourcequotas": ("resource_quota", True),
+    "limitranges": ("limit_range", True),
+    "namespaces": ("namespace", False),
+    "nodes": ("node", False),
+    "persistentvolumes": ("persistent_volume", False),
+}
+
+
 def _core_v1_get(client: Any, path: str, **options: Any) -> Any:
     """The same GET through CoreV1Api, for a client without `param_serialize`."""
     from kubernetes import client as kube
-
-    from .cluster_checks import CORE
 
     parts = path.strip("/").split("/")[2:]  # after api/v1
     core = kube.CoreV1Api(client)
