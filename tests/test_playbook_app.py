@@ -13,7 +13,6 @@ from textual.widgets import Input, Static
 from maestro_control_room.cutover.incidents import describe, fold
 from maestro_control_room.cutover.playbook import STEPS, StepState
 from maestro_control_room.cutover.routing import Route
-from maestro_control_room.cutover.triggers import TriggerState
 from maestro_control_room.cutover.waves import WaveState
 from maestro_control_room.tui.app import ControlRoomApp
 from maestro_control_room.tui.incidents import incident_json
@@ -21,17 +20,12 @@ from maestro_control_room.tui.screens.confirm import ConfirmScreen
 from maestro_control_room.tui.screens.playbook import ExecUpdateScreen, PlaybookScreen
 from maestro_control_room.widgets.table import KeyedTable
 from tests.conftest import AppFactory
-from tests.test_app import actions_done, started, step
+from tests.test_app import actions_done, started
+from tests.test_response import step_until_firing
 
 
 async def cve_firing(app: ControlRoomApp, pilot: object) -> None:
-    for _ in range(12):
-        await step(app, pilot, 30)  # type: ignore[arg-type]
-        assert app.view is not None
-        status = next(t for t in app.view.triggers if t.spec.id == "critical-cve")
-        if status.state is TriggerState.FIRING:
-            return
-    raise AssertionError("the brownout's CVE never fired")
+    await step_until_firing(app, pilot, "critical-cve", steps=12)
 
 
 async def take(

@@ -98,14 +98,21 @@ def test_silences_parse_keeps_equality_matchers_and_state() -> None:
     assert parse_silences({"not": "a list"}) == ()
 
 
-async def firing_success_rate(app: ControlRoomApp, pilot: object) -> None:
-    for _ in range(20):
+async def step_until_firing(
+    app: ControlRoomApp, pilot: object, trigger: str, *, steps: int = 20
+) -> None:
+    """Move the brownout on 30 simulated seconds at a time until `trigger` fires."""
+    for _ in range(steps):
         await step(app, pilot, 30)  # type: ignore[arg-type]
         assert app.view is not None
-        status = next(t for t in app.view.triggers if t.spec.id == "success-rate")
+        status = next(t for t in app.view.triggers if t.spec.id == trigger)
         if status.state is TriggerState.FIRING:
             return
-    raise AssertionError("the brownout's success-rate trigger never fired")
+    raise AssertionError(f"the brownout's {trigger} trigger never fired")
+
+
+async def firing_success_rate(app: ControlRoomApp, pilot: object) -> None:
+    await step_until_firing(app, pilot, "success-rate")
 
 
 async def test_acknowledge_from_the_keyboard_keeps_it_firing_and_stops_the_bell(
