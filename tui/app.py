@@ -436,7 +436,11 @@ class ControlRoomApp(App[None]):
 
         from ..cutover.gate_report import report
 
-        until = datetime.now(timezone.utc)
+        view = self.room.evaluate(self.clock.now())
+        record = self.shift_record(view)
+        # The handover's period, on the room's clock that stamps the journal too.
+        records = read_records(record)
+        until = shift_end(record, records)
         since = until - self.handover.period
         files: dict[str, bytes] = {}
         if self.journal is not None and self.journal.path.exists():
@@ -452,16 +456,7 @@ class ControlRoomApp(App[None]):
             files["audit-journal.jsonl"] = b"".join(line + b"\n" for line in lines)
         if self.recorder is not None and self.recorder.path.exists():
             files[f"recording-{self.recorder.path.name}"] = self.recorder.path.read_bytes()
-        view = self.room.evaluate(self.clock.now())
-        record = ShiftRecord(
-            view=view,
-            trigger_log=tuple(self.room.trigger_log),
-            trigger_log_from=self.room.trigger_log_from,
-            name=self.settings.name,
-            operator=str(self.audit_operator or self.operator),
-            journal=self.journal.path if self.journal else None,
-        )
-        files["handover.md"] = render(record, since, until).encode()
+        files["handover.md"] = render(record, since, until, records).encode()
         stream = self.dashboard.events_shown()
         files["events.log"] = "".join(f"{event_line(e).plain}\n" for e in stream).encode()
         if view.gates is not None:
@@ -510,18 +505,22 @@ class ControlRoomApp(App[None]):
         repository, ref = self.workflows.repository, self.workflows.ref
         self.propose(lambda _: plan_dispatch(what, repository, workflow, ref, self.operator))
 
-    @work(exclusive=True, group="handover", exit_on_error=False)
-    async def write_shift_handover(self) -> None:
-        """Write the handover of the last `[handover] period` to a file and name it. It
-        changes nothing, so read-only control rooms write it too."""
-        record = ShiftRecord(
-            view=self.room.evaluate(self.clock.now()),
+    def shift_record(self, view: RoomView) -> ShiftRecord:
+        """What a handover of this room is written from, with `view` as its state now."""
+        return ShiftRecord(
+            view=view,
             trigger_log=tuple(self.room.trigger_log),
             trigger_log_from=self.room.trigger_log_from,
             name=self.settings.name,
             operator=str(self.audit_operator or self.operator),
             journal=self.journal.path if self.journal else None,
         )
+
+    @work(exclusive=True, group="handover", exit_on_error=False)
+    async def write_shift_handover(self) -> None:
+        """Write the handover of the last `[handover] period` to a file and name it. It
+        changes nothing, so read-only control rooms write it too."""
+        record = self.shift_record(self.room.evaluate(self.clock.now()))
 
         def write() -> Path:  # reads the journal and writes a file: off the event loop
             # The period ends on the room's clock, which stamps everything it records.
