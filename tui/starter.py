@@ -73,16 +73,13 @@ def run_init(
     out = out or sys.stdout
     err = err or sys.stderr
     path = Path(args.path).expanduser() if args.path else default_config_path()
-    if path.exists() or path.is_symlink():
-        print(f"{prog} init: {path} exists; it is left as it is", file=err)
-        return 1
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # a file where a folder should be, or no permission
         print(f"{prog} init: cannot write {path}: {error.strerror or error}", file=err)
         return 2
     try:
-        # "x": never overwrite, even a file that appeared since the check above.
+        # "x": never overwrite a file, nor follow a link, whatever is there.
         with path.open("x", encoding="utf-8") as handle:
             handle.write(starter_text())
     except FileExistsError:
