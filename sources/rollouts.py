@@ -68,6 +68,8 @@ Obj = dict[str, Any]
 #: Seconds after which the ConfigMap, gate checks and access review start even when the
 #: rollouts streams have not all answered (a slow cluster).
 LATER_AFTER = 2.0
+#: Put in the watch queue at LATER_AFTER, so the loop looks again then.
+_WAKE = object()
 
 
 @dataclass(frozen=True)
@@ -196,26 +198,24 @@ class KubernetesSource:
             if thread not in later:
                 thread.start()
         start_later_by = loop.time() + LATER_AFTER
+        # A wake-up in the queue at LATER_AFTER rather than a `wait_for` on it, which on
+        # Python 3.11 can swallow the task's cancellation when an item comes at that moment.
+        waking = loop.call_later(LATER_AFTER, queue.put_nowait, _WAKE)
         try:
             while True:
                 if later and (self._answered(ROLLOUTS) or loop.time() >= start_later_by):
                     for thread in later:
                         thread.start()
                     later = []
-                if later:
-                    try:
-                        wait = max(0.0, start_later_by - loop.time())
-                        batch = [await asyncio.wait_for(queue.get(), wait)]
-                    except TimeoutError:
-                        continue
-                else:
-                    batch = [await queue.get()]
+                batch = [await queue.get()]
                 while not queue.empty():
                     batch.append(queue.get_nowait())
+                batch = [item for item in batch if item is not _WAKE]
                 updates = self._take(batch)
                 if updates:
                     deliver(updates)
         finally:
+            waking.cancel()
             self.stop()
 
     def stop(self) -> None:
