@@ -21,7 +21,14 @@ from datetime import datetime
 from typing import Protocol
 
 from .room import ControlRoom, RoomSettings, RoomView
-from .updates import HealthState, Update
+from .updates import (
+    EventsUpdate,
+    GapBackfill,
+    HealthState,
+    HistoryBackfill,
+    SourceHealth,
+    Update,
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,10 @@ class Session:
         #: The last view a tick made; None before the first.
         self.view: RoomView | None = None
         self._listeners: list[SessionListener] = []
+        #: Sources whose health has not left connecting yet.
         self._unheard: set[str] = set()
+        #: Sources none of whose state has been delivered yet.
+        self._unshown: set[str] = set()
 
     def listen(self, listener: SessionListener) -> None:
         self._listeners.append(listener)
@@ -67,6 +77,7 @@ class Session:
         for name in sources:
             self.room.register_source(name, now)
             self._unheard.add(name)
+            self._unshown.add(name)
 
     def restart(self, room: ControlRoom, view: RoomView | None = None) -> None:
         """Go on from `room` (a replay's checkpoint, or a fresh room): nothing is heard."""
@@ -74,19 +85,25 @@ class Session:
         self.view = view
 
     def deliver(self, batch: Delivery) -> bool:
-        """Apply a batch to the room, then tell the listeners. True when it holds its
-        source's first answer (its health no longer connecting): what a screen shows at
-        once rather than at the next tick. A batch of history alone is not an answer yet."""
+        """Apply a batch to the room, then tell the listeners. True when a screen should
+        show it at once rather than at the next tick: the first batch of its source's state
+        (a warming simulator's rollouts and waves), and the source's first answer (its
+        health no longer connecting). History alone, or no events, is neither."""
         for update in batch.updates:
             self.room.apply(update)
         for listener in self._listeners:
             listener.heard(batch)
-        if batch.source not in self._unheard:
+        source = batch.source
+        if source not in self._unheard:
             return False
-        health = self.room.health.get(batch.source)
+        first_state = source in self._unshown and any(map(_is_state, batch.updates))
+        if first_state:
+            self._unshown.discard(source)
+        health = self.room.health.get(source)
         if health is None or health.state is HealthState.CONNECTING:
-            return False
-        self._unheard.discard(batch.source)
+            return first_state
+        self._unheard.discard(source)
+        self._unshown.discard(source)
         return True
 
     def tick(self, now: datetime) -> RoomView:
@@ -106,3 +123,10 @@ class Session:
 def delivery(source: str, at: datetime, updates: Sequence[Update]) -> Delivery:
     """A batch as a source hands it over (any sequence), kept as a tuple."""
     return Delivery(source, at, tuple(updates))
+
+
+def _is_state(update: Update) -> bool:
+    """What a panel shows of a source: not its health, its history or an empty batch."""
+    if isinstance(update, (SourceHealth, HistoryBackfill, GapBackfill)):
+        return False
+    return not isinstance(update, EventsUpdate) or bool(update.events)

@@ -75,6 +75,20 @@ def test_only_a_sources_first_answer_says_so() -> None:
     assert session.deliver(Delivery("", NOW, ())) is False
 
 
+def test_a_connecting_sources_first_state_is_shown_at_once_and_its_answer_too() -> None:
+    """A warming simulator knows its rollouts and waves before its KPIs: the first frame
+    shows them, not the tick after it; its answer, when the warm-up ends, shows at once too."""
+    session = Session(calm_room().settings)
+    session.register(["sim"], NOW)
+    warming = SourceHealth("sim", HealthState.CONNECTING, NOW, "warming up (10%)")
+    state = Delivery("sim", NOW, (FreezeUpdate("sim", FreezeState(frozen=False), NOW), warming))
+    assert session.deliver(state) is True
+    assert session.deliver(state) is False  # the warm-up's progress waits for the tick
+    answer = Delivery("sim", NOW, (SourceHealth("sim", HealthState.CONNECTED, NOW),))
+    assert session.deliver(answer) is True
+    assert session.deliver(answer) is False
+
+
 def test_advancing_moves_the_triggers_without_a_view() -> None:
     session = Session(calm_room().settings)
     heard = Heard()

@@ -36,6 +36,14 @@ GATE_INTERVAL = timedelta(seconds=15)
 #: of simulated seconds, between turns of the event loop.
 WARM_SLICE = 0.02
 WARM_STEPS = 10
+#: Between slices the loop rests this long, so that what the app does in many short turns
+#: of its loop (mounting the panels, painting the first frame, answering a key) is not held
+#: up a slice per turn.
+WARM_REST = 0.02
+#: Between slices the loop rests this long, so that what the app does in many short turns
+#: of its loop (mounting the panels, painting the first frame, answering a key) is not held
+#: up a slice per turn.
+WARM_REST = 0.02
 #: How often the panels are told how far the warm-up got, in seconds.
 WARM_PROGRESS_EVERY = 0.5
 #: A warm-up of up to this many jobs (about half a second here) runs before the first frame.
@@ -100,7 +108,7 @@ class SimSource:
             if time.monotonic() - shown >= WARM_PROGRESS_EVERY:
                 deliver(simulator.warming_updates())
                 shown = time.monotonic()
-            await asyncio.sleep(0)
+            await asyncio.sleep(WARM_REST)
 
     def step(self, seconds: float) -> list[Update]:
         """Advance by hand; the updates go to the running app too, if there is one."""
