@@ -899,6 +899,10 @@ class _Server(ThreadingHTTPServer):
     connection's own thread, on its first read."""
 
     context: ssl.SSLContext | None = None
+    # socketserver listens with a backlog of 5: a room opening its 41 watches at once
+    # overflows it, and each connection dropped waits a second for its SYN to be resent.
+    # An API server's backlog is the system's (Go listens with somaxconn).
+    request_queue_size = socket.SOMAXCONN
 
     def get_request(self) -> tuple[Any, Any]:
         sock, address = super().get_request()
@@ -918,6 +922,10 @@ class _Refused(Exception):
 class _Handler(BaseHTTPRequestHandler):
     kube: FakeKube
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes: with Nagle's algorithm on, the body waits for
+    # the client's delayed ACK (40 ms a request here). An API server sends at once (Go's
+    # sockets have TCP_NODELAY), so this one does too.
+    disable_nagle_algorithm = True
     _request: tuple[Any, ...] = ()
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet in test output

@@ -233,8 +233,12 @@ def _reason(seen: object) -> str:
 
 
 def _lists(kube: FakeKube) -> int:
+    """The watch streams' lists of rollouts (not a gate check's read across the cluster)."""
     return sum(
         1
         for r in kube.requests
-        if r.method == "GET" and r.path.endswith("/rollouts") and "watch" not in r.query
+        if r.method == "GET"
+        and "/namespaces/" in r.path
+        and r.path.endswith("/rollouts")
+        and "watch" not in r.query
     )
