@@ -80,6 +80,10 @@ if TYPE_CHECKING:
     from ..sources.recorder import SessionRecorder
     from .replay import ReplayFeed
 
+#: Events go on screen at most this often, in seconds (and at each tick): a burst's many
+#: batches a second share a frame, while a steady stream's batches, further apart, each
+#: show at once.
+EVENTS_PAINT_EVERY = 0.1
 #: Below this many lines the dashboard packs tighter (`-short` in app.tcss).
 SHORT_HEIGHT = 32
 #: The actions that change the cutover, refused read-only (from the registry).
@@ -145,6 +149,9 @@ class ControlRoomApp(App[None]):
         self.dashboard = Dashboard(self.ui.event_lines)
         #: Set by q: from then on no key opens a screen or starts an action.
         self.quitting = False
+        #: When events were last put on screen (loop time), and the paint waiting, if any.
+        self._events_painted_at = -EVENTS_PAINT_EVERY
+        self._events_paint: asyncio.TimerHandle | None = None
         #: Incidents, beside the journal: none are recorded where nothing is journalled.
         self.incident_log = runtime.incident_log
         self.theme = self.ui.theme
@@ -202,7 +209,12 @@ class ControlRoomApp(App[None]):
         self.session.register((source.name for source in self.sources), self.clock.now())
         for source in self.sources:
             self.run_source(source)
-        self.set_interval(self.ui.refresh.total_seconds(), self.refresh_view)
+        self.set_interval(self.ui.refresh.total_seconds(), self.tick)
+
+    def tick(self) -> None:
+        """Once a refresh: the room evaluated at now, and the events waiting."""
+        self.refresh_view()
+        self.drain_events()
 
     def run_source(self, source: Source) -> Worker[None]:
         # The supervisor restarts the source after any exception, and shows why.
@@ -236,12 +248,19 @@ class ControlRoomApp(App[None]):
         """Apply a source's batch to the room and put its events on screen."""
         if not self.dashboard.ready:
             return  # a delivery before the panels exist, or racing the app's exit
-        first = self.session.deliver(batch)
-        if first:
-            self.refresh_view()  # a source's first delivery is shown at once
-        # Sources batch their events already (MQTT a few times a second, the simulator
-        # once a refresh): each batch goes on screen as it comes, in one write.
-        self.drain_events()
+        if self.session.deliver(batch):
+            self.refresh_view()  # a source's first state and first answer show at once
+            self.drain_events()
+        elif self._events_paint is None:
+            # The events of this batch, and of any that come before the paint.
+            loop = asyncio.get_running_loop()
+            wait = self._events_painted_at + EVENTS_PAINT_EVERY - loop.time()
+            self._events_paint = loop.call_later(max(0.0, wait), self._paint_events)
+
+    def _paint_events(self) -> None:
+        self._events_paint = None
+        if self.is_running:
+            self.drain_events()
 
     def ingest(self, updates: Iterable[Update], source: str = "") -> None:
         """Apply updates to the room as one batch from `source`; events wait for the next
@@ -271,6 +290,7 @@ class ControlRoomApp(App[None]):
 
     def drain_events(self) -> None:
         """Write the events waiting since the last batch on the dashboard's stream."""
+        self._events_painted_at = asyncio.get_running_loop().time()
         self.dashboard.drain_events()
 
     def refresh_view(self) -> None:
