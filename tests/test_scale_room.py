@@ -5,6 +5,7 @@ of view."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
@@ -13,11 +14,12 @@ from textual.containers import Vertical
 from bench.workbook import generate_workbook
 from maestro_control_room.cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
 from maestro_control_room.cutover.done import on_maestro_item
+from maestro_control_room.cutover.events import PlatformEvent
 from maestro_control_room.cutover.gates import CheckState
 from maestro_control_room.cutover.rollouts import RolloutPhase, RolloutStatus
 from maestro_control_room.cutover.room import ControlRoom, RoomSettings
 from maestro_control_room.cutover.triggers import TriggerState, TriggerStatus
-from maestro_control_room.cutover.updates import RolloutsUpdate, WaveMetricsUpdate
+from maestro_control_room.cutover.updates import EventsUpdate, RolloutsUpdate, WaveMetricsUpdate
 from maestro_control_room.cutover.waves import (
     RepoState,
     WaveRepos,
@@ -26,10 +28,12 @@ from maestro_control_room.cutover.waves import (
     parse_workbook,
     wave_board,
 )
+from maestro_control_room.widgets.eventlog import EventLog
 from maestro_control_room.widgets.rollouts import RolloutBoard
 from maestro_control_room.widgets.triggers import trigger_row
 from maestro_control_room.widgets.waves import WaveBoard
-from tests.conftest import config_document
+from tests.conftest import AppFactory, config_document
+from tests.kube_harness import until
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 NOW = GO_LIVE + timedelta(hours=26)
@@ -142,31 +146,55 @@ async def test_a_long_board_keeps_its_header_and_counts_the_rows_out_of_view() -
         waves.show(board, GO_LIVE, NOW)
         app.query_one(RolloutBoard).show(rollouts(200))
         await pilot.pause()
-        # A quarter of 36 lines: the header, seven waves, and the count; the panels around
-        # the boards are as high as the boards, not as all their rows.
-        assert waves.size.height == 9
-        assert app.query_one("#wave-panel").size.height == 9
-        assert app.query_one("#rollout-panel").size.height == 9
-        lines = [waves.render_line(y).text for y in range(9)]
+        # A fifth of 36 lines: the header, five waves, and the count, so that the event
+        # stream below keeps lines of its own; the panels around the boards are as high as
+        # the boards, not as all their rows.
+        assert waves.size.height == 7
+        assert app.query_one("#wave-panel").size.height == 7
+        assert app.query_one("#rollout-panel").size.height == 7
+        lines = [waves.render_line(y).text for y in range(7)]
         # The first row leads with the focus marker when the board is focused.
         assert lines[0].split()[:2] == ["Wave", "State"]
         assert lines[1].split()[0].lstrip("▶") == "Wave-1"
-        assert lines[-1].strip() == "43 of 50 waves out of view · ↓ 43"
+        assert lines[-1].strip() == "45 of 50 waves out of view · ↓ 45"
         waves.focus()
         await pilot.press("end")
         await pilot.pause()
-        lines = [waves.render_line(y).text for y in range(9)]
+        lines = [waves.render_line(y).text for y in range(7)]
         assert lines[0].split()[:2] == ["Wave", "State"]  # still in place
         assert lines[-2].split()[0].lstrip("▶") == "Wave-50" and waves.selected_key == "Wave-50"
-        assert lines[-1].strip() == "43 of 50 waves out of view · ↑ 43"
+        assert lines[-1].strip() == "45 of 50 waves out of view · ↑ 45"
         await pilot.press("up", "up", "up", "up", "up", "up", "up")
         await pilot.pause()
         assert waves.render_line(1).text.split()[0].lstrip("▶") == "Wave-43"
-        assert waves.render_line(8).text.strip() == "43 of 50 waves out of view · ↑ 42 · ↓ 1"
+        assert waves.render_line(6).text.strip() == "45 of 50 waves out of view · ↑ 42 · ↓ 3"
         board_of_rollouts = app.query_one(RolloutBoard)
-        assert board_of_rollouts.render_line(8).text.strip() == (
-            "193 of 200 rollouts out of view · ↓ 193"
+        assert board_of_rollouts.render_line(6).text.strip() == (
+            "195 of 200 rollouts out of view · ↓ 195"
         )
+
+
+async def test_with_both_boards_full_the_event_stream_keeps_lines_of_its_own(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    """5,000 repos in 50 waves and 200 rollouts at 120x36: the boards leave the stream
+    lines to show, and an event delivered is on screen."""
+    workbook = tmp_path / "workbook.csv"
+    workbook.write_text(generate_workbook(5000, 50, seed=1))
+    app = make_app(sim={"rollouts": 200}, waves={"workbook": str(workbook)})
+    async with app.run_test(size=(120, 36)) as pilot:
+        board = app.query_one(RolloutBoard)
+        await until(
+            lambda: "rollouts out of view" in board.render_line(board.size.height - 1).text,
+            what="the rollout board full",
+        )
+        drill = PlatformEvent("chaos.drill", "warning", "runner pool drained", app.clock.now())
+        app.ingest([EventsUpdate("mqtt", (drill,))])
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        assert log.size.height >= 3
+        shown = [log.render_line(y).text for y in range(log.size.height)]
+        assert any("runner pool drained" in line for line in shown), shown
 
 
 async def test_a_board_that_fits_shows_no_count() -> None:

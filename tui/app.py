@@ -6,6 +6,7 @@ What is on screen is the dashboard's (tui/screens/dashboard.py) and the other sc
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
@@ -251,6 +252,9 @@ class ControlRoomApp(App[None]):
         if self.session.deliver(batch):
             self.refresh_view()  # a source's first state and first answer show at once
             self.drain_events()
+            # What a source built to answer (a warmed-up simulator's model, a cluster's
+            # objects) lives as long as the app: out of the collector's way, as at mount.
+            gc.freeze()
         elif self._events_paint is None:
             # The events of this batch, and of any that come before the paint.
             loop = asyncio.get_running_loop()

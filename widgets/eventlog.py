@@ -64,8 +64,14 @@ class EventLog(ScrollView, can_focus=True):
         # The lines only, left of the scrollbar: it does not change with a write (a scroll
         # repaints it itself), and sent again with every line of every batch it was a tenth
         # of the bytes a batch cost on the link.
-        width = max(0, self.size.width - self.scrollbar_size_vertical)
-        self.refresh(Region(0, 0, width, self.size.height))
+        size = self.size
+        if not size.height:
+            # No rows on screen (a short terminal, full boards): a refresh would draw
+            # nothing and make the screen lay every widget out again at the next look
+            # up of a widget's size. Shown again, the log is drawn whole anyway.
+            return
+        width = max(0, size.width - self.scrollbar_size_vertical)
+        self.refresh(Region(0, 0, width, size.height))
 
     def clear(self) -> None:
         self._first += len(self.lines)

@@ -35,7 +35,7 @@ class RolloutBoard(KeyedTable):
     # A quarter of the terminal at most: with 50 waves or 200 rollouts the other boards
     # keep their place, and the last line counts the rows out of view.
     DEFAULT_CSS = """
-    RolloutBoard { max-height: 25vh; overflow-y: hidden; }
+    RolloutBoard { max-height: 20vh; overflow-y: hidden; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
