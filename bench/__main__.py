@@ -33,8 +33,8 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument(
         "--warmup",
         type=float,
-        help="seconds before measuring (soak: 300; the event view fills"
-        " its 500 lines in about four minutes at 50 events/s)",
+        help="seconds before measuring (soak: 900; at 50 events/s the event view and"
+        " the MQTT source's window of events heard take about seven minutes to fill)",
     )
     cli.add_argument("--baseline", action="store_true", help="also run the naive dashboard")
     cli.add_argument("--no-broker", action="store_true", help="no event load (no mosquitto)")
