@@ -40,10 +40,6 @@ WARM_STEPS = 10
 #: of its loop (mounting the panels, painting the first frame, answering a key) is not held
 #: up a slice per turn.
 WARM_REST = 0.02
-#: Between slices the loop rests this long, so that what the app does in many short turns
-#: of its loop (mounting the panels, painting the first frame, answering a key) is not held
-#: up a slice per turn.
-WARM_REST = 0.02
 #: How often the panels are told how far the warm-up got, in seconds.
 WARM_PROGRESS_EVERY = 0.5
 #: A warm-up of up to this many jobs (about half a second here) runs before the first frame.
