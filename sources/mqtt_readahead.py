@@ -88,18 +88,10 @@ class ReadAhead:
         qos = (header >> 1) & 3
         if header & 0xF0 != _PUBLISH or qos > 1:
             return None
-        length, multiplier, index = 0, 1, pos + 1
-        for _ in range(4):  # the remaining length: at most four bytes
-            if index >= end_of_data:
-                return None
-            byte = data[index]
-            index += 1
-            length += (byte & 127) * multiplier
-            multiplier *= 128
-            if not byte & 128:
-                break
-        else:
-            return None  # a fifth length byte: paho says it is a protocol error
+        found = remaining_length(data, pos + 1)
+        if found is None or found[0] < 0:
+            return None  # partial, or a fifth length byte
+        length, index = found
         end = index + length
         if end > end_of_data or length < 2:
             return None
@@ -113,19 +105,29 @@ class ReadAhead:
 
     def has_whole_packet(self) -> bool:
         """Whether the buffer holds a whole packet at its head (of any kind)."""
-        data, pos = self._data, self._pos
-        index = pos + 1
-        length, multiplier = 0, 1
-        for _ in range(4):
-            if index >= len(data):
-                return False
-            byte = data[index]
-            index += 1
-            length += (byte & 127) * multiplier
-            multiplier *= 128
-            if not byte & 128:
-                return index + length <= len(data)
-        return True  # malformed: whole enough for paho to say so
+        data = self._data
+        found = remaining_length(data, self._pos + 1)
+        if found is None:
+            return False
+        length, index = found
+        return length < 0 or index + length <= len(data)  # malformed: paho will say so
+
+
+def remaining_length(data: bytes, index: int) -> tuple[int, int] | None:
+    """A packet's remaining length, read from `index`, and the index after it; None while
+    its bytes are not all in `data`; a length of -1 for a fifth length byte, which paho
+    takes as a protocol error."""
+    length, multiplier = 0, 1
+    for _ in range(4):  # at most four bytes
+        if index >= len(data):
+            return None
+        byte = data[index]
+        index += 1
+        length += (byte & 127) * multiplier
+        multiplier *= 128
+        if not byte & 128:
+            return length, index
+    return -1, index
 
 
 def puback(mid: int) -> bytes:
