@@ -45,17 +45,24 @@ def windowed_mosquitto(
 ) -> Iterator[ServerProcess]:
     """Mosquitto keeps 20 unacknowledged messages in flight per client as shipped, 1 when
     configured for in-order delivery; here with room to queue a whole burst behind them."""
+    yield from _running(_mosquitto_in_flight(tmp_path_factory, "windowed", request.param))
+
+
+def _mosquitto_in_flight(
+    tmp_path_factory: pytest.TempPathFactory, name: str, in_flight: int
+) -> ServerProcess:
+    """Mosquitto keeping `in_flight` unacknowledged messages per client (0: no limit), with
+    room to queue a whole burst behind them."""
     binary = find_binary("mosquitto", "/usr/sbin/mosquitto")
-    workdir: Path = tmp_path_factory.mktemp("windowed-mosquitto")
+    workdir: Path = tmp_path_factory.mktemp(f"{name}-mosquitto")
     port = free_port()
     config = workdir / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\nuser {getpass.getuser()}\n"
-        f"max_inflight_messages {request.param}\nmax_queued_messages 100000\n"
+        f"max_inflight_messages {in_flight}\nmax_queued_messages 100000\n"
         f"log_dest file {workdir / 'mosquitto.log'}\n"
     )
-    server = ServerProcess("mosquitto", [binary, "-c", str(config)], port, port_open(port), workdir)
-    yield from _running(server)
+    return ServerProcess("mosquitto", [binary, "-c", str(config)], port, port_open(port), workdir)
 
 
 class Received:
@@ -266,17 +273,7 @@ def test_a_connection_is_the_configured_section_and_nothing_else() -> None:
 @pytest.fixture(scope="module")
 def open_mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """Mosquitto with no window at all: it sends whatever it has, acknowledged or not."""
-    binary = find_binary("mosquitto", "/usr/sbin/mosquitto")
-    workdir: Path = tmp_path_factory.mktemp("open-mosquitto")
-    port = free_port()
-    config = workdir / "mosquitto.conf"
-    config.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\nuser {getpass.getuser()}\n"
-        "max_inflight_messages 0\nmax_queued_messages 100000\n"
-        f"log_dest file {workdir / 'mosquitto.log'}\n"
-    )
-    server = ServerProcess("mosquitto", [binary, "-c", str(config)], port, port_open(port), workdir)
-    yield from _running(server)
+    yield from _running(_mosquitto_in_flight(tmp_path_factory, "open", 0))
 
 
 async def test_a_flood_is_read_in_a_few_large_gulps(open_mosquitto: ServerProcess) -> None:
