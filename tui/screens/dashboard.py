@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.notifications import SeverityLevel
@@ -184,6 +184,21 @@ class Dashboard(Screen[None]):
         self.query_one("#wave-board").focus()
         if app.replay is not None:
             self.call_later(self._begin_replay)
+
+    def on_descendant_focus(self, _: events.DescendantFocus) -> None:
+        self._show_focus()
+
+    def on_descendant_blur(self, _: events.DescendantBlur) -> None:
+        self._show_focus()
+
+    def _show_focus(self) -> None:
+        """Mark the panel that holds the focus (its title reads reversed). A class, not
+        `:focus-within`: Textual restyles a `:focus-within` parent's own rules on a focus
+        change, not a `.panel:focus-within > .panel-title` child's."""
+        focused = self.focused
+        holding = set() if focused is None else set(focused.ancestors)
+        for panel in self.query(".panel, #events"):
+            panel.set_class(panel in holding, "-has-focus")
 
     @property
     def ready(self) -> bool:
