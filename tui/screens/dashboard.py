@@ -22,7 +22,9 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.notifications import SeverityLevel
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from ...cutover.action_registry import CONTROL_ROOM
@@ -105,6 +107,11 @@ class Dashboard(Screen[None]):
     """The control room's main screen: every panel, and the keys that act on the boards."""
 
     BINDINGS = DASHBOARD_BINDINGS
+
+    #: Screen's own, without its repaint of the whole screen on every focus change: the
+    #: widgets focus changes repaint themselves (their :focus styles, a board's cursor), and
+    #: help opening or Tab to the next board then costs a frame of what changed.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, event_lines: int) -> None:
         super().__init__()
