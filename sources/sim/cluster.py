@@ -98,9 +98,11 @@ def _terms(selector: str) -> list[str]:
     return [t for t in terms if t.strip()]
 
 
-def selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
-    """Whether `labels` match a label selector (`a=b,c!=d,e in (f,g),!h`); ValueError when
-    the selector cannot be read, as the API server would refuse it."""
+def label_selector(selector: str) -> Callable[[Mapping[str, str]], bool]:
+    """A label selector (`a=b,c!=d,e in (f,g),!h`) read once, as a test of labels;
+    ValueError when it cannot be read, as the API server would refuse it."""
+    # Each term as (key, the values it allows or None for any, whether the key must match).
+    terms: list[tuple[str, frozenset[str] | None, bool]] = []
     for term in _terms(selector):
         found = _SET.match(term)
         if found is None:
@@ -109,16 +111,28 @@ def selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
         if negated and (op or set_op):
             raise ValueError(f"unable to parse label selector term {term.strip()!r}")
         if set_op:
-            members = {v.strip() for v in values.split(",")}
-            inside = labels.get(key) in members
-            if inside != (set_op == "in"):
-                return False
+            members = frozenset(v.strip() for v in values.split(","))
+            terms.append((key, members, set_op == "in"))
         elif op:
-            if (labels.get(key) == value) != (op != "!="):
+            terms.append((key, frozenset((value,)), op != "!="))
+        else:
+            terms.append((key, None, not negated))
+
+    def selects(labels: Mapping[str, str]) -> bool:
+        for key, allowed, wanted in terms:
+            if allowed is None:
+                if (key in labels) != wanted:
+                    return False
+            elif (labels.get(key) in allowed) != wanted:
                 return False
-        elif (key in labels) == bool(negated):
-            return False
-    return True
+        return True
+
+    return selects
+
+
+def selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
+    """Whether `labels` match a label selector; ValueError when it cannot be read."""
+    return label_selector(selector)(labels)
 
 
 # --- backups ---------------------------------------------------------------------------------
@@ -210,20 +224,32 @@ class SimCluster:
         return [obj for g, p, obj in STATIC if (g, p) == (group, plural)]
 
     def find(self, ref: ObjectRef, now: datetime) -> list[Object]:
-        """Every object `ref` names or selects; ValueError for a selector the API would refuse."""
-        found = []
-        for obj in self.objects(ref.group, ref.plural, now):
-            metadata = obj["metadata"]
-            if ref.namespace and metadata.get("namespace", "") != ref.namespace:
-                continue
-            if ref.name and metadata["name"] != ref.name:
-                continue
-            if ref.label_selector and not selector_matches(
-                ref.label_selector, metadata.get("labels") or {}
-            ):
-                continue
-            found.append(obj)
-        return found
+        """Every object `ref` names or selects; ValueError for a selector the API would refuse
+        (whether or not anything is there to match, as the API server does)."""
+        # Read once per question, not once per object: a gate asks of hundreds of rollouts.
+        selects = label_selector(ref.label_selector) if ref.label_selector else None
+
+        def wanted(namespace: str, name: str, labels: Mapping[str, str] | None) -> bool:
+            if ref.namespace and namespace != ref.namespace:
+                return False
+            if ref.name and name != ref.name:
+                return False
+            return selects is None or selects(labels or {})
+
+        if (ref.group, ref.plural) == ("argoproj.io", "rollouts"):
+            # Judged on the rollouts themselves: only those found are made into objects.
+            return [
+                rollout_object(r) for r in self._rollouts() if wanted(r.namespace, r.name, r.labels)
+            ]
+        return [
+            obj
+            for obj in self.objects(ref.group, ref.plural, now)
+            if wanted(
+                obj["metadata"].get("namespace", ""),
+                obj["metadata"]["name"],
+                obj["metadata"].get("labels"),
+            )
+        ]
 
     def fail_backup(self, name: str, start: datetime, end: datetime) -> None:
         """Runs of the named CronJob that start in [start, end) fail; ValueError if unknown."""
