@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .durations import format_duration
+from .durations import format_duration, format_minutes
 from .gates import CheckState, Signoffs
 from .kpis import KpiVerdict
 from .smoke import RunState, VerificationView
@@ -159,7 +159,7 @@ def _rollback(view: VerificationView, drill: str) -> DoneItem:
     row = view.drill(drill)
     if row is None or row.last is None:
         return DoneItem("rollback", title, CheckState.FAIL, "rollback never drilled")
-    ago = f"{format_duration(max(row.age or timedelta(0), timedelta(0)))} ago"
+    ago = f"{format_minutes(max(row.age or timedelta(0), timedelta(0)))} ago"
     # The evidence is the detail's own text, or follows the stale reason after a comma.
     evidence = f"evidence {row.last.evidence}" if row.last.evidence else ""
     if row.state is RunState.PASSED:
@@ -179,7 +179,7 @@ def _slos(streaks: tuple[KpiStreak, ...], period: timedelta, now: datetime) -> D
         return DoneItem("slo", title, CheckState.UNKNOWN, "SLOs ?", "no KPIs")
     shortest = min(streaks, key=lambda s: s.length(now))
     length = shortest.length(now)
-    value = f"SLOs green {format_duration(length)}/{format_duration(period)}"
+    value = f"SLOs green {format_minutes(length)}/{format_duration(period)}"
     unknown = [s.title for s in streaks if s.verdict not in GREEN | {KpiVerdict.BREACH}]
     breaching = [s.title for s in streaks if s.verdict is KpiVerdict.BREACH]
     if breaching:

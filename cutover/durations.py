@@ -46,3 +46,12 @@ def format_duration(delta: timedelta, *, parts: int = 2) -> str:
     while len(shown) > 1 and shown[-1][0] == "0":
         shown.pop()
     return " ".join(shown) if shown else "0s"
+
+
+def format_minutes(delta: timedelta) -> str:
+    """`format_duration` to the minute, `<1m` under one: for spans measured in days, where
+    a seconds count would only tick (and repaint its line) every second for an hour."""
+    total = int(abs(delta.total_seconds()))
+    if total < 60:
+        return "<1m"
+    return format_duration(timedelta(minutes=total // 60))

@@ -18,7 +18,11 @@ from maestro_control_room.cutover.config import (
     start_offset,
     trigger_specs,
 )
-from maestro_control_room.cutover.durations import format_duration, parse_duration
+from maestro_control_room.cutover.durations import (
+    format_duration,
+    format_minutes,
+    parse_duration,
+)
 from maestro_control_room.cutover.triggers import Comparison
 from maestro_control_room.cutover.waves import Workbook
 
@@ -206,6 +210,14 @@ def test_parse_duration_reads_or_refuses_any_text_with_value_error(text: str) ->
     except ValueError:
         return
     assert delta >= timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0, "<1m"), (59, "<1m"), (60, "1m"), (190, "3m"), (3 * 3600 + 59, "3h"), (93784, "1d 2h")],
+)
+def test_a_span_counted_in_days_is_shown_to_the_minute(seconds: int, shown: str) -> None:
+    assert format_minutes(timedelta(seconds=seconds)) == shown
 
 
 def test_parse_duration_refuses_a_duration_too_long_to_represent() -> None:

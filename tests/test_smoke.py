@@ -203,7 +203,7 @@ def healthy(unit: str, signal: str) -> float:
 
 @pytest.mark.parametrize(
     ("success", "shown", "breach"),
-    [(0.99, "SLOs green 1h/14d", ""), (0.5, "SLOs green 0s/14d", "breach: Success")],
+    [(0.99, "SLOs green 1h/14d", ""), (0.5, "SLOs green <1m/14d", "breach: Success")],
 )
 def test_the_done_line_shows_the_shortest_green_streak_restarted_at_a_breach(
     success: float, shown: str, breach: str
