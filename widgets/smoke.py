@@ -67,7 +67,8 @@ class VerificationRow(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: tuple[str, str] = ("", "")
+        #: Each line's text and style as shown.
+        self._shown: tuple[tuple[str, str], ...] = (("", ""), ("", ""))
 
     def compose(self) -> ComposeResult:
         yield Static(id="smoke-line", markup=False)
@@ -76,17 +77,19 @@ class VerificationRow(Vertical):
     def show(self, view: VerificationView | None, done: DefinitionOfDone | None) -> None:
         smoke = view.line if view is not None else "Smoke: no results"
         line = done.line if done is not None else "DoD: unknown"
-        if (smoke, line) == self._shown:
-            return
-        self._shown = (smoke, line)
         counts = view.counts if view is not None else {}
         bad = counts.get(RunState.FAILED, 0)
         stale = counts.get(RunState.STALE, 0) + counts.get(RunState.NEVER, 0)
         style = "bold red" if bad else ("yellow" if stale else "green")
-        self.query_one("#smoke-line", Static).update(Text(smoke, style=style), layout=False)
         state = done.state if done is not None else CheckState.UNKNOWN
         done_style = CHECK_MARK[state][1] if state is not CheckState.FAIL else ""
-        self.query_one("#done-line", Static).update(Text(line, style=done_style), layout=False)
+        shown = ((smoke, style), (line, done_style))
+        # Each line repainted only when it changed: the two change at different times.
+        for index, (before, now) in enumerate(zip(self._shown, shown, strict=True)):
+            if before != now:
+                static = self.query_one("#done-line" if index else "#smoke-line", Static)
+                static.update(Text(*now), layout=False)
+        self._shown = shown
 
 
 SMOKE_COLUMNS = (
