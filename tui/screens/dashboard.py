@@ -77,6 +77,9 @@ if TYPE_CHECKING:
     from ..app import ControlRoomApp
 
 #: The boards `tab` cycles through, in order.
+#: Objects allocated (less those freed) between two collections of the youngest generation.
+YOUNG_GENERATION = 20_000
+
 BOARDS = ("#trigger-table", "#wave-board", "#rollout-board", "EventStream EventLog", "#kpis")
 
 
@@ -188,6 +191,11 @@ class Dashboard(Screen[None]):
         # Everything built so far lives as long as the app: keep it out of the collector's
         # way, so a collection during a burst walks only what the burst made.
         gc.freeze()
+        # A burst's events live a fraction of a second, until they are painted. With the
+        # default young generation (700 objects) collections came eight times a second and
+        # walked most of them, then again as they were promoted; with a larger one most
+        # are gone before a collection comes.
+        gc.set_threshold(YOUNG_GENERATION, *gc.get_threshold()[1:])
         self.query_one("#wave-board").focus()
         if app.replay is not None:
             self.call_later(self._begin_replay)
