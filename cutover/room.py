@@ -527,6 +527,8 @@ class ControlRoom:
         health = tuple(self.health_of(source, now) for source in sorted(self.health))
         stale = frozenset(h.source for h in health if h.state is not HealthState.CONNECTED)
         board = self._wave_board()
+        # Read once: the gates and the Definition of Done judge the same results.
+        verification = self._verification(now)
         view = RoomView(
             now=now,
             clock=read_clock(now, self.settings.go_live),
@@ -543,9 +545,9 @@ class ControlRoom:
             operators=self.operators,
             operators_warning=self.operators_warning,
             permissions=self.permissions,
-            gates=self._gates(now) if self.settings.gates else None,
-            verification=self._verification(now),
-            done=self._done(now),
+            gates=self._gates(now, verification) if self.settings.gates else None,
+            verification=verification,
+            done=self._done(now, verification),
             acknowledgements=self.acknowledgements,
             silences=self.silences,
             playbook=self.playbook,
@@ -566,14 +568,14 @@ class ControlRoom:
             self.health_of(self.signoffs_source, now).state is HealthState.CONNECTED
         )
 
-    def _done(self, now: datetime) -> DefinitionOfDone:
+    def _done(self, now: datetime, verification: VerificationView) -> DefinitionOfDone:
         s = self.settings
         return definition_of_done(
             now=now,
             workbook=s.workbook,
             repo_states=self.repo_states,
             tiers=s.done_tiers,
-            verification=self._verification(now),
+            verification=verification,
             rollback_drill=s.rollback_drill,
             streaks=self.streaks.streaks({k.signal: k.title for k in s.kpis}),
             slo_period=s.slo_period,
@@ -616,7 +618,7 @@ class ControlRoom:
 
     # The Go/No-Go board --------------------------------------------------------------------
 
-    def _gates(self, now: datetime) -> GoNoGo:
+    def _gates(self, now: datetime, verification: VerificationView) -> GoNoGo:
         def source_state(name: str) -> tuple[CheckState, str]:
             if name not in self.health:
                 return CheckState.FAIL, "not configured"
@@ -649,7 +651,6 @@ class ControlRoom:
         current = bool(self.signoffs_source) and (
             self.health_of(self.signoffs_source, now).state is HealthState.CONNECTED
         )
-        verification = self._verification(now)
 
         def verified(spec: CheckSpec) -> CheckResult:
             # Judged on what the sources delivered; none delivering results is unknown.
