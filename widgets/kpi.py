@@ -39,15 +39,17 @@ class KpiTile(Vertical):
         self.split = False
 
     def compose(self) -> ComposeResult:
-        yield Static(self._title, classes="kpi-title", markup=False)
-        yield Static("", classes="kpi-value", markup=False)
-        yield Static("", classes="kpi-limit", markup=False)
-        yield Static("", classes="kpi-spark")
+        # Kept, not queried for: a tick shows every tile, and a query matches selectors.
+        self._title_line = Static(self._title, classes="kpi-title", markup=False)
+        self._value_line = Static("", classes="kpi-value", markup=False)
+        self._limit_line = Static("", classes="kpi-limit", markup=False)
+        self._spark_line = Static("", classes="kpi-spark")
+        yield from (self._title_line, self._value_line, self._limit_line, self._spark_line)
 
     def mark(self, picked: bool) -> None:
         """▶ and reversed on the title of the tile Enter would chart."""
         title = Text(f"{FOCUS_MARKER} {self._title}", style="reverse") if picked else self._title
-        self.query_one(".kpi-title", Static).update(title, layout=False)
+        self._title_line.update(title, layout=False)
 
     def show(self, reading: KpiReading) -> None:
         signal = reading.signal
@@ -75,7 +77,7 @@ class KpiTile(Vertical):
         word = Text(verdict.value, style=KPI_STYLE[verdict])
         if warning:  # e.g. a Thanos partial response: the value may be incomplete
             word.append(" ⚠", style="bold yellow")
-        width = self.query_one(".kpi-value", Static).size.width or 80
+        width = self._value_line.size.width or 80
         whole = Text.assemble((value, "bold"), " ", word)
         split = whole.cell_len > width
         key = f"{value}|{verdict.value}|{warning}|{limit}|{split}"
@@ -87,10 +89,8 @@ class KpiTile(Vertical):
         row = self.parent
         if row is not None:
             row.set_class(any(tile.split for tile in row.query_children(KpiTile)), "-split")
-        self.query_one(".kpi-value", Static).update(
-            Text(value, style="bold") if split else whole, layout=False
-        )
-        self.query_one(".kpi-limit", Static).update(word if split else limit, layout=False)
+        self._value_line.update(Text(value, style="bold") if split else whole, layout=False)
+        self._limit_line.update(word if split else limit, layout=False)
 
     def on_resize(self) -> None:
         # Redrawn at the new width now: a reading may have come before the first layout.
@@ -100,7 +100,7 @@ class KpiTile(Vertical):
             self._draw_history(self._reading)
 
     def _draw_history(self, reading: KpiReading) -> None:
-        spark = self.query_one(".kpi-spark", Static)
+        spark = self._spark_line
         spark.update(spark_line(reading, spark.size.width or 20), layout=False)
 
 
