@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from bench.terminal import PtyProgram
+from bench.terminal import PtyProgram, ScreenTimeout
 from tests.conftest import CONFIG
 
 HELP_OPEN = "keymap id"
@@ -40,7 +40,7 @@ def _await_focus(pty: PtyProgram, title: str | None, marked_row: str | None) -> 
 
     try:
         pty.wait_for(shown, 15)
-    except Exception as error:
+    except ScreenTimeout as error:
         raise AssertionError(f"focus on screen: {_focus_shown(pty)}") from error
 
 

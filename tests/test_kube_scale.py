@@ -114,6 +114,12 @@ async def main():
     print("read" if read() else "not read", "kubernetes.client.api.core_v1_api" in sys.modules)
 
 asyncio.run(main())
+# The source's threads end once it stops them; the server goes only after they have, so
+# none is left retrying it, and logging, while the interpreter shuts down (which aborts).
+import threading
+for thread in threading.enumerate():
+    if thread.name.startswith("kube-"):
+        thread.join(10)
 kube.stop()
 """
 
