@@ -36,7 +36,7 @@ from maestro_control_room.sources.sim import (
     build_simulation,
     load_scenario,
 )
-from maestro_control_room.sources.sim.cluster import selector_matches
+from maestro_control_room.sources.sim.cluster import SimCluster, label_selector
 from maestro_control_room.sources.sim.promql import PromHistory
 from maestro_control_room.sources.sim.scenario import parse_scenario
 from maestro_control_room.sources.sim.source import stand_in_checks
@@ -181,7 +181,13 @@ def test_objects_are_found_by_name_namespace_and_selector(workbook: Workbook) ->
     ],
 )
 def test_label_selectors_match_as_the_api_server_does(selector: str, matches: bool) -> None:
-    assert selector_matches(selector, {"app": "maestro", "tier": "1"}) is matches
+    assert label_selector(selector)({"app": "maestro", "tier": "1"}) is matches
+
+
+def test_a_selector_the_api_would_refuse_is_refused_with_nothing_to_match() -> None:
+    ref = ObjectRef.parse("argoproj.io/v1alpha1/rollouts", label_selector="app=(maestro")
+    with pytest.raises(ValueError, match="unable to parse label selector"):
+        SimCluster(lambda: ()).find(ref, GO_LIVE)
 
 
 def test_a_selector_the_api_would_refuse_makes_the_check_unknown(workbook: Workbook) -> None:

@@ -32,8 +32,8 @@ def rollout_row(rollout: RolloutStatus) -> tuple[Cell, ...]:
 class RolloutBoard(KeyedTable):
     """One row per rollout, keyed by namespace/name."""
 
-    # A quarter of the terminal at most: with 50 waves or 200 rollouts the other boards
-    # keep their place, and the last line counts the rows out of view.
+    # A fifth of the terminal at most: with 50 waves or 200 rollouts the other boards and
+    # the event stream keep their place, and the last line counts the rows out of view.
     DEFAULT_CSS = """
     RolloutBoard { max-height: 20vh; overflow-y: hidden; }
     """

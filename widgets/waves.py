@@ -42,8 +42,8 @@ def wave_row(wave: WaveProgress, go_live: datetime, now: datetime) -> tuple[Cell
 class WaveBoard(KeyedTable):
     """One row per wave of the migration workbook."""
 
-    # A quarter of the terminal at most: with 50 waves or 200 rollouts the other boards
-    # keep their place, and the last line counts the rows out of view.
+    # A fifth of the terminal at most: with 50 waves or 200 rollouts the other boards and
+    # the event stream keep their place, and the last line counts the rows out of view.
     DEFAULT_CSS = """
     WaveBoard { max-height: 20vh; overflow-y: hidden; }
     """

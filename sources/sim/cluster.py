@@ -130,11 +130,6 @@ def label_selector(selector: str) -> Callable[[Mapping[str, str]], bool]:
     return selects
 
 
-def selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
-    """Whether `labels` match a label selector; ValueError when it cannot be read."""
-    return label_selector(selector)(labels)
-
-
 # --- backups ---------------------------------------------------------------------------------
 
 
