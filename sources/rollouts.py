@@ -187,7 +187,11 @@ class KubernetesSource:
         later = [t for t in threads if not t.name.startswith(f"kube-watch-{ROLLOUTS}-")]
         later = [t for t in later if not t.name.startswith(f"kube-watch-{ANALYSISRUNS}-")]
         if self._review is not None:
-            later.append(threading.Thread(target=self._permissions, args=(post,), daemon=True))
+            later.append(
+                threading.Thread(
+                    target=self._permissions, args=(post,), daemon=True, name="kube-permissions"
+                )
+            )
         if self.checks.checks:
             later.append(
                 threading.Thread(

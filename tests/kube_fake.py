@@ -256,6 +256,7 @@ class FakeKube:
         self.drop_watches()
         if self._server is not None:
             self._server.shutdown()
+            self._server.close_connections()
             self._server.server_close()
             self._server = None
         if self._thread is not None:
@@ -904,11 +905,39 @@ class _Server(ThreadingHTTPServer):
     # An API server's backlog is the system's (Go listens with somaxconn).
     request_queue_size = socket.SOMAXCONN
 
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        #: Each connection's thread and socket, while it is open: `close_connections` ends
+        #: them, so no thread of the server outlives it (a daemon thread still reading TLS
+        #: while the interpreter shuts down can abort it).
+        self._open: dict[threading.Thread, Any] = {}
+        self._open_lock = threading.Lock()
+
     def get_request(self) -> tuple[Any, Any]:
         sock, address = super().get_request()
         if self.context is not None:
             sock = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, address
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open[threading.current_thread()] = request
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open.pop(threading.current_thread(), None)
+
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """Shut every open connection (a client's kept-alive one among them) and wait for
+        its thread to end."""
+        with self._open_lock:
+            open_now = dict(self._open)
+        for sock in open_now.values():
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in open_now:
+            thread.join(timeout)
 
 
 class _Refused(Exception):
