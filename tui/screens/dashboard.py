@@ -61,6 +61,7 @@ from ...widgets.too_small import TooSmall
 from ...widgets.triggers import TriggerBoard
 from ...widgets.waves import WaveBoard
 from ..bindings import DASHBOARD_BINDINGS, replay_key_rows
+from ..compositor import ChangedRowsCompositor
 from ..details import rollout_screen, wave_screen
 from ..help_rows import help_rows
 from .audit import AuditScreen
@@ -118,6 +119,8 @@ class Dashboard(Screen[None]):
 
     def __init__(self, event_lines: int) -> None:
         super().__init__()
+        # A frame draws the rows it changes, not every widget beside them (tui/compositor).
+        self._compositor = ChangedRowsCompositor()
         self._pending = PendingEvents(event_lines)
         self._panels: Panels | None = None
         self._help: HelpOverlay | None = None

@@ -1,0 +1,135 @@
+"""Frames that draw only the rows they change leave the terminal as a whole frame would.
+
+The dashboard's compositor (tui/compositor.py) draws, for a frame, only the widgets in the
+rows that changed, and only those rows. Every frame the app sends is fed here, in order, to
+a terminal emulator (pyte); after each change, what that terminal shows must be what a
+frame of the whole screen draws now. A widget left undrawn in a row it changed would leave
+its old text on the terminal.
+"""
+
+from __future__ import annotations
+
+import pyte
+import pytest
+from textual._compositor import Compositor
+from textual.pilot import Pilot
+
+from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
+from maestro_control_room.cutover.freeze import FreezeState
+from maestro_control_room.cutover.signals import Signal
+from maestro_control_room.cutover.updates import (
+    EventsUpdate,
+    FreezeUpdate,
+    HealthState,
+    SignalUpdate,
+    SourceHealth,
+)
+from maestro_control_room.tui.app import ControlRoomApp
+from maestro_control_room.tui.compositor import ChangedRowsCompositor
+from tests.conftest import AppFactory
+
+SIZE = (120, 36)
+
+
+class Terminal:
+    """Every frame the app sends, written to an emulated terminal of the app's size."""
+
+    def __init__(self, app: ControlRoomApp, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.screen = pyte.Screen(*SIZE)
+        self.stream = pyte.Stream(self.screen)
+        self.frames = 0
+        self.app = app
+
+        def display(_screen: object, renderable: object) -> None:
+            # A headless app sends nothing: what it would send is written here instead.
+            render_segments = getattr(renderable, "render_segments", None)
+            if render_segments is not None:
+                self.stream.feed(render_segments(app.console))
+                self.frames += 1
+
+        monkeypatch.setattr(app, "_display", display)
+
+    def shown(self) -> list[str]:
+        return [line.rstrip() for line in self.screen.display]
+
+    def whole_frame(self) -> list[str]:
+        """The whole screen now, as Textual's own compositor draws it."""
+        compositor = self.app.screen._compositor
+        assert isinstance(compositor, ChangedRowsCompositor)
+        compositor.__class__ = Compositor
+        try:
+            strips = compositor.render_strips()
+        finally:
+            compositor.__class__ = ChangedRowsCompositor
+        return [strip.text.rstrip() for strip in strips]
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    for _ in range(3):
+        await pilot.pause()
+
+
+async def assert_as_whole(pilot: Pilot[None], terminal: Terminal, after: str) -> None:
+    await settle(pilot)
+    shown, whole = terminal.shown(), terminal.whole_frame()
+    differ = [
+        f"row {row}:\n  shown {a!r}\n  whole {b!r}"
+        for row, (a, b) in enumerate(zip(shown, whole, strict=True))
+        if a != b
+    ]
+    assert not differ, f"after {after}:\n" + "\n".join(differ)
+
+
+def failure(n: int, when: object) -> BuildEvent:
+    return BuildEvent(
+        "job.finished", f"f{n:05d}", f"org/repo-{n % 7}", "Wave-1", when,  # type: ignore[arg-type]
+        status="failure", duration_s=60.0 + n, runner=f"runner-{n % 3}",
+    )  # fmt: skip
+
+
+async def test_every_partial_frame_leaves_the_terminal_as_a_whole_frame(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    terminal = Terminal(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert terminal.frames, "the app sent no frame"
+        await assert_as_whole(pilot, terminal, "the first frame")
+        now = app.clock.now()
+        steps = 0
+        for n in range(6):
+            # Lines into the event stream (its title counts them), under the boards.
+            app.ingest([EventsUpdate("sim", tuple(failure(10 * n + k, now) for k in range(3)))])
+            app.drain_events()
+            await assert_as_whole(pilot, terminal, f"events batch {n}")
+            # New readings: the tiles' values and sparklines, a trigger's state, the header.
+            rate, wait = 0.99 - 0.03 * n, 120.0 + 90.0 * n
+            app.ingest(
+                [
+                    SignalUpdate(Signal.measured("success_rate", rate, "ratio", now, "sim")),
+                    SignalUpdate(Signal.measured("queue_wait_p95", wait, "s", now, "sim")),
+                ]
+            )
+            app.refresh_view()
+            await assert_as_whole(pilot, terminal, f"readings {n}")
+            steps += 2
+        # A source failing (a row of its own appears) and the freeze (its banner): both
+        # move every board below them.
+        app.ingest([SourceHealth("mqtt", HealthState.ERROR, now, "connection refused")])
+        app.refresh_view()
+        await assert_as_whole(pilot, terminal, "a source failing")
+        app.ingest([FreezeUpdate("kubernetes", FreezeState(True, by="alice", at=now), now)])
+        app.refresh_view()
+        await assert_as_whole(pilot, terminal, "the freeze")
+        for key in ("tab", "tab", "question_mark", "question_mark", "tab", "v", "tab"):
+            # Focus moves (a title reversed, a cursor row marked), help drawn over the
+            # boards and taken away, every build listed.
+            await pilot.press(key)
+            await assert_as_whole(pilot, terminal, f"key {key}")
+            steps += 1
+        platform = PlatformEvent("chaos.drill", "critical", "executor pool drained", now)
+        app.ingest([EventsUpdate("sim", (platform,))])
+        app.drain_events()
+        await assert_as_whole(pilot, terminal, "a platform event")
+        assert terminal.frames > steps // 2  # the steps were drawn frame by frame
