@@ -143,9 +143,7 @@ class EventStream(Vertical):
     def total(self) -> int:
         return sum(self.received.values())
 
-    def add(
-        self, events: Iterable[StreamEvent], received: Mapping[str, int] | None = None
-    ) -> None:
+    def add(self, events: Iterable[StreamEvent], received: Mapping[str, int] | None = None) -> None:
         """Append a batch with a single write to the log; with `received`, the title's
         counters too when lines were written (the same frame) or they are due."""
         batch = list(events)

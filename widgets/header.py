@@ -28,7 +28,7 @@ class CutoverHeader(Static):
         super().__init__(id=id, markup=False)  # sources' words are text
         self._cutover = name
         self._mode = mode
-        self._shown = ""
+        self._shown: tuple[tuple[str, ...], int] | None = None
         self._view: RoomView | None = None
 
     def on_resize(self) -> None:
@@ -38,11 +38,22 @@ class CutoverHeader(Static):
 
     def show(self, view: RoomView) -> None:
         self._view = view
-        line = fitted(header_lines(view, self._cutover, self._mode), self.size.width or 160)
-        key = line.plain
-        if key != self._shown:
-            self._shown = key
-            self.update(line, layout=False)
+        width = self.size.width or 160
+        key = (header_key(view), width)
+        if key == self._shown:
+            return  # what the header says is made of these: the same, so is it
+        self._shown = key
+        self.update(fitted(header_lines(view, self._cutover, self._mode), width), layout=False)
+
+
+def header_key(view: RoomView) -> tuple[str, ...]:
+    """What the header's lines are made of, besides the name and mode (which stay): the
+    strings are compared at every tick instead of the five lines built of them."""
+    clock = view.clock
+    upcoming = ("", "")
+    if clock.next is not None and clock.until_next is not None:
+        upcoming = (clock.next.label, format_duration(clock.until_next))
+    return (clock.label, clock.phase_detail, *upcoming, f"{view.now:%Y-%m-%d %H:%M %Z}")
 
 
 def header_lines(view: RoomView, name: str, mode: str) -> list[Text]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +16,9 @@ from ..cutover.room import KpiReading
 from .sparkline import scale, sparkline
 from .status import KPI_STYLE
 from .table import FOCUS_MARKER
+
+#: After the status word when the reading came with a warning (a partial response).
+WARNING_MARK = " ⚠"
 
 
 class KpiTile(Vertical):
@@ -30,7 +34,8 @@ class KpiTile(Vertical):
         super().__init__(id=f"kpi-{signal.replace('_', '-')}")
         self.signal = signal
         self._title = title
-        self._value_text = ""
+        self._value_key: tuple[object, ...] = ()
+        self._width = 0
         self._history: tuple[float, ...] = ()
         self._spark_verdict: KpiVerdict | None = None
         self._reading: KpiReading | None = None
@@ -74,16 +79,19 @@ class KpiTile(Vertical):
     def _lines(self, value: str, verdict: KpiVerdict, warning: str, limit: str) -> None:
         """The value and its status word on one line when both fit the tile; otherwise the
         word takes the limit's line, whole: the word is what reads without colour."""
+        width = self._width or 80
+        # Measured as strings, and compared, before any Text is built: at most ticks
+        # nothing on the tile changed.
+        word_cells = cell_len(verdict.value) + (cell_len(WARNING_MARK) if warning else 0)
+        split = cell_len(value) + 1 + word_cells > width
+        key = (value, verdict, warning, limit, split)
+        if key == self._value_key:
+            return
+        self._value_key = key
         word = Text(verdict.value, style=KPI_STYLE[verdict])
         if warning:  # e.g. a Thanos partial response: the value may be incomplete
-            word.append(" ⚠", style="bold yellow")
-        width = self._value_line.size.width or 80
+            word.append(WARNING_MARK, style="bold yellow")
         whole = Text.assemble((value, "bold"), " ", word)
-        split = whole.cell_len > width
-        key = f"{value}|{verdict.value}|{warning}|{limit}|{split}"
-        if key == self._value_text:
-            return
-        self._value_text = key
         self.split = split
         # The row lines up: when one tile's word needs the limit line, every tile shows it.
         row = self.parent
@@ -93,9 +101,12 @@ class KpiTile(Vertical):
         self._limit_line.update(word if split else limit, layout=False)
 
     def on_resize(self) -> None:
+        # The value line's width, kept: a tick shows every tile, and a widget's size is
+        # worked out from its region each time it is asked for.
+        self._width = self._value_line.size.width
         # Redrawn at the new width now: a reading may have come before the first layout.
         if self._reading is not None:
-            self._value_text = ""
+            self._value_key = ()
             self.show(self._reading)
             self._draw_history(self._reading)
 
