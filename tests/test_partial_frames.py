@@ -1,10 +1,10 @@
 """Frames that draw only the rows they change leave the terminal as a whole frame would.
 
 The dashboard's compositor (tui/compositor.py) draws, for a frame, only the widgets in the
-rows that changed, and only those rows. Every frame the app sends is fed here, in order, to
-a terminal emulator (pyte); after each change, what that terminal shows must be what a
-frame of the whole screen draws now. A widget left undrawn in a row it changed would leave
-its old text on the terminal.
+rows that changed, only those rows, and none wholly under help. Every frame the app sends is
+fed here, in order, to a terminal emulator (pyte); after each change, what that terminal
+shows must be what a frame of the whole screen draws now. A widget left undrawn in a row it
+changed would leave its old text on the terminal.
 """
 
 from __future__ import annotations
@@ -128,6 +128,23 @@ async def test_every_partial_frame_leaves_the_terminal_as_a_whole_frame(
             await pilot.press(key)
             await assert_as_whole(pilot, terminal, f"key {key}")
             steps += 1
+        # Events and readings while help is open: under it, the boards are not drawn, and
+        # beside it they are.
+        await pilot.press("question_mark")
+        await assert_as_whole(pilot, terminal, "help opened")
+        app.ingest([EventsUpdate("sim", tuple(failure(100 + k, now) for k in range(3)))])
+        app.drain_events()
+        last = app.settings.kpis[-1]  # the rightmost tile, beside help
+        app.ingest(
+            [
+                SignalUpdate(Signal.measured("success_rate", 0.5, "ratio", now, "sim")),
+                SignalUpdate(Signal.measured(last.signal, last.threshold * 3, last.unit, now)),
+            ]
+        )
+        app.refresh_view()
+        await assert_as_whole(pilot, terminal, "events under help")
+        await pilot.press("question_mark")
+        await assert_as_whole(pilot, terminal, "help closed over new events")
         platform = PlatformEvent("chaos.drill", "critical", "executor pool drained", now)
         app.ingest([EventsUpdate("sim", (platform,))])
         app.drain_events()

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 
 
 class ChangedRowsCompositor(Compositor):
@@ -34,6 +35,8 @@ class ChangedRowsCompositor(Compositor):
         crop_right, crop_bottom = crop_x + crop_width, crop_y + crop_height
         overlaps = crop.overlaps
         intersection = Region.intersection
+        #: Drawn already, in front, and opaque: what lies wholly behind one is not drawn.
+        covers: list[Region] = []
         for widget, (region, clip) in self.visible_widgets.items():
             if not overlaps(clip):
                 continue
@@ -44,5 +47,16 @@ class ChangedRowsCompositor(Compositor):
             # Whole width, as Textual draws it (the frame's cuts start at the widget's edge);
             # only the rows in the crop. As the clip, the band: what is drawn is that.
             band = Region(x, top, width, bottom - top)
+            if any(cover.contains_region(band) for cover in covers):
+                continue  # under help, say: its cells are help's
             lines = widget.render_lines(Region(x - region.x, top - region.y, width, bottom - top))
             yield region, band, lines
+            if covers_what_is_behind(widget):
+                covers.append(Region(x, y, width, height))
+
+
+def covers_what_is_behind(widget: Widget) -> bool:
+    """A widget of a layer above the dashboard's (help, a toast) that paints every cell of
+    its region: an opaque background, no opacity."""
+    styles = widget.styles
+    return bool(styles.layer) and styles.background.a == 1 and styles.opacity == 1
