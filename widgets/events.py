@@ -8,7 +8,6 @@ clearing a filter rebuilds the view from these histories.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -21,9 +20,6 @@ from textual.widgets import Input, Static
 
 from ..cutover.events import BuildEvent, PlatformEvent, StreamEvent
 from .eventlog import EventLog
-
-#: Seconds the title's counters may lag behind what arrived, at most.
-COUNT_EVERY = 1.0
 
 SEVERITY_STYLE = {"info": "", "warning": "yellow", "critical": "bold red"}
 SEVERITY_WORD = {"info": "·", "warning": "WARN", "critical": "CRIT"}
@@ -128,7 +124,6 @@ class EventStream(Vertical):
         self.needle = ""
         self.everything = False
         self.received: Mapping[str, int] = {}
-        self._counted_at = float("-inf")
         self._title_text = ""
 
     def compose(self) -> ComposeResult:
@@ -143,16 +138,13 @@ class EventStream(Vertical):
     def total(self) -> int:
         return sum(self.received.values())
 
-    def add(self, events: Iterable[StreamEvent], received: Mapping[str, int] | None = None) -> None:
-        """Append a batch with a single write to the log; with `received`, the title's
-        counters too when lines were written (the same frame) or they are due."""
+    def add(self, events: Iterable[StreamEvent]) -> None:
+        """Append a batch with a single write to the log."""
         batch = list(events)
         self.events.extend(batch)
         self.notable.extend(e for e in batch if notable(e))
         kept = [e for e in batch if matches(e, self.needle, everything=self.everything)]
         self.query_one(EventLog).write_lines(event_line(e) for e in kept[-self.capacity :])
-        if received is not None:
-            self.show_counts(received, when_due=not kept)
 
     def clear(self) -> None:
         """Forget every event shown: a replay that seeks back fills the stream again."""
@@ -160,14 +152,8 @@ class EventStream(Vertical):
         self.notable.clear()
         self.query_one(EventLog).clear()
 
-    def show_counts(self, received: Mapping[str, int], *, when_due: bool = False) -> None:
-        """The title's counters. `when_due`: only if they were last shown `COUNT_EVERY` ago
-        or more. Shown with the lines of a batch they cost no frame of their own; on a
-        steady stream that is where they change, and the tick leaves them be."""
-        now = time.monotonic()
-        if when_due and now - self._counted_at < COUNT_EVERY:
-            return
-        self._counted_at = now
+    def show_counts(self, received: Mapping[str, int]) -> None:
+        """The title's counters; called once a refresh, not once a batch."""
         self.received = dict(received)
         self._title()
 

@@ -258,7 +258,7 @@ class Dashboard(Screen[None]):
             panels.triggers.show(view.triggers, view.now, response_notes(view), view.playbook)
             panels.waves.show(view.waves, view.clock.go_live, view.now)
             panels.rollouts.show(view.rollouts)
-            panels.events.show_counts(app.room.events_by_source, when_due=True)
+            panels.events.show_counts(app.room.events_by_source)
             for screen in app.screen_stack:
                 if not screen.is_mounted:
                     continue  # pushed, composed at the next turn: it shows what it was given
@@ -285,7 +285,7 @@ class Dashboard(Screen[None]):
         batch = list(self._pending)
         self._pending.clear()
         if self._panels is not None:
-            self._panels.events.add(batch, self.control_room.room.events_by_source)
+            self._panels.events.add(batch)
 
     # A replay: the recording feeds the session ---------------------------------------------
 
