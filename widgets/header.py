@@ -16,6 +16,9 @@ from ..cutover.room import HealthReading, RoomView
 from ..cutover.updates import HealthState
 from .status import HEALTH_MARK
 
+#: The header's date at its fullest: to the minute, so it changes once a minute.
+FULL_DATE = "%Y-%m-%d %H:%M %Z"
+
 
 class CutoverHeader(Static):
     """One line: name, T-clock, phase, next milestone, and the operator's mode."""
@@ -53,7 +56,7 @@ def header_key(view: RoomView) -> tuple[str, ...]:
     upcoming = ("", "")
     if clock.next is not None and clock.until_next is not None:
         upcoming = (clock.next.label, format_duration(clock.until_next))
-    return (clock.label, clock.phase_detail, *upcoming, f"{view.now:%Y-%m-%d %H:%M %Z}")
+    return (clock.label, clock.phase_detail, *upcoming, f"{view.now:{FULL_DATE}}")
 
 
 def header_lines(view: RoomView, name: str, mode: str) -> list[Text]:
@@ -75,10 +78,10 @@ def header_lines(view: RoomView, name: str, mode: str) -> list[Text]:
             text.append(f" · {view.now:{date}}", style="dim")
         return text
 
-    full, time_only = "%Y-%m-%d %H:%M %Z", "%H:%M %Z"
+    time_only = "%H:%M %Z"
     return [
-        line(with_name=True, date=full, phase=True),
-        line(with_name=False, date=full, phase=True),
+        line(with_name=True, date=FULL_DATE, phase=True),
+        line(with_name=False, date=FULL_DATE, phase=True),
         line(with_name=False, date=time_only, phase=True),
         line(with_name=False, date=time_only, phase=False),
         line(with_name=False, date="", phase=False),
