@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
 
 #: Seconds a job waits for an executor; fine at the low end where the p95 target lives.
 QUEUE_WAIT_BUCKETS: tuple[float, ...] = (1, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600)
@@ -18,6 +20,10 @@ QUEUE_WAIT_BUCKETS: tuple[float, ...] = (1, 5, 10, 20, 30, 60, 90, 120, 180, 300
 DURATION_BUCKETS: tuple[float, ...] = (60, 120, 300, 600, 900, 1200, 1800, 2700, 3600)
 
 Labels = tuple[str, ...]
+
+
+def _no_labels(labels: Labels) -> Labels:
+    return ()
 
 
 @dataclass
@@ -66,6 +72,11 @@ class MetricFamily:
     _by: dict[tuple[int, ...], dict[Labels, float]] = field(
         default_factory=dict, init=False, repr=False
     )
+    #: The same sums, each with what picks its key out of a series' labels: kept up to date
+    #: on every change, so picking is an `itemgetter`, not a loop.
+    _keyed: list[tuple[Callable[[Labels], Any], bool, dict[Labels, float]]] = field(
+        default_factory=list, init=False, repr=False
+    )
     _buckets: list[float] = field(default_factory=list, init=False, repr=False)
     _sum: float = field(default=0.0, init=False, repr=False)
     _count: float = field(default=0.0, init=False, repr=False)
@@ -75,8 +86,8 @@ class MetricFamily:
 
     def _add(self, labels: Labels, amount: float) -> None:
         self._total += amount
-        for positions, sums in self._by.items():
-            key = tuple(labels[i] for i in positions)
+        for pick, single, sums in self._keyed:
+            key = (pick(labels),) if single else pick(labels)
             sums[key] = sums.get(key, 0.0) + amount
 
     def inc(self, labels: Labels, amount: float = 1.0) -> None:
@@ -117,6 +128,8 @@ class MetricFamily:
                 values = tuple(key[i] for i in positions)
                 sums[values] = sums.get(values, 0.0) + value
             self._by[positions] = sums
+            pick = itemgetter(*positions) if positions else _no_labels
+            self._keyed.append((pick, len(positions) == 1, sums))
         return sums
 
     def sum_by(self, label: str) -> dict[str, float]:

@@ -35,6 +35,7 @@ TARGET_SATURATION = 0.7
 #: Time from an executor being assigned to the job running (pod start, image pull, checkout).
 STARTUP_MEDIAN_S = 14.0
 STARTUP_SIGMA = 0.55
+_LOG_STARTUP_MEDIAN = math.log(STARTUP_MEDIAN_S)
 CANCEL_P = 0.02
 ERROR_P = 0.001
 
@@ -61,6 +62,18 @@ class RepoProfile:
     failure_p: float
     flake_p: float
     shadow_match_p: float
+    #: Label values and logarithms every job of the repository uses, made once.
+    repo_labels: tuple[str, str] = ("", "")
+    queue_labels: tuple[str, str] = ("", "")
+    tier_label: str = ""
+    log_duration_median: float = 0.0
+
+    def __post_init__(self) -> None:
+        init = object.__setattr__  # frozen: set once, here
+        init(self, "repo_labels", (self.repo, self.wave))
+        init(self, "queue_labels", (self.pool, str(self.tier)))
+        init(self, "tier_label", str(self.tier))
+        init(self, "log_duration_median", math.log(self.duration_median_s))
 
     @classmethod
     def from_row(cls, row: WorkbookRow) -> RepoProfile:
@@ -80,7 +93,7 @@ class RepoProfile:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     """One job on Maestro."""
 
@@ -164,6 +177,8 @@ class Platform:
         #: Off while no one will read the build events (most of the warm-up).
         self.record_events = True
         self._heap: list[tuple[float, int, int, Job]] = []
+        #: Pools whose busy and executor gauges are behind: set once a step, not per job.
+        self._stale_gauges: set[str] = set()
         self._seq = 0
         self._job_counter = 0
         self.pools = self._size_pools()
@@ -262,29 +277,31 @@ class Platform:
         pool = self.pools[pool_name]
         pool.free.extend(sorted(pool.lost, reverse=True))
         pool.lost.clear()
-        self._gauges(pool)
         self._dispatch(pool)
+        self._gauges(pool)
+        self._settle_gauges()
 
     def apply_conditions(self, conditions: Conditions) -> None:
         self.conditions = conditions
         for pool in self.pools.values():
             pool.cordoned = int(pool.total * conditions.cordoned_share)
             self._dispatch(pool)
+        self._settle_gauges()
 
     # --- the clock -----------------------------------------------------------------------
 
     def step(self, seconds: float = 1.0) -> None:
         """Advance by `seconds`, processing arrivals, starts and finishes in time order."""
         end = self.t + seconds
-        heap = self._heap
+        heap, pop, expovariate = self._heap, heapq.heappop, self.rng.expovariate
         while True:
             next_event = heap[0][0] if heap else math.inf
             if self._next_arrival <= next_event and self._next_arrival <= end:
                 self.t = self._next_arrival
                 self._arrive()
-                self._next_arrival = self.t + self.rng.expovariate(self._rate)
+                self._next_arrival = self.t + expovariate(self._rate)
             elif next_event <= end:
-                when, _, kind, job = heapq.heappop(heap)
+                when, _, kind, job = pop(heap)
                 if job.done:
                     continue
                 self.t = when
@@ -297,6 +314,7 @@ class Platform:
         self.t = end
         for pool in self.pools.values():
             self.metrics.cost.inc((pool.name,), pool.total * POOL_PRICE[pool.name] * seconds)
+        self._settle_gauges()
 
     def _schedule(self, when: float, kind: int, job: Job) -> None:
         self._seq += 1
@@ -325,17 +343,17 @@ class Platform:
             job.executor = pool.free.pop()
             job.runner = f"{pool.name}-{job.executor:03d}"
             pool.running[job.executor] = job
-            startup = self.rng.lognormvariate(math.log(STARTUP_MEDIAN_S), STARTUP_SIGMA)
+            startup = self.rng.lognormvariate(_LOG_STARTUP_MEDIAN, STARTUP_SIGMA)
             self._schedule(self.t + startup * self.conditions.startup_factor, _START, job)
             changed = True
         if changed:
-            self._gauges(pool)
+            self._stale_gauges.add(pool.name)
 
     def _start(self, job: Job) -> None:
         rng, profile = self.rng, job.profile
         job.started_at = self.t
         wait = self.t - job.queued_at
-        self.metrics.queue_wait.observe((profile.pool, str(profile.tier)), wait)
+        self.metrics.queue_wait.observe(profile.queue_labels, wait)
         if self.record_events:
             self._started_event(job, wait)
         median = profile.duration_median_s
@@ -351,7 +369,7 @@ class Platform:
             job.status, duration = "failure", median * rng.uniform(0.3, 1.0)
         else:
             job.status = "success"
-            duration = rng.lognormvariate(math.log(median), 0.3)
+            duration = rng.lognormvariate(profile.log_duration_median, 0.3)
             if rng.random() < profile.flake_p:
                 job.flaky = True  # failed, retried, passed: the retry costs time
                 duration *= 1.0 + rng.uniform(0.3, 0.8)
@@ -379,17 +397,16 @@ class Platform:
         pool.free.append(job.executor)
         self._record_finish(job)
         self._dispatch(pool)
-        self._gauges(pool)
+        self._stale_gauges.add(pool.name)
 
     def _record_finish(self, job: Job) -> None:
         profile = job.profile
         metrics = self.metrics
-        tier = str(profile.tier)
-        metrics.jobs.inc((job.status, profile.repo, profile.wave, tier))
+        metrics.jobs.inc((job.status, profile.repo, profile.wave, profile.tier_label))
         if job.status != "cancelled":
-            metrics.duration.observe((profile.repo, profile.wave), job.duration)
+            metrics.duration.observe(profile.repo_labels, job.duration)
         if job.flaky:
-            metrics.flaky.inc((profile.repo, profile.wave))
+            metrics.flaky.inc(profile.repo_labels)
         state = self.states[profile.repo]
         if job.status != "cancelled" and state in (RepoState.SHADOW, RepoState.CANARY):
             # The legacy build of the same commit ran too; did they agree?
@@ -417,6 +434,13 @@ class Platform:
     def _gauges(self, pool: ExecutorPool) -> None:
         self.metrics.busy.set((pool.name,), float(pool.busy))
         self.metrics.executors.set((pool.name,), float(pool.total))
+
+    def _settle_gauges(self) -> None:
+        """The gauges of the pools that changed, as of now: read between steps and calls,
+        so setting them once then shows the same values as setting them at every job."""
+        for name in self._stale_gauges:
+            self._gauges(self.pools[name])
+        self._stale_gauges.clear()
 
     # --- views ---------------------------------------------------------------------------
 
