@@ -5,6 +5,8 @@ is still a dependency), leaving out `if TYPE_CHECKING:` blocks, which never run.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +123,22 @@ def test_no_import_cycle_even_through_deferred_imports() -> None:
     found = set(cycles(graph(deferred=True)))
     assert found <= KNOWN_DEFERRED, found - KNOWN_DEFERRED
     assert not KNOWN_DEFERRED - found, f"gone, remove from KNOWN_DEFERRED: {KNOWN_DEFERRED - found}"
+
+
+def test_the_room_starts_without_the_chart_library() -> None:
+    """The KPI chart's plotting library, and numpy under it, load with the first chart: a
+    start that imported them paid for a screen the operator may never open."""
+    probe = (
+        "import sys, maestro_control_room.tui.cli, maestro_control_room.tui.build\n"
+        "print(sorted(m for m in ('textual_plot', 'numpy') if m in sys.modules))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert run.stdout.strip() == "[]"
+    # The chart itself still has them.
+    chart = "import sys, maestro_control_room.widgets.kpi_chart; print('numpy' in sys.modules)"
+    shown = subprocess.run(
+        [sys.executable, "-c", chart], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert shown.stdout.strip() == "True"

@@ -28,7 +28,6 @@ from ...cutover.kpis import KpiSpec
 from ...cutover.room import ControlRoom
 from ...sources.base import Source
 from ...sources.sim.history import joined
-from ...widgets.kpi_chart import KpiChart
 
 if TYPE_CHECKING:
     from ...sources.sim.source import SimSource
@@ -73,6 +72,10 @@ class KpiChartScreen(ModalScreen[None]):
         self.history: KpiHistory | None = None
 
     def compose(self) -> ComposeResult:
+        # The plotting library (and numpy under it) loads with the first chart, not with
+        # the room: a twentieth of a second off every start.
+        from ...widgets.kpi_chart import KpiChart
+
         with Vertical(id="chart-dialog"):
             yield Static("", id="chart-title", markup=False)
             yield KpiChart()
@@ -108,6 +111,8 @@ class KpiChartScreen(ModalScreen[None]):
         self.history = history
         label, _ = RANGES[index]
         self.query_one("#chart-title", Static).update(f"{self.spec.title} · last {label}")
+        from ...widgets.kpi_chart import KpiChart
+
         self.query_one(KpiChart).draw(history)
 
 
