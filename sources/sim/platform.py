@@ -148,6 +148,8 @@ class Conditions:
 
 
 _START, _FINISH = 0, 1
+#: Each state with its label value, read once: an enum's `.value` is a descriptor call.
+_STATE_NAMES = tuple((state, state.value) for state in RepoState)
 
 
 class Platform:
@@ -218,10 +220,9 @@ class Platform:
         self._reweigh()
 
     def _state_gauge(self, repo: str) -> None:
-        profile = self.profiles[repo]
-        for state in RepoState:
-            value = 1.0 if self.states[repo] is state else 0.0
-            self.metrics.repo_state.set((repo, profile.wave, state.value), value)
+        wave, current, gauge = self.profiles[repo].wave, self.states[repo], self.metrics.repo_state
+        for state, name in _STATE_NAMES:
+            gauge.set((repo, wave, name), 1.0 if current is state else 0.0)
 
     def builds_here(self, repo: str) -> bool:
         """Whether the repository's builds come to Maestro: on Maestro, and not re-pointed."""
