@@ -252,6 +252,7 @@ class ControlRoom:
         self._on_maestro: tuple[tuple[int, bool], DoneItem] | None = None
         self.wave_statuses: dict[str, WaveStatus] = {}
         self.repo_states: dict[str, RepoState] = {}
+        self._repo_states_heard: Mapping[str, RepoState] | None = None
         self.shadow_pass: dict[str, float] = {}
         self.waves_source = ""
         self.freeze: FreezeState = UNFROZEN
@@ -402,6 +403,11 @@ class ControlRoom:
             self._rollouts_shown = shown
 
     def _repo_states(self, states: Mapping[str, RepoState]) -> None:
+        # A source that sends the same object again (the simulator, until a state
+        # changes) is known unchanged without comparing thousands of entries.
+        if states is self._repo_states_heard:
+            return
+        self._repo_states_heard = states
         if states != self.repo_states:
             self.repo_states = dict(states)
             self._wave_repos.update(self.repo_states)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bench.workbook import generate_workbook
+from maestro_control_room.cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
 from maestro_control_room.cutover.rollouts import RolloutStatus
+from maestro_control_room.cutover.room import ControlRoom, RoomSettings
 from maestro_control_room.cutover.signals import SignalStatus
 from maestro_control_room.cutover.updates import (
     EventsUpdate,
@@ -22,12 +24,20 @@ from maestro_control_room.cutover.updates import (
     Update,
     WavesUpdate,
 )
-from maestro_control_room.cutover.waves import WORKBOOK_COLUMNS, Workbook, parse_workbook
+from maestro_control_room.cutover.waves import (
+    WORKBOOK_COLUMNS,
+    RepoState,
+    Workbook,
+    parse_workbook,
+)
 from maestro_control_room.sources.sim import SimSource, Simulator
 from maestro_control_room.sources.sim.promql import scrape
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 START = GO_LIVE + timedelta(hours=26)
+CONFIG = Config.model_validate(
+    {"cutover": {"go_live": GO_LIVE.isoformat()}, "waves": {"workbook": "workbook.csv"}}
+)
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +171,37 @@ async def test_beside_real_sources_the_simulator_catches_up_on_its_warm_up() -> 
     assert warmed_for - 1.5 <= behind <= warmed_for
     # The events of the seconds caught up on are delivered, after everything as of the start.
     assert any(isinstance(u, EventsUpdate) and u.events for u in deliveries[-1])
+
+
+def test_the_repo_states_stay_one_object_until_a_state_changes(workbook: Workbook) -> None:
+    """5,000 states a second are known unchanged by identity, and a change still shows."""
+    sim = Simulator(workbook, seed=7, start=START, go_live=GO_LIVE)
+
+    def states(updates: Sequence[Update]) -> Mapping[str, RepoState]:
+        (update,) = [u for u in updates if isinstance(u, WavesUpdate)]
+        return update.repo_states
+
+    room = ControlRoom(
+        RoomSettings(
+            name="Maestro cutover",
+            go_live=GO_LIVE,
+            kpis=kpi_specs(ThresholdsSection()),
+            triggers=trigger_specs(CONFIG),
+            green_period=timedelta(hours=48),
+            workbook=workbook,
+            max_age={},
+        )
+    )
+    first = sim.advance(1)
+    second = sim.advance(1)
+    assert states(second) is states(first)
+    repo = next(r for r, s in states(second).items() if s is RepoState.LEGACY)
+    sim.platform.set_repo_state(repo, RepoState.SHADOW)
+    third = sim.advance(1)
+    assert states(third) is not states(second)
+    assert states(third)[repo] is RepoState.SHADOW and states(second)[repo] is RepoState.LEGACY
+    for updates in (first, second, third):
+        for update in updates:
+            room.apply(update)
+    assert room.repo_states[repo] is RepoState.SHADOW
+    assert room.repo_states == dict(sim.platform.states)

@@ -173,12 +173,19 @@ class Platform:
         self.profiles = {row.repo: RepoProfile.from_row(row) for row in workbook.rows}
         self.states = {repo: repo_states.get(repo, RepoState.LEGACY) for repo in self.profiles}
         self.conditions = Conditions()
+        self._states_shown: dict[str, RepoState] | None = None
         #: Where the dispatcher sends builds: a re-pointed wave builds on legacy.
         self.routing = ALL_ON_MAESTRO
         self.events: list[BuildEvent] = []
         #: Off while no one will read the build events (most of the warm-up).
         self.record_events = True
+        #: Starts and finishes before `_horizon`, in time order; those after it wait in
+        #: `_later` by whole second and join the heap when a step reaches their second.
+        #: Tens of thousands of jobs run at an organisation's size: a heap of them all made
+        #: every push and pop a walk through memory far apart.
         self._heap: list[tuple[float, int, int, Job]] = []
+        self._later: dict[int, list[tuple[float, int, int, Job]]] = {}
+        self._horizon = 0
         #: Pools whose busy and executor gauges are behind: set once a step, not per job.
         self._stale_gauges: set[str] = set()
         self._seq = 0
@@ -216,6 +223,7 @@ class Platform:
         if self.states[repo] is state:
             return
         self.states[repo] = state
+        self._states_shown = None
         self._state_gauge(repo)
         self._reweigh()
 
@@ -223,6 +231,13 @@ class Platform:
         wave, current, gauge = self.profiles[repo].wave, self.states[repo], self.metrics.repo_state
         for state, name in _STATE_NAMES:
             gauge.set((repo, wave, name), 1.0 if current is state else 0.0)
+
+    def repo_states(self) -> dict[str, RepoState]:
+        """Every repository's state, as one dict that stays the same object until a state
+        changes: a reader of 5,000 states each second can tell "no change" by identity."""
+        if self._states_shown is None:
+            self._states_shown = dict(self.states)
+        return self._states_shown
 
     def builds_here(self, repo: str) -> bool:
         """Whether the repository's builds come to Maestro: on Maestro, and not re-pointed."""
@@ -294,6 +309,7 @@ class Platform:
     def step(self, seconds: float = 1.0) -> None:
         """Advance by `seconds`, processing arrivals, starts and finishes in time order."""
         end = self.t + seconds
+        self._reach(end)
         heap, pop, expovariate = self._heap, heapq.heappop, self.rng.expovariate
         while True:
             next_event = heap[0][0] if heap else math.inf
@@ -319,7 +335,25 @@ class Platform:
 
     def _schedule(self, when: float, kind: int, job: Job) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, kind, job))
+        entry = (when, self._seq, kind, job)
+        if when < self._horizon:
+            heapq.heappush(self._heap, entry)
+        else:
+            self._later.setdefault(int(when), []).append(entry)
+
+    def _reach(self, end: float) -> None:
+        """Into the heap, everything due up to `end`: the heap then holds every entry before
+        the horizon, which lies past `end`, so it pops them in the order one heap of all
+        would."""
+        horizon = math.floor(end) + 1
+        if horizon <= self._horizon:
+            return
+        later, heap = self._later, self._heap
+        due = [entry for second in range(self._horizon, horizon) for entry in later.pop(second, ())]
+        if due:
+            heap.extend(due)
+            heapq.heapify(heap)
+        self._horizon = horizon
 
     def _ts(self) -> datetime:
         return self.epoch + timedelta(seconds=self.t)

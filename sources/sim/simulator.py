@@ -398,7 +398,7 @@ class Simulator:
     ) -> list[Update]:
         now = at or self.now
         updates: list[Update] = []
-        repo_states = dict(self.platform.states)
+        repo_states = self.platform.repo_states()
         shadow_pass = self.history.shadow_pass_by_wave()
         if self.delivers_cluster:
             updates.append(
