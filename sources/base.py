@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from ..cutover.updates import Update
@@ -20,6 +21,40 @@ class Source(Protocol):
 
     async def run(self, deliver: Deliver) -> None:
         """Watch the backend until cancelled, delivering updates as they come."""
+        ...
+
+
+class Beat:
+    """The room's refresh, for a source that steps with it rather than on a timer of its
+    own: a `wait` ends on the room's next tick, in the same turn of the event loop, so the
+    source's step and the tick share one wake-up of the process and one frame, and the
+    tick shows the step it follows."""
+
+    def __init__(self) -> None:
+        self._waiting: list[asyncio.Future[None]] = []
+
+    async def wait(self) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append(future)
+        await future
+
+    def beat(self) -> bool:
+        """Wake every source waiting; True when one was (the tick then lets it step first)."""
+        waiting, self._waiting = self._waiting, []
+        woken = False
+        for future in waiting:
+            if not future.done():  # a source cancelled while it waited is left alone
+                future.set_result(None)
+                woken = True
+        return woken
+
+
+@runtime_checkable
+class Paced(Protocol):
+    """A source that can step on the room's beat instead of sleeping between steps."""
+
+    def step_with(self, beat: Beat, every: timedelta) -> None:
+        """Step on `beat`, which comes every `every`, if that is the source's own period."""
         ...
 
 

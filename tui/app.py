@@ -49,7 +49,7 @@ from ..cutover.room import ControlRoom, RoomView
 from ..cutover.session import Delivery
 from ..cutover.signers import Signer
 from ..cutover.updates import HealthState, SourceHealth, Update
-from ..sources.base import Source
+from ..sources.base import Beat, Paced, Source
 from ..sources.log_export import LogExporter
 from ..sources.supervisor import supervise
 from ..widgets.events import event_line
@@ -152,6 +152,8 @@ class ControlRoomApp(App[None]):
         self.quitting = False
         #: When events were last put on screen (loop time), and the paint waiting, if any.
         self._events_painted_at = -EVENTS_PAINT_EVERY
+        #: The tick's beat, for the sources that step with it (the simulator).
+        self.beat = Beat()
         self._events_paint: asyncio.TimerHandle | None = None
         #: Incidents, beside the journal: none are recorded where nothing is journalled.
         self.incident_log = runtime.incident_log
@@ -209,11 +211,16 @@ class ControlRoomApp(App[None]):
         shows them is mounted."""
         self.session.register((source.name for source in self.sources), self.clock.now())
         for source in self.sources:
+            if isinstance(source, Paced):
+                source.step_with(self.beat, self.ui.refresh)
             self.run_source(source)
         self.set_interval(self.ui.refresh.total_seconds(), self.tick)
 
-    def tick(self) -> None:
-        """Once a refresh: the room evaluated at now, and the events waiting."""
+    async def tick(self) -> None:
+        """Once a refresh: the sources on the beat step, then the room is evaluated at now
+        and the events waiting are shown, in one wake-up and one frame."""
+        if self.beat.beat():
+            await asyncio.sleep(0)  # the woken sources' steps are ready: they run first
         self.refresh_view()
         self.drain_events()
 

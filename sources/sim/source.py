@@ -14,7 +14,7 @@ from ...cutover.playbook import PlaybookRun, StepRecord
 from ...cutover.routing import Routing
 from ...cutover.updates import Update
 from ...cutover.waves import Workbook
-from ..base import Deliver
+from ..base import Beat, Deliver
 from .history import SimHistory
 from .scenario import load_scenario
 from .simulator import Simulator
@@ -67,6 +67,12 @@ class SimSource:
         #: the wall's): after a warm-up in the background it catches up on the time the
         #: warm-up took, or its readings would stay that far behind, stale for good.
         self.keeps_wall_time = False
+        #: The room's tick, when the simulator steps with it (the same period as its own).
+        self.beat: Beat | None = None
+
+    def step_with(self, beat: Beat, every: timedelta) -> None:
+        if every == self.refresh:
+            self.beat = beat
 
     def now(self) -> datetime:
         # The clock stands at the start until the warm-up has run up to it.
@@ -86,7 +92,10 @@ class SimSource:
             deliver(simulator.advance(behind * self.time_scale))
         seconds = self.refresh.total_seconds() * self.time_scale
         while True:
-            await asyncio.sleep(self.refresh.total_seconds())
+            if self.beat is not None:
+                await self.beat.wait()
+            else:
+                await asyncio.sleep(self.refresh.total_seconds())
             # An action shows at the next refresh even when the clock stands still.
             if seconds > 0 or self.simulator.has_pending:
                 deliver(self.simulator.advance(seconds))
