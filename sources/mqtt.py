@@ -74,7 +74,7 @@ from ..cutover.updates import (
     SourceHealth,
     Update,
 )
-from .base import Deliver
+from .base import Beat, Deliver
 from .mqtt_connection import Endpoint, MqttConnection, MqttError, Will
 from .secrets import SecretError, read_secret
 
@@ -192,6 +192,8 @@ class MqttSource:
         self._kinds: dict[str, str] = {}
         self._deliver: Deliver | None = None
         self._delivery: asyncio.TimerHandle | None = None
+        #: The room's tick, on which a resting socket is read (`step_with`).
+        self.beat: Beat | None = None
         self._delivered_at = float("-inf")
         #: This control room, announced retained while connected, cleared by the last will.
         self.me: Presence | None = None
@@ -536,6 +538,7 @@ class MqttSource:
             deliver([SourceHealth(SOURCE, HealthState.CONNECTED, self.now())])
             presence = self.presence_topic
             await self._announce(connection)
+            woken = None if self.beat is None else asyncio.ensure_future(self._wake(connection))
             try:
                 await self._heartbeats(connection)
             except asyncio.CancelledError:
@@ -547,8 +550,23 @@ class MqttSource:
                     with contextlib.suppress(Exception):
                         await connection.publish(presence, b"", qos=0, retain=True)
                 raise
+            finally:
+                if woken is not None:
+                    woken.cancel()
         # `lost` only returns when we ended the connection ourselves.
         raise MqttError("disconnected")
+
+    def step_with(self, beat: Beat, every: timedelta) -> None:
+        """Read with the room's tick too, whatever its period: a rest of the socket ends on
+        the beat, so the tick's wake-up takes what came and its frame shows it."""
+        self.beat = beat
+
+    async def _wake(self, connection: MqttConnection) -> None:
+        beat = self.beat
+        assert beat is not None
+        while True:
+            await beat.wait()
+            connection.wake()
 
     async def _announce(self, connection: MqttConnection) -> None:
         """Our presence, retained, with `seen` now: repeated once a heartbeat."""

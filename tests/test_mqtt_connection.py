@@ -298,3 +298,31 @@ async def test_a_flood_is_read_in_a_few_large_gulps(open_mosquitto: ServerProces
     # The load publishes every 2 ms or so: read as it came, that was a gulp for every ten
     # (about 1,400 for these 15,000); once a FLOOD_REST, a hundred a gulp or more.
     assert gulps < published / (FLOOD / 2), f"{published} messages in {gulps} gulps"
+
+
+async def test_a_wake_ends_the_rest_and_reads_what_came_meanwhile(
+    mosquitto: ServerProcess,
+) -> None:
+    """The room's tick wakes a resting socket: what came during the rest is read then, in
+    the tick's own wake-up, not when the rest would have ended."""
+    received = Received()
+    endpoint = Endpoint.of(MqttSection(port=mosquitto.port, client_id=f"wake-{uuid.uuid4()}"))
+    long_rest = 60.0
+    async with MqttConnection(
+        endpoint, on_message=received.message, on_gulp=received.gulp, pace=long_rest
+    ) as subscriber:
+        await subscriber.subscribe(["wake/#"], 1)
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as publisher:
+            await publisher.publish("wake/1", b"first", qos=1)
+            # A quiet socket rests for its pace after the subscription's acknowledgement:
+            # nothing is read however long the message waits.
+            await asyncio.sleep(0.5)
+            assert received.payloads == []
+            gulps = received.gulps
+            subscriber.wake()
+            # Read within the call itself: no turn of the loop, no wait.
+            assert received.payloads == [b"first"]
+            assert received.gulps == gulps + 1
+            # A wake with nothing waiting reads nothing.
+            subscriber.wake()
+            assert received.payloads == [b"first"]
