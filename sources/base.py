@@ -51,10 +51,10 @@ class Beat:
 
 @runtime_checkable
 class Paced(Protocol):
-    """A source that can step on the room's beat instead of sleeping between steps."""
+    """A source that can step or read on the room's beat, where that saves a wake-up."""
 
     def step_with(self, beat: Beat, every: timedelta) -> None:
-        """Step on `beat`, which comes every `every`, if that is the source's own period."""
+        """Take `beat`, which comes every `every`: the source decides what it does on it."""
         ...
 
 

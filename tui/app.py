@@ -152,7 +152,7 @@ class ControlRoomApp(App[None]):
         self.quitting = False
         #: When events were last put on screen (loop time), and the paint waiting, if any.
         self._events_painted_at = -EVENTS_PAINT_EVERY
-        #: The tick's beat, for the sources that step with it (the simulator).
+        #: The tick's beat: the simulator steps on it, and the MQTT socket's rests end on it.
         self.beat = Beat()
         self._events_paint: asyncio.TimerHandle | None = None
         #: Incidents, beside the journal: none are recorded where nothing is journalled.
