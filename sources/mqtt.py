@@ -538,7 +538,8 @@ class MqttSource:
             deliver([SourceHealth(SOURCE, HealthState.CONNECTED, self.now())])
             presence = self.presence_topic
             await self._announce(connection)
-            woken = None if self.beat is None else asyncio.ensure_future(self._wake(connection))
+            beat = self.beat
+            woken = None if beat is None else asyncio.ensure_future(self._wake(connection, beat))
             try:
                 await self._heartbeats(connection)
             except asyncio.CancelledError:
@@ -561,9 +562,7 @@ class MqttSource:
         the beat, so the tick's wake-up takes what came and its frame shows it."""
         self.beat = beat
 
-    async def _wake(self, connection: MqttConnection) -> None:
-        beat = self.beat
-        assert beat is not None
+    async def _wake(self, connection: MqttConnection, beat: Beat) -> None:
         while True:
             await beat.wait()
             connection.wake()

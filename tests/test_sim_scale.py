@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bench.workbook import generate_workbook
-from maestro_control_room.cutover.config import Config, ThresholdsSection, kpi_specs, trigger_specs
+from maestro_control_room.cutover.config import ThresholdsSection, kpi_specs
 from maestro_control_room.cutover.rollouts import RolloutStatus
 from maestro_control_room.cutover.room import ControlRoom, RoomSettings
 from maestro_control_room.cutover.signals import SignalStatus
@@ -35,9 +35,6 @@ from maestro_control_room.sources.sim.promql import scrape
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 START = GO_LIVE + timedelta(hours=26)
-CONFIG = Config.model_validate(
-    {"cutover": {"go_live": GO_LIVE.isoformat()}, "waves": {"workbook": "workbook.csv"}}
-)
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +183,7 @@ def test_the_repo_states_stay_one_object_until_a_state_changes(workbook: Workboo
             name="Maestro cutover",
             go_live=GO_LIVE,
             kpis=kpi_specs(ThresholdsSection()),
-            triggers=trigger_specs(CONFIG),
+            triggers=(),
             green_period=timedelta(hours=48),
             workbook=workbook,
             max_age={},

@@ -84,24 +84,21 @@ class MetricFamily:
     def __post_init__(self) -> None:
         self._buckets = [0.0] * (len(self.bounds) + 1)
 
-    def inc(self, labels: Labels, amount: float = 1.0) -> None:
-        if amount < 0:
-            raise ValueError(f"{self.name}: a counter only goes up")
-        series = self.series
-        series[labels] = series.get(labels, 0.0) + amount
+    def _add(self, labels: Labels, amount: float) -> None:
         self._total += amount
         for pick, single, sums in self._keyed:
             key = (pick(labels),) if single else pick(labels)
             sums[key] = sums.get(key, 0.0) + amount
 
+    def inc(self, labels: Labels, amount: float = 1.0) -> None:
+        if amount < 0:
+            raise ValueError(f"{self.name}: a counter only goes up")
+        self.series[labels] = self.series.get(labels, 0.0) + amount
+        self._add(labels, amount)
+
     def set(self, labels: Labels, value: float) -> None:
-        series = self.series
-        amount = value - series.get(labels, 0.0)
-        series[labels] = value
-        self._total += amount
-        for pick, single, sums in self._keyed:
-            key = (pick(labels),) if single else pick(labels)
-            sums[key] = sums.get(key, 0.0) + amount
+        self._add(labels, value - self.series.get(labels, 0.0))
+        self.series[labels] = value
 
     def observe(self, labels: Labels, value: float) -> None:
         series = self.histograms.get(labels)

@@ -62,17 +62,18 @@ class RepoProfile:
     failure_p: float
     flake_p: float
     shadow_match_p: float
-    #: Label values and logarithms every job of the repository uses, made once.
-    repo_labels: tuple[str, str] = ("", "")
-    queue_labels: tuple[str, str] = ("", "")
-    tier_label: str = ""
-    log_duration_median: float = 0.0
+    #: Label values and logarithms every job of the repository uses, made once from the
+    #: fields above.
+    repo_labels: tuple[str, str] = field(init=False, repr=False, compare=False)
+    tier_label: str = field(init=False, repr=False, compare=False)
+    queue_labels: tuple[str, str] = field(init=False, repr=False, compare=False)
+    log_duration_median: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         init = object.__setattr__  # frozen: set once, here
         init(self, "repo_labels", (self.repo, self.wave))
-        init(self, "queue_labels", (self.pool, str(self.tier)))
         init(self, "tier_label", str(self.tier))
+        init(self, "queue_labels", (self.pool, self.tier_label))
         init(self, "log_duration_median", math.log(self.duration_median_s))
 
     @classmethod
@@ -294,7 +295,7 @@ class Platform:
         pool.free.extend(sorted(pool.lost, reverse=True))
         pool.lost.clear()
         self._dispatch(pool)
-        self._gauges(pool)
+        self._stale_gauges.add(pool.name)  # its executors came back, whether or not it ran one
         self._settle_gauges()
 
     def apply_conditions(self, conditions: Conditions) -> None:
