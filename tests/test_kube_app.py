@@ -340,6 +340,13 @@ async def test_an_operator_freezes_promotes_aborts_and_signs_off_on_the_strict_c
             ),
             "the sign-off in the cluster",
         )
+        # The freeze carries the ConfigMap version the room has seen: frozen before the
+        # sign-off's watch event arrives, it is refused as changed since you looked.
+        await until(
+            pilot,
+            lambda: (g := app.view.gates) is not None and g.signoffs.of("SRE") is not None,  # type: ignore[union-attr]
+            "SRE signed on the board",
+        )
         await pilot.press("escape")
         await pilot.press("f")
         assert isinstance(app.screen, ConfirmScreen)
