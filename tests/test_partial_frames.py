@@ -12,6 +12,7 @@ from __future__ import annotations
 import pyte
 import pytest
 from textual._compositor import Compositor
+from textual.geometry import Region
 from textual.pilot import Pilot
 
 from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
@@ -25,7 +26,7 @@ from maestro_control_room.cutover.updates import (
     SourceHealth,
 )
 from maestro_control_room.tui.app import ControlRoomApp
-from maestro_control_room.tui.compositor import ChangedRowsCompositor
+from maestro_control_room.tui.compositor import ChangedRowsCompositor, hidden
 from tests.conftest import AppFactory
 
 SIZE = (120, 36)
@@ -150,3 +151,16 @@ async def test_every_partial_frame_leaves_the_terminal_as_a_whole_frame(
         app.drain_events()
         await assert_as_whole(pilot, terminal, "a platform event")
         assert terminal.frames > steps // 2  # the steps were drawn frame by frame
+
+
+def test_a_band_is_hidden_only_where_every_cell_is_taken() -> None:
+    """A container's rows under a title and a log side by side with a scrollbar: hidden;
+    with a column or a row of it left uncovered: drawn."""
+    container = Region(0, 10, 40, 6)
+    title, log, scrollbar = Region(0, 10, 40, 1), Region(0, 11, 39, 5), Region(39, 11, 1, 5)
+    assert hidden(container, [title, log, scrollbar])
+    assert hidden(container, [scrollbar, Region(0, 9, 40, 8)])
+    assert not hidden(container, [title, log])  # the scrollbar's column is the container's
+    assert not hidden(container, [log, scrollbar])  # and so is the title's row
+    assert not hidden(container, [Region(0, 10, 20, 6), Region(21, 10, 19, 6)])
+    assert hidden(Region(5, 12, 10, 2), [log])

@@ -7,9 +7,11 @@ row, the boards and the footer, every line of each, and then kept the one line i
 At two or three frames a second while the operator only watches, that was most of a frame.
 
 Here a frame draws the widgets that are themselves in the changed rows, and of each only
-those rows. What reaches the terminal is the same: only the changed rows are sent, and every
-widget on them is drawn. A widget's lines left undrawn stay marked for its next frame
-(Textual's styles cache forgets a dirty line only once it has drawn it).
+those rows; a widget whose cells there are all taken by those in front of it (a container
+under its children, the boards under help) is not drawn at all. What reaches the terminal is
+the same: only the changed rows are sent, and every cell on them is drawn. A widget's lines
+left undrawn stay marked for its next frame (Textual's styles cache forgets a dirty line
+only once it has drawn it).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from collections.abc import Iterable
 from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widget import Widget
 
 
 class ChangedRowsCompositor(Compositor):
@@ -35,8 +36,8 @@ class ChangedRowsCompositor(Compositor):
         crop_right, crop_bottom = crop_x + crop_width, crop_y + crop_height
         overlaps = crop.overlaps
         intersection = Region.intersection
-        #: Drawn already, in front, and opaque: what lies wholly behind one is not drawn.
-        covers: list[Region] = []
+        #: Drawn already, in front: what lies wholly behind these is not drawn.
+        drawn: list[Region] = []
         for widget, (region, clip) in self.visible_widgets.items():
             if not overlaps(clip):
                 continue
@@ -47,16 +48,30 @@ class ChangedRowsCompositor(Compositor):
             # Whole width, as Textual draws it (the frame's cuts start at the widget's edge);
             # only the rows in the crop. As the clip, the band: what is drawn is that.
             band = Region(x, top, width, bottom - top)
-            if any(cover.contains_region(band) for cover in covers):
-                continue  # under help, say: its cells are help's
+            if drawn and hidden(band, drawn):
+                continue  # a container under its children, the boards under help
             lines = widget.render_lines(Region(x - region.x, top - region.y, width, bottom - top))
             yield region, band, lines
-            if covers_what_is_behind(widget):
-                covers.append(Region(x, y, width, height))
+            drawn.append(band)
 
 
-def covers_what_is_behind(widget: Widget) -> bool:
-    """A widget of a layer above the dashboard's (help, a toast) that paints every cell of
-    its region: an opaque background, no opacity."""
-    styles = widget.styles
-    return bool(styles.layer) and styles.background.a == 1 and styles.opacity == 1
+def hidden(band: Region, drawn: list[Region]) -> bool:
+    """Whether the bands drawn already cover every cell of `band` between them. Textual's
+    frame keeps, of each cut of a row, the strip of the first widget drawn there (front
+    to back), so a widget whose every cell is taken adds nothing to the frame."""
+    left, right = band.x, band.right
+    for row in range(band.y, band.bottom):
+        reach = left
+        for x, end in sorted(
+            (r.x, r.right)
+            for r in drawn
+            if r.y <= row < r.bottom and r.x < right and r.right > left
+        ):
+            if x > reach:
+                return False
+            reach = max(reach, end)
+            if reach >= right:
+                break
+        if reach < right:
+            return False
+    return True

@@ -71,7 +71,31 @@ class EventLog(ScrollView, can_focus=True):
             # up of a widget's size. Shown again, the log is drawn whole anyway.
             return
         width = max(0, size.width - self.scrollbar_size_vertical)
+        moved = self._rows_moved_up(len(batch)) if self.following else None
         self.refresh(Region(0, 0, width, size.height))
+        if moved is not None:
+            # Each row now shows what the row `len(batch)` below it showed, drawn already:
+            # only the new rows at the bottom are drawn again (the terminal still gets
+            # every row; only its drawing is saved).
+            cache = self._styles_cache
+            cache._cache, cache._dirty_lines = moved
+
+    def _rows_moved_up(self, count: int) -> tuple[dict[int, Strip], set[int]] | None:
+        """The rows Textual has drawn for this widget, each `count` rows higher, and the
+        rows still to draw; None where a row's drawing depends on its place (a top or
+        bottom border or padding) and everything is drawn again."""
+        top, _, bottom, _ = self.styles.gutter
+        if top or bottom:
+            return None
+        cache = self._styles_cache
+        height = self.size.height
+        stale = cache._dirty_lines
+        drawn = {
+            y - count: strip
+            for y, strip in cache._cache.items()
+            if count <= y < height and y not in stale
+        }
+        return drawn, set(range(max(0, height - count), height))
 
     def clear(self) -> None:
         self._first += len(self.lines)
@@ -92,11 +116,9 @@ class EventLog(ScrollView, can_focus=True):
         if strip is None:
             segments = self.lines[index].render(self.app.console)
             # On the widget's own style: a segment with no style at all is more than
-            # Textual's monochrome filter (NO_COLOR) can take.
-            strip = (
-                Strip(list(segments))
-                .apply_style(self.rich_style)
-                .adjust_cell_length(width, self.rich_style)
-            )
+            # Textual's monochrome filter (NO_COLOR) can take. (Made once: a refresh
+            # forgets it, and making it walks every ancestor's styles.)
+            style = self.rich_style
+            strip = Strip(list(segments)).apply_style(style).adjust_cell_length(width, style)
             self._strips[number] = strip
         return strip
