@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import pyte
 import pytest
+from rich.segment import Segment
+from rich.style import Style
 from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.pilot import Pilot
+from textual.strip import Strip
 
 from maestro_control_room.cutover.events import BuildEvent, PlatformEvent
 from maestro_control_room.cutover.freeze import FreezeState
@@ -26,7 +29,7 @@ from maestro_control_room.cutover.updates import (
     SourceHealth,
 )
 from maestro_control_room.tui.app import ControlRoomApp
-from maestro_control_room.tui.compositor import ChangedRowsCompositor, hidden
+from maestro_control_room.tui.compositor import ChangedRowsCompositor, hidden, joined
 from tests.conftest import AppFactory
 
 SIZE = (120, 36)
@@ -164,3 +167,30 @@ def test_a_band_is_hidden_only_where_every_cell_is_taken() -> None:
     assert not hidden(container, [log, scrollbar])  # and so is the title's row
     assert not hidden(container, [Region(0, 10, 20, 6), Region(21, 10, 19, 6)])
     assert hidden(Region(5, 12, 10, 2), [log])
+
+
+def test_segments_that_look_alike_are_sent_as_one() -> None:
+    """A margin and a row's filling spaces take their neighbour's style; the same style
+    twice is one; a space under a line, swapped, or on another background stays apart."""
+    grey, amber = Style(color="grey50", bgcolor="black"), Style(color="yellow", bgcolor="black")
+    base = Style(color="white", bgcolor="black")
+    row = Strip(
+        [
+            *(Segment(" ", base), Segment("12:00 ", grey), Segment("WARN ", amber)),
+            *(Segment("repo-1 ", grey), Segment("failed", grey), Segment("    ", base)),
+        ]
+    )
+    sent = joined(row)
+    assert [(s.text, s.style) for s in sent] == [
+        (" 12:00 ", grey),
+        ("WARN ", amber),
+        ("repo-1 failed    ", grey),
+    ]
+    assert sent.cell_length == row.cell_length
+    for apart in (
+        Style(color="white", bgcolor="blue"),
+        Style(color="white", bgcolor="black", underline=True),
+        Style(color="white", bgcolor="black", reverse=True),
+    ):
+        kept = Strip([Segment("ok", grey), Segment("  ", apart)])
+        assert len(joined(kept)) == 2, apart
