@@ -133,8 +133,12 @@ class PromHistory:
         self.coarse: deque[tuple[float, float, float]] = deque(week_before)
         self._offset = (self.coarse[-1][1], self.coarse[-1][2]) if self.coarse else (0.0, 0.0)
         self._last_coarse = self.coarse[-1][0] if self.coarse else -math.inf
+        #: `window`'s answers since the last sample: every KPI is asked for once a simulated
+        #: second, and an hour's window walks 240 samples, but they change once a scrape.
+        self._windows: dict[float, tuple[Scrape, Scrape] | None] = {}
 
     def add(self, sample: Scrape) -> None:
+        self._windows.clear()
         self.fine.append(sample)
         while self.fine and self.fine[0].t < sample.t - FINE_RETENTION - SCRAPE_INTERVAL:
             self.fine.popleft()
@@ -153,15 +157,19 @@ class PromHistory:
 
     def window(self, seconds: float) -> tuple[Scrape, Scrape] | None:
         """The oldest and newest samples inside `[seconds]` ending now, or None if < 2."""
-        if len(self.fine) < 2:
-            return None
-        newest = self.fine[-1]
-        oldest = newest
-        for sample in reversed(self.fine):
-            if sample.t < newest.t - seconds:
-                break
-            oldest = sample
-        return None if oldest is newest else (oldest, newest)
+        if seconds in self._windows:
+            return self._windows[seconds]
+        pair = None
+        if len(self.fine) >= 2:
+            newest = self.fine[-1]
+            oldest = newest
+            for sample in reversed(self.fine):
+                if sample.t < newest.t - seconds:
+                    break
+                oldest = sample
+            pair = None if oldest is newest else (oldest, newest)
+        self._windows[seconds] = pair
+        return pair
 
     def _increase_ratio(
         self,
