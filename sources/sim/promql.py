@@ -136,9 +136,11 @@ class PromHistory:
         #: `window`'s answers since the last sample: every KPI is asked for once a simulated
         #: second, and an hour's window walks 240 samples, but they change once a scrape.
         self._windows: dict[float, tuple[Scrape, Scrape] | None] = {}
+        self._signals: dict[str, float | None] | None = None
 
     def add(self, sample: Scrape) -> None:
         self._windows.clear()
+        self._signals = None
         self.fine.append(sample)
         while self.fine and self.fine[0].t < sample.t - FINE_RETENTION - SCRAPE_INTERVAL:
             self.fine.popleft()
@@ -271,8 +273,10 @@ class PromHistory:
         return self._kpis()[name]()
 
     def signals(self) -> dict[str, float | None]:
-        """Every KPI signal by the name the control room knows it."""
-        return {name: query() for name, query in self._kpis().items()}
+        """Every KPI signal by the name the control room knows it (a copy: the caller's)."""
+        if self._signals is None:
+            self._signals = {name: query() for name, query in self._kpis().items()}
+        return dict(self._signals)
 
 
 def normalized(expr: str) -> str:
