@@ -21,6 +21,10 @@ class TriggerState(str, Enum):
     UNKNOWN = "unknown"
 
 
+#: The states in which a trigger calls for the operator: on its way to firing, or fired.
+ALARMING = (TriggerState.PENDING, TriggerState.FIRING)
+
+
 class Comparison(str, Enum):
     BELOW = "<"
     ABOVE = ">"
@@ -88,7 +92,7 @@ class TriggerStatus:
 
     @property
     def alarming(self) -> bool:
-        return self.state in (TriggerState.PENDING, TriggerState.FIRING)
+        return self.state in ALARMING
 
 
 @dataclass
@@ -153,7 +157,7 @@ class RollbackTrigger:
         moves = []
         for at, value in sorted(gap):
             before = self.state
-            active = before in (TriggerState.PENDING, TriggerState.FIRING)
+            active = before in ALARMING
             self.value, self.reason = value, ""
             self._step(self.spec.breached(value, active=active), at)
             self._track_peak()
@@ -165,7 +169,7 @@ class RollbackTrigger:
     def _track_peak(self) -> None:
         """The worst value of the current pending/firing spell; a new spell starts over. An
         alert is active or not: it has no peak."""
-        alarming = self.state in (TriggerState.PENDING, TriggerState.FIRING)
+        alarming = self.state in ALARMING
         if not alarming or self.value is None or self.spec.alertname:
             return
         if self.peak is None:
@@ -176,7 +180,7 @@ class RollbackTrigger:
             self.peak = max(self.peak, self.value)
 
     def _breach(self, reading: Signal | bool | None) -> bool | None:
-        active = self.state in (TriggerState.PENDING, TriggerState.FIRING) or (
+        active = self.state in ALARMING or (
             self.state is TriggerState.UNKNOWN and self._known is TriggerState.FIRING
         )
         if reading is None:
@@ -227,6 +231,10 @@ class RollbackTrigger:
     def _move(self, state: TriggerState, now: datetime) -> None:
         self.state = state
         self.since = now
+
+    @property
+    def alarming(self) -> bool:
+        return self.state in ALARMING
 
     def status(self) -> TriggerStatus:
         return TriggerStatus(

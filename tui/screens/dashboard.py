@@ -557,12 +557,12 @@ class Dashboard(Screen[None]):
 
     def _alarming_triggers(self) -> dict[str, datetime | None]:
         """Each trigger now pending or firing, and where its spell began."""
-        log = tuple(self.control_room.room.trigger_log)
-        return {
-            t.spec.id: trigger_window(t.spec.id, log)[0]
-            for t in self.control_room.room.triggers
-            if t.status().alarming
-        }
+        room = self.control_room.room
+        alarming = [t.spec.id for t in room.triggers if t.alarming]
+        if not alarming:
+            return {}  # asked at every delivery: most of the time no trigger is
+        log = tuple(room.trigger_log)
+        return {trigger: trigger_window(trigger, log)[0] for trigger in alarming}
 
     def trigger_detail(self, trigger: str, view: RoomView) -> TriggerDetail | None:
         """What the room holds about one trigger, as of `view`."""
