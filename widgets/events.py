@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.strip import Strip
 from textual.widgets import Input, Static
 
 from ..cutover.events import BuildEvent, PlatformEvent, StreamEvent
@@ -100,6 +102,25 @@ def matches(event: StreamEvent, needle: str, *, everything: bool = True) -> bool
     return needle.lower() in haystack.lower()
 
 
+class EventTitle(Static):
+    """The stream's one-line title, drawn as one segment in its own style: its count
+    changes at every tick, and laying plain text out as content cost twice as much."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.text = ""
+
+    def show(self, text: str) -> None:
+        if text != self.text:
+            self.text = text
+            self.update(text, layout=False)
+
+    def render_line(self, y: int) -> Strip:
+        # Cropped or padded to the width by Textual, in the widget's background, as a
+        # Static's content is.
+        return Strip([Segment(self.text, self.rich_style)] if y == 0 else [])
+
+
 class EventStream(Vertical):
     """The last `capacity` events; `/` opens a filter that narrows what is shown."""
 
@@ -124,10 +145,11 @@ class EventStream(Vertical):
         self.needle = ""
         self.everything = False
         self.received: Mapping[str, int] = {}
-        self._title_text = ""
+        # Kept, not queried for: the title is shown at every tick.
+        self._title_line = EventTitle(id="event-title")
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="event-title", markup=False)
+        yield self._title_line
         yield Input(placeholder="filter events (Enter to keep, Esc to clear)", id="event-filter")
         yield EventLog(self.capacity)
 
@@ -200,6 +222,4 @@ class EventStream(Vertical):
         text += f" · {shown}"
         if self.needle:
             text += f" · filter {self.needle!r}"
-        if text != self._title_text:
-            self._title_text = text
-            self.query_one("#event-title", Static).update(text, layout=False)
+        self._title_line.show(text)
