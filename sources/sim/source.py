@@ -110,7 +110,9 @@ class SimSource:
             until = time.monotonic() + WARM_SLICE
             while time.monotonic() < until and not simulator.warm_up(WARM_STEPS):
                 pass
-            if time.monotonic() - shown >= WARM_PROGRESS_EVERY:
+            if simulator.warming and time.monotonic() - shown >= WARM_PROGRESS_EVERY:
+                # Not once it is done: the first state follows at once, and a "warming up
+                # (100%)" delivered after the warm-up would be a state no longer true.
                 deliver(simulator.warming_updates())
                 shown = time.monotonic()
             await asyncio.sleep(WARM_REST)
