@@ -31,6 +31,7 @@ from maestro_control_room.cutover.waves import (
     parse_workbook,
 )
 from maestro_control_room.sources.sim import SimSource, Simulator
+from maestro_control_room.sources.sim import source as sim_source
 from maestro_control_room.sources.sim.promql import scrape
 
 GO_LIVE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -121,6 +122,40 @@ async def test_a_large_warm_up_runs_after_the_first_delivery_saying_so(
     assert measured and all(s.status is SignalStatus.OK for s in measured)
     assert any(isinstance(u, EventsUpdate) and u.events for u in last)
     assert source.now() == START == sim.now
+
+
+async def test_no_warm_up_progress_is_said_once_the_warm_up_is_done(
+    workbook: Workbook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With its progress said after every slice, the last slice's too: once the warm-up is
+    over the first state comes, never another "warming up"."""
+    monkeypatch.setattr(sim_source, "WARM_PROGRESS_EVERY", 0.0)
+    sim = cold(workbook)
+    source = SimSource(sim, timedelta(seconds=1), time_scale=0)
+    heard: list[tuple[bool, Sequence[Update]]] = []
+    done = asyncio.Event()
+
+    def deliver(updates: Sequence[Update]) -> None:
+        heard.append((sim.warming, updates))
+        if not sim.warming:
+            done.set()
+
+    task = asyncio.create_task(source.run(deliver))
+    await asyncio.wait_for(done.wait(), 60)
+    task.cancel()
+
+    def says_warming(updates: Sequence[Update]) -> bool:
+        return any(
+            (isinstance(u, SourceHealth) and "warming up" in u.reason)
+            or (isinstance(u, SignalUpdate) and "warming up" in u.signal.reason)
+            for u in updates
+        )
+
+    assert sum(says_warming(updates) for _, updates in heard) > 2  # said slice by slice
+    after = [updates for warming, updates in heard if not warming]
+    assert after and not any(says_warming(updates) for updates in after)
+    signals = [u.signal for u in after[0] if isinstance(u, SignalUpdate)]
+    assert signals and all(s.status is SignalStatus.OK for s in signals)
 
 
 def test_a_quiet_rollout_hands_the_room_the_same_status_each_second(workbook: Workbook) -> None:
