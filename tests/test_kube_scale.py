@@ -73,8 +73,14 @@ async def test_the_rollouts_are_listed_before_the_configmap_loads_the_core_api(
         for i, r in enumerate(requests)
         if r.path.endswith("/rollouts") and r.query.get("watch") != "true"
     ]
-    assert len(lists) == len(NAMESPACES)  # each namespace listed once, nothing refused
-    assert max(lists) < first_configmap
+    # Each namespace listed, and listed first, before the ConfigMap; nothing refused. (A
+    # watch that outlives its request timeout on a busy machine is listed again: no fault.)
+    first_list: dict[str, int] = {}
+    for i in lists:
+        first_list.setdefault(requests[i].path, i)
+    assert len(first_list) == len(NAMESPACES)
+    assert all(requests[i].status == 200 for i in lists)
+    assert max(first_list.values()) < first_configmap
 
 
 #: Watches the cluster until the cutover ConfigMap and a core-group gate check (the
