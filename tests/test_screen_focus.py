@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
+from maestro_control_room.tui.app import ControlRoomApp
 from maestro_control_room.tui.screens.confirm import ConfirmScreen
 from maestro_control_room.widgets.eventlog import EventLog
 from maestro_control_room.widgets.rollouts import RolloutBoard
@@ -32,6 +33,30 @@ async def test_the_focused_board_marks_its_cursor_row_and_only_it(make_app: AppF
         assert cursor_line(rollouts).startswith(FOCUS_MARKER)
         assert not cursor_line(waves).startswith(FOCUS_MARKER)
         assert screen_text(app).count(FOCUS_MARKER) == 1
+
+
+def panels_marked(app: ControlRoomApp) -> list[str]:
+    """The panels whose title reads as holding the focus."""
+    return [str(panel.id) for panel in app.query(".panel.-has-focus, #events.-has-focus")]
+
+
+async def test_one_panel_title_marks_the_focus_through_tab_and_help(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await started(app, pilot)
+        waves, rollouts = app.query_one(WaveBoard), app.query_one(RolloutBoard)
+        holding = [node for node in waves.ancestors if node.has_class("panel")]
+        assert panels_marked(app) == [str(holding[0].id)]
+        await pilot.press("tab")
+        assert rollouts.has_focus
+        marked = panels_marked(app)
+        assert len(marked) == 1 and marked != [str(holding[0].id)]
+        await pilot.press("question_mark")  # help's filter takes the keyboard: no panel has it
+        await pilot.pause()
+        assert panels_marked(app) == []
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert rollouts.has_focus and panels_marked(app) == marked
 
 
 async def test_an_unfocused_cursor_row_is_not_styled_as_the_header(make_app: AppFactory) -> None:

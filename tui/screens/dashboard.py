@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.reactive import Reactive
 from textual.screen import Screen
@@ -123,6 +124,8 @@ class Dashboard(Screen[None]):
         self._compositor = ChangedRowsCompositor()
         self._pending = PendingEvents(event_lines)
         self._panels: Panels | None = None
+        #: The panels marked as holding the focus.
+        self._marked: set[DOMNode] = set()
         self._help: HelpOverlay | None = None
         self._firing: set[str] = set()
         self._frozen: bool | None = None
@@ -214,9 +217,18 @@ class Dashboard(Screen[None]):
         `:focus-within`: Textual restyles a `:focus-within` parent's own rules on a focus
         change, not a `.panel:focus-within > .panel-title` child's."""
         focused = self.focused
-        holding = set() if focused is None else set(focused.ancestors)
-        for panel in self.query(".panel, #events"):
-            panel.set_class(panel in holding, "-has-focus")
+        holding = {
+            node
+            for node in (() if focused is None else focused.ancestors)
+            if node.id == "events" or node.has_class("panel")
+        }
+        # Only the panels that gain or lose the mark, not a query of them all: help's
+        # filter takes the focus and gives it back at every toggle.
+        for panel in self._marked - holding:
+            panel.remove_class("-has-focus")
+        for panel in holding - self._marked:
+            panel.add_class("-has-focus")
+        self._marked = holding
 
     @property
     def ready(self) -> bool:
