@@ -113,3 +113,34 @@ async def test_a_filter_narrows_within_the_mode_and_clearing_it_keeps_the_incide
         await pilot.pause()
         lines = shown(stream)
         assert lines and all("ok-" in line for line in lines)
+
+
+async def test_a_batch_arriving_under_a_filter_or_v_is_listed_as_the_mode_and_filter_say(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(ui={"event_lines": 50})
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(app, pilot)
+        stream = app.query_one(EventStream)
+        await pilot.press("slash", *"bad-")
+        await pilot.pause()
+
+        def failure(name: str) -> BuildEvent:
+            return BuildEvent(
+                "job.finished", name, "payments/svc-api", "Wave-2", AT, "failure",
+                duration_s=12, runner="r",
+            )  # fmt: skip
+
+        app.ingest([EventsUpdate("sim", (failure("bad-3"), failure("worse-4"), *successes(5)), 0)])
+        app.drain_events()
+        lines = shown(stream)
+        assert any("bad-3 failure" in line for line in lines), lines
+        assert not any("worse-4" in line or "ok-" in line for line in lines), lines
+        await pilot.press("escape", "v", "slash", *"ok-1")
+        await pilot.pause()
+        app.ingest([EventsUpdate("sim", (failure("bad-5"), *successes(3, start=10)), 0)])
+        app.drain_events()
+        lines = shown(stream)
+        # Every build is listed under v, the successes among them; the filter still narrows.
+        assert any("ok-10" in line for line in lines), lines
+        assert not any("bad-5" in line for line in lines), lines

@@ -164,9 +164,13 @@ class EventStream(Vertical):
         """Append a batch with a single write to the log."""
         batch = list(events)
         self.events.extend(batch)
-        self.notable.extend(e for e in batch if notable(e))
-        kept = [e for e in batch if matches(e, self.needle, everything=self.everything)]
-        self.query_one(EventLog).write_lines(event_line(e) for e in kept[-self.capacity :])
+        marked = [e for e in batch if notable(e)]
+        self.notable.extend(marked)
+        # Each event judged notable once: a burst brings thousands a second.
+        listed = batch if self.everything else marked
+        if self.needle:
+            listed = [e for e in listed if matches(e, self.needle)]
+        self.query_one(EventLog).write_lines(event_line(e) for e in listed[-self.capacity :])
 
     def clear(self) -> None:
         """Forget every event shown: a replay that seeks back fills the stream again."""
