@@ -35,6 +35,19 @@ def successes(count: int, start: int = 0) -> list[BuildEvent]:
     ]
 
 
+def failure(name: str) -> BuildEvent:
+    return BuildEvent(
+        "job.finished",
+        name,
+        "payments/svc-api",
+        "Wave-2",
+        AT,
+        "failure",
+        duration_s=12,
+        runner="r",
+    )
+
+
 async def test_the_incident_and_the_freeze_survive_a_flood_of_successes_and_v(
     make_app: AppFactory,
 ) -> None:
@@ -45,16 +58,7 @@ async def test_the_incident_and_the_freeze_survive_a_flood_of_successes_and_v(
         await actions_done(app, pilot)
         incident = [
             PlatformEvent("registry.brownout", "critical", "registry answers in 9 s", AT),
-            BuildEvent(
-                "job.finished",
-                "bad-1",
-                "payments/svc-api",
-                "Wave-2",
-                AT,
-                "failure",
-                duration_s=12,
-                runner="r",
-            ),
+            failure("bad-1"),
         ]
         app.ingest([EventsUpdate("sim", tuple(incident), 0)])
         app.drain_events()
@@ -87,16 +91,7 @@ async def test_a_filter_narrows_within_the_mode_and_clearing_it_keeps_the_incide
     app = make_app(ui={"event_lines": 50})
     async with app.run_test(size=(160, 48)) as pilot:
         await started(app, pilot)
-        failed = BuildEvent(
-            "job.finished",
-            "bad-2",
-            "payments/svc-api",
-            "Wave-2",
-            AT,
-            "failure",
-            duration_s=12,
-            runner="r",
-        )
+        failed = failure("bad-2")
         app.ingest([EventsUpdate("sim", (failed, *successes(200)), 0)])
         app.drain_events()
         stream = app.query_one(EventStream)
@@ -124,13 +119,6 @@ async def test_a_batch_arriving_under_a_filter_or_v_is_listed_as_the_mode_and_fi
         stream = app.query_one(EventStream)
         await pilot.press("slash", *"bad-")
         await pilot.pause()
-
-        def failure(name: str) -> BuildEvent:
-            return BuildEvent(
-                "job.finished", name, "payments/svc-api", "Wave-2", AT, "failure",
-                duration_s=12, runner="r",
-            )  # fmt: skip
-
         app.ingest([EventsUpdate("sim", (failure("bad-3"), failure("worse-4"), *successes(5)), 0)])
         app.drain_events()
         lines = shown(stream)
