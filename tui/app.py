@@ -58,6 +58,7 @@ from ..widgets.kpi import KpiRow
 from ..widgets.too_small import MIN_HEIGHT, MIN_WIDTH
 from .bindings import APP_BINDINGS
 from .composition import Runtime
+from .cycles import CycleCollector
 from .details import JournalReader, check_screen
 from .driver import quiet_driver
 from .handover import (
@@ -154,6 +155,7 @@ class ControlRoomApp(App[None]):
         self._events_painted_at = -EVENTS_PAINT_EVERY
         #: The tick's beat: the simulator steps on it, and the MQTT socket's rests end on it.
         self.beat = Beat()
+        self.cycles = CycleCollector()
         self._events_paint: asyncio.TimerHandle | None = None
         #: Incidents, beside the journal: none are recorded where nothing is journalled.
         self.incident_log = runtime.incident_log
@@ -223,6 +225,7 @@ class ControlRoomApp(App[None]):
             await asyncio.sleep(0)  # the woken sources' steps are ready: they run first
         self.refresh_view()
         self.drain_events()
+        self.cycles.collect_when_due(asyncio.get_running_loop().time())
 
     def run_source(self, source: Source) -> Worker[None]:
         # The supervisor restarts the source after any exception, and shows why.
