@@ -90,10 +90,9 @@ class PendingEvents:
             yield event
 
 
-def matches(event: StreamEvent, needle: str, *, everything: bool = True) -> bool:
-    """Shown in the current mode (`everything`, or the notable only), narrowed by `needle`."""
-    if not everything and not notable(event):
-        return False
+def matches(event: StreamEvent, needle: str) -> bool:
+    """Whether `needle` narrows the stream to `event`: the mode picks the events, this the
+    ones among them that are listed."""
     if not needle:
         return True
     haystack = f"{event.event} {event.severity} {event.text}"
@@ -213,9 +212,9 @@ class EventStream(Vertical):
     def _rewrite(self) -> None:
         log = self.query_one(EventLog)
         log.clear()
-        every = self.everything
-        history = self.events if every else self.notable
-        log.write_lines(event_line(e) for e in history if matches(e, self.needle, everything=every))
+        # The mode's own history: the notable ones are kept apart, judged once on arrival.
+        history = self.events if self.everything else self.notable
+        log.write_lines(event_line(e) for e in history if matches(e, self.needle))
         self._title()
 
     def _title(self) -> None:
