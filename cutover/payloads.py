@@ -167,9 +167,9 @@ def _flat_object(payload: bytes) -> dict[str, Any] | None:
     The limits hold by the payload's shape: no string is longer than the payload
     (`MAX_TEXT_CHARS`); each field takes two quotes for its key at least (`MAX_FIELDS`);
     no number is written in 19 characters or more (`MAX_NUMBER_CHARS`, and integers stay
-    integers). orjson refuses NaN, infinities, a lone surrogate and bytes that are not
-    UTF-8, as the checked reader does. Keys are measured; a nested value goes to the
-    checked reader."""
+    integers). Keys are measured; a nested value goes to the checked reader, and so does
+    whatever orjson refuses (NaN, infinities, bytes that are not UTF-8, and a lone
+    surrogate, which the checked reader reads and a field's own check then refuses)."""
     if (
         len(payload) > MAX_TEXT_CHARS
         or payload.count(b'"') > 2 * MAX_FIELDS
